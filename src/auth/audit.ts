@@ -1,0 +1,251 @@
+/**
+ * auth/audit: the batched audit writer. The auth service emits an event per admin action, the
+ * Redis engine one per command (up to ~100k/s), so {@link AuditLog.emit} only stamps and queues:
+ * no I/O and no awaiting on the caller's path. Batches reach {@link Backend.appendEvents} from a
+ * timer, one write at a time; a failed write is retried with backoff and loses nothing.
+ * Imports only errors, util and the store contract; never HTTP, the engine or a concrete backend.
+ */
+import { messageOf } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { nullLogger, type Logger } from '../util/log.js';
+import type { AuditEvent, Backend, EventQuery } from '../store/backend.js';
+
+/** EventCode is an event type's stable code, with its own code for failures where one exists. */
+export interface EventCode {
+  readonly success: string;
+  readonly failure?: string;
+}
+
+/** EVENT_CODES maps each audit event type to its code (Teleport's scheme: I = info, W = warning). */
+export const EVENT_CODES = {
+  'user.login': { success: 'T1000I', failure: 'T1000W' },
+  'user.create': { success: 'T1002I' },
+  'user.update': { success: 'T1003I' },
+  'user.delete': { success: 'T1004I' },
+  'user.password_change': { success: 'T1005I' },
+  'reset_password_token.create': { success: 'T6000I' },
+  'token.create': { success: 'T6100I' },
+  'token.delete': { success: 'T6101I' },
+  'role.created': { success: 'T9000I' },
+  'role.deleted': { success: 'T9001I' },
+  'cert.create': { success: 'TC000I' },
+  'db.session.start': { success: 'TDB00I', failure: 'TDB00W' },
+  'db.session.end': { success: 'TDB01I' },
+  'db.session.query': { success: 'TDB02I', failure: 'TDB02W' },
+} as const satisfies Record<string, EventCode>;
+
+/** AuditEventType is a type with a known code. */
+export type AuditEventType = keyof typeof EVENT_CODES;
+
+// A Map, so a type such as `constructor` never finds a prototype property.
+const CODES = new Map<string, EventCode>(Object.entries(EVENT_CODES));
+
+/** eventCode returns the code for type, the failure variant when success is false; undefined for unknown types. */
+export function eventCode(type: string, success?: boolean): string | undefined {
+  const c = CODES.get(type);
+  if (!c) return undefined;
+  return success === false && c.failure !== undefined ? c.failure : c.success;
+}
+
+/** AuditEventInput is an event as emitted: like {@link AuditEvent}, but `time` is stamped when absent. */
+export interface AuditEventInput {
+  id?: string;
+  type: string;
+  code?: string;
+  time?: string;
+  user?: string;
+  success?: boolean;
+  [field: string]: unknown;
+}
+
+/** AuditStats counts events through the log; `pending` = emitted − written. */
+export interface AuditStats {
+  emitted: number;
+  written: number;
+  pending: number;
+  failedWrites: number;
+}
+
+/** AuditLogOptions tunes {@link AuditLog}. */
+export interface AuditLogOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Most events per appendEvents call; reaching it schedules a write at once. Default 1024. */
+  maxBatch?: number;
+  /** How long an event may wait for more to join its batch. Default 50 ms. */
+  flushIntervalMs?: number;
+  /** First retry delay after a failed write, doubled on each failure. Default 100 ms. */
+  retryDelayMs?: number;
+  /** Longest retry delay. Default 5 s. */
+  maxRetryDelayMs?: number;
+}
+
+/**
+ * AuditLog queues audit events and writes them to a backend in order, in batches, one write at a
+ * time. Events stay queued until a write succeeds, so a failing backend delays them but never
+ * drops them. Call {@link AuditLog.close} at shutdown: timers are unref'd and will not keep the
+ * process alive to write what is left.
+ */
+export class AuditLog {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly maxBatch: number;
+  private readonly flushIntervalMs: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+
+  /** Queued batches of exactly maxBatch events, oldest first; a failed batch returns to the front. */
+  private readonly full: AuditEvent[][] = [];
+  /** The batch still filling. */
+  private tail: AuditEvent[] = [];
+  private emitted = 0;
+  private written = 0;
+  private failedWrites = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerSoon = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private writing = false;
+  private closed = false;
+  /** flush() callers, by the emitted count they wait for (non-decreasing). */
+  private readonly waiters: { upTo: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly backend: Backend,
+    opts: AuditLogOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? nullLogger;
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 1024);
+    this.flushIntervalMs = Math.max(0, opts.flushIntervalMs ?? 50);
+    this.retryDelayMs = Math.max(1, opts.retryDelayMs ?? 100);
+    this.maxRetryDelayMs = Math.max(this.retryDelayMs, opts.maxRetryDelayMs ?? 5000);
+  }
+
+  /**
+   * emit queues one event, stamping `time` from the clock and `code` from {@link EVENT_CODES} when
+   * absent. O(1): it never writes or awaits, even when a batch fills (the write is scheduled).
+   * After close() the event is dropped and an error is logged.
+   */
+  emit(event: AuditEventInput): void {
+    if (this.closed) {
+      this.log.error('audit event emitted after close; dropped', { type: event.type });
+      return;
+    }
+    const e: AuditEvent = { ...event, time: event.time ?? this.clock.now().toISOString() };
+    if (e.code === undefined) {
+      const code = eventCode(e.type, e.success);
+      if (code !== undefined) e.code = code;
+    }
+    this.tail.push(e);
+    this.emitted++;
+    if (this.tail.length >= this.maxBatch) {
+      this.full.push(this.tail);
+      this.tail = [];
+      this.schedule(true);
+    } else {
+      this.schedule(false);
+    }
+  }
+
+  /** stats returns the counters. */
+  stats(): AuditStats {
+    return { emitted: this.emitted, written: this.written, pending: this.emitted - this.written, failedWrites: this.failedWrites };
+  }
+
+  /**
+   * flush resolves once every event emitted before the call is written. While the backend keeps
+   * failing it keeps waiting (retries continue with backoff), and keeps the process alive meanwhile.
+   */
+  flush(): Promise<void> {
+    const upTo = this.emitted;
+    if (this.written >= upTo) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
+    this.retryTimer?.ref();
+    void this.drain();
+    return done;
+  }
+
+  /** close writes everything emitted so far (including events emitted while it waits), then stops the timers. */
+  async close(): Promise<void> {
+    while (this.written < this.emitted) await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** search writes what is queued, then queries the backend, so a caller sees its own events. */
+  async search(q: EventQuery): Promise<AuditEvent[]> {
+    await this.flush();
+    return this.backend.searchEvents(q);
+  }
+
+  /**
+   * schedule arms the timer: soon when a batch is full, after flushIntervalMs otherwise. While a
+   * write is in flight nothing is armed, since the writer loops until the queue is empty.
+   */
+  private schedule(soon: boolean): void {
+    if (this.writing) return;
+    if (this.timer) {
+      if (!soon || this.timerSoon) return;
+      clearTimeout(this.timer);
+    }
+    this.timerSoon = soon;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.drain();
+      },
+      soon ? 0 : this.flushIntervalMs,
+    );
+    this.timer.unref();
+  }
+
+  /** takeBatch removes the oldest batch from the queue, or returns undefined when it is empty. */
+  private takeBatch(): AuditEvent[] | undefined {
+    const batch = this.full.shift();
+    if (batch) return batch;
+    if (this.tail.length === 0) return undefined;
+    const tail = this.tail;
+    this.tail = [];
+    return tail;
+  }
+
+  /** drain writes batches, one at a time and in order, until the queue is empty. */
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    let delay = this.retryDelayMs;
+    try {
+      for (let batch = this.takeBatch(); batch; batch = this.takeBatch()) {
+        try {
+          await this.backend.appendEvents(batch);
+        } catch (err) {
+          this.failedWrites++;
+          this.full.unshift(batch);
+          this.log.warn('audit write failed; retrying', { events: batch.length, retryInMs: delay, error: messageOf(err) });
+          await this.pause(delay);
+          delay = Math.min(delay * 2, this.maxRetryDelayMs);
+          continue;
+        }
+        delay = this.retryDelayMs;
+        this.written += batch.length;
+        while (this.waiters.length > 0 && this.waiters[0]!.upTo <= this.written) this.waiters.shift()!.resolve();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** pause waits ms before a retry; only a pending flush() keeps the process alive for it. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        resolve();
+      }, ms);
+      if (this.waiters.length === 0) this.retryTimer.unref();
+    });
+  }
+}

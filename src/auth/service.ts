@@ -1,0 +1,413 @@
+/**
+ * auth/service: the auth service — the cluster's CAs, users, roles, join tokens, logins and the
+ * audit log behind one object, without HTTP (the proxy's web API calls it).
+ *
+ * Certificates are issued here and only from public keys: xsh and xctl generate private keys
+ * where they will be used. Every administrative call takes the caller's verified identity and is
+ * checked against role rules before it acts. Must not import proxy, service, client or cli.
+ */
+import type { Backend, EventQuery, AuditEvent } from '../store/backend.js';
+import { accessDenied, badParameter, notFound, conflict } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { humanDuration } from '../util/duration.js';
+import {
+  CertificateAuthority,
+  CA_TYPES,
+  type CAType,
+  type Identity,
+  type IdentityUsage,
+  type KeyAlgorithm,
+  type RouteToDatabase,
+} from '../pki/index.js';
+import { AuditLog } from './audit.js';
+import { UserService } from './users.js';
+import { JoinTokenService } from './tokens.js';
+import { LoginLimiter } from './lockout.js';
+import { AccessChecker } from './rbac.js';
+import { BUILTIN_ROLES, isBuiltinRole, parseRoles } from './roles.js';
+import type { PublicUser, Role, Traits } from './types.js';
+
+/** DEFAULT_LOGIN_TTL_MS is the default user certificate lifetime (tsh's 12h). */
+export const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000;
+/** MAX_CERT_TTL_MS caps any user certificate (Teleport's 30h). */
+export const MAX_CERT_TTL_MS = 30 * 3_600_000;
+/** ADMIN_USER is the name in the local admin identity xctl uses on the auth host. */
+export const ADMIN_USER = 'xctl-admin';
+
+/** AuthServiceOptions configures {@link AuthService.open}. */
+export interface AuthServiceOptions {
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  clusterName: string;
+  version: string;
+  secondFactor: 'off' | 'otp';
+  caKeyAlgorithm?: KeyAlgorithm;
+  sessionTtlMs?: number;
+}
+
+/** LoginRequest is what `xsh login` sends. */
+export interface LoginRequest {
+  user: string;
+  password: string;
+  otp?: string;
+  publicKeyPem: string;
+  ttlMs?: number;
+  remoteAddr?: string;
+}
+
+/** UserCertificate is a signed user certificate plus the CAs a client needs. */
+export interface UserCertificate {
+  certPem: string;
+  expires: Date;
+  identity: Identity;
+  hostCaPem: string;
+  userCaPem: string;
+}
+
+/** AuthService owns the cluster's security state. Create it with {@link AuthService.open}. */
+export class AuthService {
+  readonly users: UserService;
+  readonly tokens: JoinTokenService;
+  readonly audit: AuditLog;
+
+  private constructor(
+    private readonly opts: AuthServiceOptions,
+    private readonly cas: Map<CAType, CertificateAuthority>,
+    audit: AuditLog,
+  ) {
+    this.audit = audit;
+    const emit = (e: { type: string; [k: string]: unknown }) => this.audit.emit(e);
+    this.users = new UserService({
+      backend: opts.backend,
+      clock: opts.clock,
+      emit,
+      roleExists: async (name) => (await this.findRole(name)) !== undefined,
+      secondFactor: opts.secondFactor,
+      clusterName: opts.clusterName,
+      limiter: new LoginLimiter(opts.backend, opts.clock),
+    });
+    this.tokens = new JoinTokenService({ backend: opts.backend, clock: opts.clock, emit });
+  }
+
+  /**
+   * open loads the cluster's CAs, creating the four of them on the first start. Creation uses
+   * create-only writes, so two racing first starts end with one set of CAs.
+   */
+  static async open(opts: AuthServiceOptions): Promise<AuthService> {
+    const audit = new AuditLog(opts.backend, { clock: opts.clock, log: opts.log });
+    const cas = new Map<CAType, CertificateAuthority>();
+    for (const type of CA_TYPES) {
+      const key = `cas/${type}`;
+      let item = await opts.backend.get<{ type: CAType; certPem: string; keyPem: string; cluster: string }>(key);
+      if (!item) {
+        const ca = CertificateAuthority.create({
+          type,
+          clusterName: opts.clusterName,
+          algorithm: opts.caKeyAlgorithm ?? 'ecdsa-p256',
+          now: opts.clock.now(),
+        });
+        try {
+          await opts.backend.put(key, { ...ca.material(), cluster: opts.clusterName }, { expectRevision: 0 });
+          opts.log.info('created certificate authority', { type, pin: ca.pin });
+        } catch (err) {
+          if ((err as { kind?: string }).kind !== 'conflict') throw err;
+        }
+        item = await opts.backend.get(key);
+      }
+      if (!item) throw conflict(`certificate authority ${type} could not be stored`);
+      if (item.value.cluster !== opts.clusterName) {
+        throw badParameter(
+          `the data dir belongs to cluster "${item.value.cluster}", but the config names cluster "${opts.clusterName}"`,
+          { hint: `Set cluster_name: ${item.value.cluster} in the config, or use another data dir.` },
+        );
+      }
+      cas.set(type, CertificateAuthority.fromMaterial(item.value));
+    }
+    return new AuthService(opts, cas, audit);
+  }
+
+  /** clusterName is the cluster this auth service serves. */
+  get clusterName(): string {
+    return this.opts.clusterName;
+  }
+
+  /** ca returns one of the four CAs. */
+  ca(type: CAType): CertificateAuthority {
+    return this.cas.get(type)!;
+  }
+
+  /** ping describes the cluster to unauthenticated clients (no secrets). */
+  ping(): { cluster_name: string; server_version: string; ca_pins: string[]; second_factor: 'off' | 'otp' } {
+    return {
+      cluster_name: this.opts.clusterName,
+      server_version: this.opts.version,
+      ca_pins: [this.ca('host').pin],
+      second_factor: this.opts.secondFactor,
+    };
+  }
+
+  // ---- roles -------------------------------------------------------------------------------
+
+  /** findRole returns a stored role, or the built-in of that name, or undefined. */
+  async findRole(name: string): Promise<Role | undefined> {
+    const item = await this.opts.backend.get<Role>(`roles/${name}`);
+    if (item) return item.value;
+    return BUILTIN_ROLES.find((r) => r.metadata.name === name);
+  }
+
+  /** listRoles returns the built-in roles (unless overridden) and the stored ones, by name. */
+  async listRoles(): Promise<Role[]> {
+    const stored = (await this.opts.backend.list<Role>('roles/')).map((i) => i.value);
+    const names = new Set(stored.map((r) => r.metadata.name));
+    return [...BUILTIN_ROLES.filter((r) => !names.has(r.metadata.name) && r.metadata.name !== 'admin'), ...stored].sort(
+      (a, b) => a.metadata.name.localeCompare(b.metadata.name),
+    );
+  }
+
+  /** getRole returns one role or throws not-found. */
+  async getRole(name: string): Promise<Role> {
+    const r = await this.findRole(name);
+    if (!r || name === 'admin') throw notFound(`role "${name}" does not exist`);
+    return r;
+  }
+
+  /**
+   * upsertRoles creates roles from YAML. Without force an existing role (stored or built in) is
+   * refused, like `tctl create` without `-f`.
+   */
+  async upsertRoles(yamlText: string, source: string, force: boolean, actor: string): Promise<{ name: string; created: boolean }[]> {
+    const roles = parseRoles(yamlText, source);
+    const out: { name: string; created: boolean }[] = [];
+    for (const role of roles) {
+      const name = role.metadata.name;
+      if (name === 'admin') throw badParameter('role "admin" is reserved for the local admin identity');
+      const existing = await this.findRole(name);
+      if (existing && !force) {
+        throw conflict(`role "${name}" already exists`, { hint: 'Use --force to overwrite it.' });
+      }
+      await this.opts.backend.put(`roles/${name}`, role);
+      this.audit.emit({ type: 'role.created', user: actor, name });
+      out.push({ name, created: !existing });
+    }
+    return out;
+  }
+
+  /** deleteRole removes a stored role; built-in roles cannot be removed. */
+  async deleteRole(name: string, actor: string): Promise<void> {
+    const existed = await this.opts.backend.delete(`roles/${name}`);
+    if (!existed) {
+      if (isBuiltinRole(name)) throw badParameter(`role "${name}" is built in and cannot be removed`);
+      throw notFound(`role "${name}" does not exist`);
+    }
+    this.audit.emit({ type: 'role.deleted', user: actor, name });
+  }
+
+  /** checkerFor builds the access checker for roles and traits (roles that vanished are skipped). */
+  async checkerFor(roleNames: string[], traits: Traits): Promise<AccessChecker> {
+    const roles: Role[] = [];
+    for (const n of roleNames) {
+      const r = await this.findRole(n);
+      if (r) roles.push(r);
+    }
+    return AccessChecker.fromRoles(roles, traits);
+  }
+
+  /**
+   * authorize checks that a verified identity may perform verb on resource. The local admin
+   * identity may do everything; users are checked against their roles' rules.
+   */
+  async authorize(identity: Identity, resource: string, verb: string): Promise<void> {
+    if (identity.cluster !== this.opts.clusterName) throw accessDenied('certificate is from another cluster');
+    if (identity.usage !== 'user' && identity.usage !== 'admin') {
+      throw accessDenied(`a ${identity.usage} certificate cannot call the admin API`);
+    }
+    const checker = await this.checkerFor(identity.roles, identity.traits);
+    checker.checkRule(resource, verb);
+  }
+
+  // ---- logins and certificates -------------------------------------------------------------
+
+  /**
+   * login checks the password (and one-time code) and signs a user certificate for the caller's
+   * public key. The TTL is the requested one capped by the roles' max_session_ttl.
+   */
+  async login(req: LoginRequest): Promise<UserCertificate> {
+    const user = await this.users.authenticate({
+      user: req.user,
+      password: req.password,
+      ...(req.otp !== undefined ? { otpCode: req.otp } : {}),
+      ...(req.remoteAddr !== undefined ? { remoteAddr: req.remoteAddr } : {}),
+    });
+    const cert = await this.issueUserCert(user.name, user.roles, user.traits, req.publicKeyPem, req.ttlMs, 'user');
+    return cert;
+  }
+
+  /**
+   * completeUserToken sets the password from an invite or reset token and, like the web UI's
+   * invite page, logs the user straight in when a public key comes with it (a one-time code
+   * cannot be used twice, so a separate login right after would need a second code).
+   */
+  async completeUserToken(req: { token: string; password: string; otp?: string; publicKeyPem?: string; ttlMs?: number }): Promise<{ user: string; cert?: UserCertificate }> {
+    const { user } = await this.users.completeUserToken({
+      token: req.token,
+      password: req.password,
+      ...(req.otp !== undefined ? { otpCode: req.otp } : {}),
+    });
+    if (!req.publicKeyPem) return { user };
+    const u = await this.users.get(user);
+    this.audit.emit({ type: 'user.login', user, success: true, method: 'invite' });
+    return { user, cert: await this.issueUserCert(u.name, u.roles, u.traits, req.publicKeyPem, req.ttlMs, 'user') };
+  }
+
+  private async issueUserCert(
+    name: string,
+    roles: string[],
+    traits: Traits,
+    publicKeyPem: string,
+    ttlMs: number | undefined,
+    usage: IdentityUsage,
+    route?: RouteToDatabase,
+  ): Promise<UserCertificate> {
+    const checker = await this.checkerFor(roles, traits);
+    const cap = Math.min(checker.maxSessionTtlMs(MAX_CERT_TTL_MS), MAX_CERT_TTL_MS);
+    const wanted = ttlMs ?? Math.min(this.opts.sessionTtlMs ?? DEFAULT_LOGIN_TTL_MS, cap);
+    if (wanted > cap) {
+      throw badParameter(
+        `The credential was not issued because the requested TTL of ${humanDuration(wanted)} exceeded the maximum allowed value of ${humanDuration(cap)}.`,
+        { hint: 'Request a shorter TTL.' },
+      );
+    }
+    const now = this.opts.clock.now();
+    const identity: Identity = {
+      user: name,
+      roles,
+      traits,
+      usage,
+      cluster: this.opts.clusterName,
+      ...(route ? { route } : {}),
+    };
+    const issued = this.ca('user').issue({
+      publicKey: publicKeyPem,
+      commonName: name,
+      organization: roles,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + wanted),
+      extKeyUsage: ['clientAuth'],
+      identity,
+    });
+    this.audit.emit({ type: 'cert.create', user: name, cert_type: usage, expires: issued.notAfter.toISOString(), serial: issued.serial });
+    return {
+      certPem: issued.certPem,
+      expires: issued.notAfter,
+      identity,
+      hostCaPem: this.ca('host').certPem,
+      userCaPem: this.ca('user').certPem,
+    };
+  }
+
+  /** signUserIdentity issues a certificate for an existing user (`xctl auth sign --user`, CI identity files). */
+  async signUserIdentity(
+    userName: string,
+    publicKeyPem: string,
+    ttlMs: number | undefined,
+    actor: Identity,
+  ): Promise<UserCertificate> {
+    await this.authorize(actor, 'cert', 'create');
+    const u = await this.users.get(userName);
+    return this.issueUserCert(u.name, u.roles, u.traits, publicKeyPem, ttlMs, 'user');
+  }
+
+  /**
+   * signDatabaseServer issues a Redis server certificate from the db CA and returns the db_client
+   * CA that Redis must trust for client certificates (`xctl auth sign --format=redis`).
+   */
+  async signDatabaseServer(hosts: string[], publicKeyPem: string, ttlMs: number, actor: Identity) {
+    await this.authorize(actor, 'cert', 'create');
+    if (hosts.length === 0 || hosts.some((h) => !h.trim())) throw badParameter('at least one hostname must be specified');
+    const now = this.opts.clock.now();
+    const ips = hosts.filter(isIpAddress);
+    const dns = hosts.filter((h) => !isIpAddress(h));
+    const issued = this.ca('db').issue({
+      publicKey: publicKeyPem,
+      commonName: hosts[0]!,
+      dnsNames: dns,
+      ipAddresses: ips,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + ttlMs),
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+    });
+    this.audit.emit({ type: 'cert.create', user: actor.user, cert_type: 'db_server', hosts, serial: issued.serial });
+    return { certPem: issued.certPem, casPem: this.ca('db_client').certPem, expires: issued.notAfter };
+  }
+
+  /**
+   * issueHostCertificate signs a host certificate for this process's own listeners (the proxy's
+   * TLS port), valid for the given names.
+   */
+  issueHostCertificate(hostId: string, names: string[], publicKeyPem: string, ttlMs: number) {
+    const now = this.opts.clock.now();
+    return this.ca('host').issue({
+      publicKey: publicKeyPem,
+      commonName: hostId,
+      dnsNames: names.filter((n) => !isIpAddress(n)),
+      ipAddresses: names.filter(isIpAddress),
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + ttlMs),
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+      identity: { user: hostId, roles: [], traits: { db_users: [], db_names: [] }, usage: 'host', cluster: this.opts.clusterName, hostId },
+    });
+  }
+
+  /** issueAdminIdentity signs the local admin identity xctl uses on the auth host. */
+  issueAdminIdentity(publicKeyPem: string, ttlMs: number) {
+    const now = this.opts.clock.now();
+    return this.ca('user').issue({
+      publicKey: publicKeyPem,
+      commonName: ADMIN_USER,
+      organization: ['admin'],
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + ttlMs),
+      extKeyUsage: ['clientAuth'],
+      identity: { user: ADMIN_USER, roles: ['admin'], traits: { db_users: [], db_names: [] }, usage: 'admin', cluster: this.opts.clusterName },
+    });
+  }
+
+  // ---- admin wrappers (authorization + delegation) -----------------------------------------
+
+  /** createUser adds a user and returns the invite token. */
+  async createUser(actor: Identity, req: { name: string; roles: string[]; traits?: Partial<Traits>; ttlMs?: number }) {
+    await this.authorize(actor, 'user', 'create');
+    return this.users.create(
+      {
+        name: req.name,
+        roles: req.roles,
+        traits: { db_users: req.traits?.db_users ?? [], db_names: req.traits?.db_names ?? [] },
+        ...(req.ttlMs !== undefined ? { ttlMs: req.ttlMs } : {}),
+      },
+      actor.user,
+    );
+  }
+
+  /** listUsers lists users for an admin. */
+  async listUsers(actor: Identity): Promise<PublicUser[]> {
+    await this.authorize(actor, 'user', 'list');
+    return this.users.list();
+  }
+
+  /** searchEvents lists audit events for an admin. */
+  async searchEvents(actor: Identity, q: EventQuery): Promise<AuditEvent[]> {
+    await this.authorize(actor, 'audit', 'list');
+    return this.audit.search(q);
+  }
+
+  /** close flushes the audit log. */
+  async close(): Promise<void> {
+    await this.audit.close();
+  }
+}
+
+function isIpAddress(s: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
+}
