@@ -1,0 +1,28 @@
+/**
+ * resp/protocol-error: the error raised when bytes on a Redis connection are not valid RESP or
+ * break one of the configured bounds.
+ */
+import { XError, type ErrorKind } from '../../errors.js';
+
+/**
+ * RespProtocolError reports malformed or oversized RESP input. Its message reads like Redis's own
+ * (`Protocol error: invalid bulk length`) so the engine can answer `-ERR xport: <message>` and
+ * close the connection, as Redis does. Request-side errors have kind `bad-parameter` (the client
+ * sent bad bytes); reply-side errors have kind `connection-problem` (the server misbehaved).
+ */
+export class RespProtocolError extends XError {
+  constructor(detail: string, kind: ErrorKind = 'bad-parameter') {
+    super(kind, `Protocol error: ${detail}`, {
+      hint:
+        kind === 'bad-parameter'
+          ? 'The client sent bytes that are not valid RESP; the connection was closed.'
+          : 'The Redis server sent bytes that are not valid RESP; the connection was closed.',
+    });
+    this.name = 'RespProtocolError';
+  }
+}
+
+/** describeByte renders one input byte for an error message: printable ASCII as is, else `\xNN`. */
+export function describeByte(b: number): string {
+  return b >= 0x21 && b <= 0x7e ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+}

@@ -1,0 +1,310 @@
+import { describe, expect, it } from 'vitest';
+import { isXError } from '../../../../src/errors.js';
+import { RequestParser, RespProtocolError, type Request, type RequestParserOptions } from '../../../../src/redis/resp/index.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+
+/** parseAll pushes each chunk and drains the parser after every push. */
+function parseAll(chunks: (string | Buffer)[], opts?: RequestParserOptions): Request[] {
+  const p = new RequestParser(opts);
+  const out: Request[] = [];
+  for (const c of chunks) {
+    p.push(typeof c === 'string' ? b(c) : c);
+    for (const r of p) out.push(r);
+  }
+  return out;
+}
+
+/** errorOf returns the protocol error parsing chunks raises. */
+function errorOf(chunks: (string | Buffer)[], opts?: RequestParserOptions): RespProtocolError {
+  try {
+    parseAll(chunks, opts);
+  } catch (err) {
+    expect(err).toBeInstanceOf(RespProtocolError);
+    return err as RespProtocolError;
+  }
+  throw new Error('expected a protocol error');
+}
+
+const argsOf = (r: Request) => r.args.map((a) => a.toString('latin1'));
+
+describe('RequestParser: multibulk requests', () => {
+  it('reads the name, arguments and exact bytes of a request', () => {
+    const wire = '*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n';
+    const [r, ...rest] = parseAll([wire]);
+    expect(rest).toHaveLength(0);
+    expect(r!.name).toBe('set');
+    expect(argsOf(r!)).toEqual(['SET', 'foo', 'bar']);
+    expect(r!.raw.toString('latin1')).toBe(wire);
+    expect(r!.inline).toBe(false);
+  });
+
+  it('splits pipelined requests and returns views of the received chunk, not copies', () => {
+    const chunk = b('*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nQUIT\r\n');
+    const p = new RequestParser();
+    p.push(chunk);
+    const reqs = [...p];
+    expect(reqs.map((r) => r.name)).toEqual(['ping', 'get', 'quit']);
+    for (const r of reqs) {
+      expect(r.raw.buffer).toBe(chunk.buffer);
+      for (const a of r.args) expect(a.buffer).toBe(chunk.buffer);
+    }
+    expect(Buffer.concat(reqs.map((r) => r.raw)).equals(chunk)).toBe(true);
+    expect(p.stats.copied).toBe(0);
+    expect(p.bufferedBytes).toBe(0);
+  });
+
+  it('copies a request once when it spans chunks, and its arguments are views of that copy', () => {
+    const p = new RequestParser();
+    p.push(b('*2\r\n$3\r\nGET\r\n$5\r\nhel'));
+    expect(p.next()).toBeUndefined();
+    expect(p.inProgress).toBe(true);
+    p.push(b('lo\r\n'));
+    const r = p.next()!;
+    expect(argsOf(r)).toEqual(['GET', 'hello']);
+    expect(r.args[1]!.buffer).toBe(r.raw.buffer);
+    expect(p.stats.copied).toBe(r.raw.length);
+    expect(p.inProgress).toBe(false);
+  });
+
+  it('keeps binary arguments intact, CRLF and star bytes included', () => {
+    const value = Buffer.from([0x2a, 0x0d, 0x0a, 0x24, 0x00, 0xff, 0x0d]);
+    const wire = Buffer.concat([b('*2\r\n$4\r\nECHO\r\n$7\r\n'), value, b('\r\n')]);
+    const [r] = parseAll([wire]);
+    expect(r!.args[1]!.equals(value)).toBe(true);
+  });
+
+  it('accepts empty arguments', () => {
+    const [r] = parseAll(['*2\r\n$4\r\nECHO\r\n$0\r\n\r\n']);
+    expect(argsOf(r!)).toEqual(['ECHO', '']);
+  });
+
+  it('lower-cases only ASCII letters of the name', () => {
+    const [r] = parseAll([Buffer.concat([b('*1\r\n$5\r\nFLU'), Buffer.from([0xc0]), b('H\r\n')])]);
+    expect(r!.name).toBe('flu\u00c0h');
+  });
+
+  it('caps the name at 1 KiB of the first argument', () => {
+    const long = 'X'.repeat(5000);
+    const [r] = parseAll([`*1\r\n$5000\r\n${long}\r\n`]);
+    expect(r!.name).toBe('x'.repeat(1024));
+    expect(r!.args[0]!.length).toBe(5000);
+  });
+
+  it('skips *0 and *-1 as Redis does and counts their bytes as ignored', () => {
+    const p = new RequestParser();
+    p.push(b('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n'));
+    const reqs = [...p];
+    expect(reqs.map((r) => r.name)).toEqual(['ping']);
+    expect(p.stats.ignored).toBe(9);
+  });
+
+  it('parses a request fed one byte at a time', () => {
+    const wire = '*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\n0123456789\r\n';
+    const reqs = parseAll([...wire]);
+    expect(reqs).toHaveLength(1);
+    expect(argsOf(reqs[0]!)).toEqual(['SET', 'key', '0123456789']);
+    expect(reqs[0]!.raw.toString('latin1')).toBe(wire);
+  });
+});
+
+describe('RequestParser: inline commands', () => {
+  it('splits an inline command on spaces and keeps the line as raw', () => {
+    const [r] = parseAll(['SET  foo\tbar\r\n']);
+    expect(argsOf(r!)).toEqual(['SET', 'foo', 'bar']);
+    expect(r!.name).toBe('set');
+    expect(r!.inline).toBe(true);
+    expect(r!.raw.toString('latin1')).toBe('SET  foo\tbar\r\n');
+  });
+
+  it('accepts a bare LF as the line end', () => {
+    expect(argsOf(parseAll(['PING\n'])[0]!)).toEqual(['PING']);
+  });
+
+  it('handles double quotes with escapes, like sdssplitargs', () => {
+    const [r] = parseAll(['set "a b" "say \\"hi\\"\\n" "\\x41\\x7a"\r\n']);
+    expect(argsOf(r!)).toEqual(['set', 'a b', 'say "hi"\n', 'Az']);
+  });
+
+  it('handles single quotes, where only \\\' is an escape', () => {
+    const [r] = parseAll(["set 'it\\'s' 'a\\nb'\r\n"]);
+    expect(argsOf(r!)).toEqual(['set', "it's", 'a\\nb']);
+  });
+
+  it('ignores empty and blank lines as Redis does', () => {
+    const p = new RequestParser();
+    p.push(b('\r\n\n   \r\nPING\r\n'));
+    expect([...p].map((r) => r.name)).toEqual(['ping']);
+    expect(p.stats.ignored).toBe(8);
+  });
+
+  it('rejects unbalanced quotes', () => {
+    expect(errorOf(['GET "abc\r\n']).message).toBe('Protocol error: unbalanced quotes in request');
+    expect(errorOf(["GET 'abc\r\n"]).message).toBe('Protocol error: unbalanced quotes in request');
+  });
+
+  it('rejects a closing quote glued to the next word', () => {
+    expect(errorOf(['GET "a"b\r\n']).message).toBe('Protocol error: unbalanced quotes in request');
+  });
+
+  it('mixes inline and multibulk requests on one connection', () => {
+    const reqs = parseAll(['PING\r\n*1\r\n$4\r\nPING\r\nECHO x\r\n']);
+    expect(reqs.map((r) => [r.name, r.inline])).toEqual([
+      ['ping', true],
+      ['ping', false],
+      ['echo', true],
+    ]);
+  });
+});
+
+describe('RequestParser: malformed input', () => {
+  const cases: [string, string, string][] = [
+    ['a non-numeric count', '*abc\r\n', 'Protocol error: invalid multibulk length'],
+    ['an empty count', '*\r\n', 'Protocol error: invalid multibulk length'],
+    ['a count with a leading zero', '*01\r\n', 'Protocol error: invalid multibulk length'],
+    ['a negative count other than -1', '*-2\r\n', 'Protocol error: invalid multibulk length'],
+    ['a count not followed by LF', '*1\rX', 'Protocol error: invalid multibulk length'],
+    ['a count of 16 digits', '*1234567890123456\r\n', 'Protocol error: invalid multibulk length'],
+    ['an argument without $', '*1\r\n+PING\r\n', "Protocol error: expected '$', got '+'"],
+    ['an argument starting with a control byte', '*1\r\n\r\n', "Protocol error: expected '$', got '\\x0d'"],
+    ['a non-numeric bulk length', '*1\r\n$x\r\n', 'Protocol error: invalid bulk length'],
+    ['a null bulk in a request', '*1\r\n$-1\r\n', 'Protocol error: invalid bulk length'],
+    ['a bulk length of -0', '*1\r\n$-0\r\n', 'Protocol error: invalid bulk length'],
+    ['a bulk length not followed by LF', '*1\r\n$4\r\r', 'Protocol error: invalid bulk length'],
+    ['a bulk longer than announced', '*1\r\n$3\r\nPING\r\n', 'Protocol error: bulk argument not terminated by CRLF'],
+    ['a bulk followed by CR and not LF', '*1\r\n$4\r\nPING\r\r', 'Protocol error: bulk argument not terminated by CRLF'],
+  ];
+  for (const [what, wire, message] of cases) {
+    it(`rejects ${what}`, () => {
+      const err = errorOf([wire]);
+      expect(err.message).toBe(message);
+      expect(isXError(err)).toBe(true);
+      expect(err.kind).toBe('bad-parameter');
+      // The outcome does not depend on how the bytes were split.
+      expect(errorOf([...wire]).message).toBe(message);
+    });
+  }
+
+  it('returns the requests before the bad one, then throws the same error on every call', () => {
+    const p = new RequestParser();
+    p.push(b('*1\r\n$4\r\nPING\r\n*1\r\n%4\r\n'));
+    expect(p.next()!.name).toBe('ping');
+    const first = (() => {
+      try {
+        p.next();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(first).toBeInstanceOf(RespProtocolError);
+    p.push(b('*1\r\n$4\r\nPING\r\n'));
+    expect(() => p.next()).toThrow(first as Error);
+  });
+});
+
+describe('RequestParser: bounds', () => {
+  it('rejects a bulk longer than maxBulkLength, at its header', () => {
+    expect(() => parseAll(['*1\r\n$11\r\n'], { maxBulkLength: 10 })).toThrow('Protocol error: invalid bulk length');
+    expect(argsOf(parseAll(['*1\r\n$10\r\n0123456789\r\n'], { maxBulkLength: 10 })[0]!)).toEqual(['0123456789']);
+  });
+
+  it('rejects a count above maxArgs', () => {
+    expect(() => parseAll(['*4\r\n'], { maxArgs: 3 })).toThrow('Protocol error: invalid multibulk length');
+    expect(parseAll(['*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n'], { maxArgs: 3 })).toHaveLength(1);
+  });
+
+  it('rejects a count above 1,048,576 by default', () => {
+    expect(() => parseAll(['*1048577\r\n'])).toThrow('Protocol error: invalid multibulk length');
+  });
+
+  it('rejects an inline line longer than maxInlineLength, split or not', () => {
+    const line = 'GET ' + 'k'.repeat(20);
+    expect(() => parseAll([line + '\r\n'], { maxInlineLength: 16 })).toThrow('Protocol error: too big inline request');
+    // Without a line end yet, the parser gives up as soon as the bound is passed.
+    expect(() => parseAll([line.slice(0, 10), line.slice(10)], { maxInlineLength: 16 })).toThrow(
+      'Protocol error: too big inline request',
+    );
+    // The bound counts every byte before the LF, the CR included.
+    expect(parseAll(['GET kkkkkkkkkkk\r\n'], { maxInlineLength: 16 })).toHaveLength(1);
+    expect(() => parseAll(['GET kkkkkkkkkkkk\r\n'], { maxInlineLength: 16 })).toThrow('too big inline request');
+  });
+
+  it('rejects a request over maxBufferedBytes as soon as an announced length cannot fit', () => {
+    const p = new RequestParser({ maxBufferedBytes: 64 });
+    p.push(b('*2\r\n$3\r\nSET\r\n$100\r\n'));
+    let err: unknown;
+    try {
+      p.next();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RespProtocolError);
+    expect((err as RespProtocolError).message).toBe('Protocol error: request exceeds the query buffer limit of 64 bytes');
+    expect((err as RespProtocolError).kind).toBe('limit-exceeded');
+  });
+
+  it('rejects a request of many small arguments over maxBufferedBytes', () => {
+    const wire = '*100\r\n' + '$1\r\nx\r\n'.repeat(100);
+    expect(() => parseAll([wire], { maxBufferedBytes: 200 })).toThrow('query buffer limit');
+    expect(parseAll([wire], { maxBufferedBytes: 706 })).toHaveLength(1);
+  });
+
+  it('accepts a request of exactly maxBufferedBytes', () => {
+    const wire = '*1\r\n$4\r\nPING\r\n';
+    expect(parseAll([wire], { maxBufferedBytes: wire.length })).toHaveLength(1);
+    expect(() => parseAll([wire], { maxBufferedBytes: wire.length - 1 })).toThrow('query buffer limit');
+  });
+
+  it('refuses a limit that is not a positive integer', () => {
+    expect(() => new RequestParser({ maxArgs: 0 })).toThrow('maxArgs must be a positive integer');
+    expect(() => new RequestParser({ maxBulkLength: 1.5 })).toThrow('maxBulkLength');
+  });
+});
+
+describe('RequestParser: cost', () => {
+  it('parses a 10 MiB bulk arriving in 64 KiB chunks with one copy and no re-scan', () => {
+    const size = 10 * 1024 * 1024;
+    const body = Buffer.alloc(size, 0x61);
+    const wire = Buffer.concat([b(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${size}\r\n`), body, b('\r\n')]);
+    const p = new RequestParser();
+    let req: Request | undefined;
+    for (let at = 0; at < wire.length; at += 64 * 1024) {
+      p.push(wire.subarray(at, at + 64 * 1024));
+      const r = p.next();
+      if (r) req = r;
+    }
+    expect(req).toBeDefined();
+    expect(req!.args[2]!.length).toBe(size);
+    expect(req!.raw.equals(wire)).toBe(true);
+    // Headers and CRLFs are examined; the body is skipped by length; the frame is joined once.
+    expect(p.stats.scanned).toBeLessThan(64);
+    expect(p.stats.skipped).toBe(size + 6);
+    expect(p.stats.copied).toBe(wire.length);
+  });
+
+  it('copies nothing for pipelined requests that arrive whole', () => {
+    const one = '*3\r\n$3\r\nSET\r\n$7\r\nkey:001\r\n$5\r\nvalue\r\n';
+    const p = new RequestParser();
+    for (let k = 0; k < 100; k++) {
+      p.push(b(one.repeat(16)));
+      expect([...p]).toHaveLength(16);
+    }
+    expect(p.stats.copied).toBe(0);
+    expect(p.stats.scanned + p.stats.skipped).toBe(one.length * 1600);
+  });
+
+  it('holds incomplete requests by reference, without joining chunks on push', () => {
+    const p = new RequestParser();
+    p.push(b('*2\r\n$3\r\nGET\r\n$1000\r\n'));
+    for (let k = 0; k < 99; k++) {
+      p.push(Buffer.alloc(10, 0x62));
+      expect(p.next()).toBeUndefined();
+    }
+    expect(p.stats.copied).toBe(0);
+    expect(p.bufferedBytes).toBe(20 + 990);
+    p.push(b('bbbbbbbbbb\r\n'));
+    expect(p.next()!.args[1]!.length).toBe(1000);
+    expect(p.stats.copied).toBe(1022);
+  });
+});
