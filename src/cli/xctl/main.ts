@@ -1,0 +1,12 @@
+/**
+ * cli/xctl/main: the xctl entry point. `bin/xctl.js` calls main(argv).
+ */
+import { createContext, type CliContext } from '../shared/context.js';
+import { runProgram } from '../shared/program.js';
+import { buildXctl } from './program.js';
+
+/** main runs xctl with argv and returns the exit code. */
+export async function main(argv: string[], ctx: CliContext = createContext()): Promise<number> {
+  if (argv.includes('--debug') || argv.includes('-d')) ctx.debug = true;
+  return runProgram(ctx, buildXctl(ctx), argv);
+}

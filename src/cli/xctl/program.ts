@@ -1,0 +1,149 @@
+/**
+ * cli/xctl/program: the xctl command tree (flags only; actions load their run modules lazily).
+ */
+import { Command, Option } from 'commander';
+import { VERSION } from '../../util/version.js';
+import type { CliContext } from '../shared/context.js';
+import { setExamples } from '../shared/docgen.js';
+import { commaList, labelMap } from '../shared/program.js';
+import type { TokensAddOptions } from './tokens.js';
+import type { AuthSignOptions } from './auth.js';
+
+const formatOption = (def = 'text') =>
+  new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default(def);
+
+/** buildXctl builds the xctl program. It does not touch ctx until an action runs. */
+export function buildXctl(ctx: CliContext): Command {
+  const program = new Command('xctl')
+    .description('xport administration: users, roles, tokens, certificates, audit, and the service itself (xctl start)')
+    .version(VERSION, '-v, --version', 'print the xctl version')
+    .option('-c, --config <file>', 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)')
+    .option('--data-dir <dir>', 'data dir of the local auth service (overrides the config)')
+    .option('-i, --identity <file>', 'admin identity file, for use away from the auth host (with --proxy)')
+    .option('--proxy <host:port>', 'proxy address when using -i (env XCTL_PROXY)')
+    .option('--insecure', 'do not verify the proxy certificate (throwaway test clusters only)')
+    .option('-d, --debug', 'print stack traces and causes of errors')
+    .showHelpAfterError('(run xctl --help for usage)');
+  const g = (cmd: Command) => cmd.optsWithGlobals();
+
+  const start = program
+    .command('start')
+    .description('run the auth service, proxy and database agent from the config (embedded all-in-one default without one)')
+    .option('--listen-addr <host:port>', 'proxy listen address (overrides proxy_service.listen_addr)')
+    .option('--cluster-name <name>', 'cluster name for a new data dir (overrides cluster_name)')
+    .action(async (_o, cmd: Command) => (await import('./start.js')).runStart(ctx, g(cmd)));
+  setExamples(start, '  xctl start -c /etc/xport.yaml\n  xctl start --data-dir /tmp/xport --listen-addr 127.0.0.1:3080');
+
+  program
+    .command('status')
+    .description('show the cluster name, version, certificate authorities and CA pin')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./status.js')).runStatus(ctx, g(cmd)));
+
+  const users = program.command('users').description('manage users');
+  const add = users
+    .command('add <name>')
+    .description('create a user and print a one-time invite')
+    .option('--roles <roles>', 'comma-separated roles (required)', commaList)
+    .option('--db-users <users>', 'trait db_users: database users the user may log in as', commaList)
+    .option('--db-names <names>', 'trait db_names: database names (Redis DB numbers) the user may select', commaList)
+    .option('--ttl <duration>', 'invite lifetime (default 1h, at most 48h)')
+    .addOption(formatOption())
+    .action(async (name: string, _o, cmd: Command) => (await import('./users.js')).runUsersAdd(ctx, name, g(cmd)));
+  setExamples(add, '  xctl users add alice --roles=access --db-users=alice,default');
+  users
+    .command('ls')
+    .description('list users')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./users.js')).runUsersLs(ctx, g(cmd)));
+  users
+    .command('rm <names>')
+    .alias('del')
+    .description('delete users (comma-separated)')
+    .action(async (names: string, _o, cmd: Command) => (await import('./users.js')).runUsersRm(ctx, names, g(cmd)));
+  users
+    .command('update <name>')
+    .description("change a user's roles or traits")
+    .option('--set-roles <roles>', 'replace the roles', commaList)
+    .option('--set-db-users <users>', 'replace the db_users trait', commaList)
+    .option('--set-db-names <names>', 'replace the db_names trait', commaList)
+    .action(async (name: string, _o, cmd: Command) => (await import('./users.js')).runUsersUpdate(ctx, name, g(cmd)));
+  users
+    .command('reset <name>')
+    .description('clear the password and second factor and print a reset link')
+    .option('--ttl <duration>', 'link lifetime (default 8h, at most 24h)')
+    .action(async (name: string, _o, cmd: Command) => (await import('./users.js')).runUsersReset(ctx, name, g(cmd)));
+
+  const tokens = program.command('tokens').description('manage join tokens for database agents');
+  tokens
+    .command('add')
+    .description('create a join token')
+    .addOption(new Option('--type <type>', 'what the token admits').choices(['db']).makeOptionMandatory())
+    .option('--ttl <duration>', 'token lifetime (default 30m)')
+    .option('--value <token>', 'use this value (at least 32 hex characters) instead of a random one')
+    .option('--labels <k=v,...>', 'labels for what joins with the token', labelMap)
+    .addOption(new Option('--format <format>', 'output format (text prints only the token)').choices(['text', 'json', 'yaml']))
+    .action(async (_o, cmd: Command) => (await import('./tokens.js')).runTokensAdd(ctx, cmd.optsWithGlobals<TokensAddOptions>()));
+  tokens
+    .command('ls')
+    .description('list join tokens')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./tokens.js')).runTokensLs(ctx, g(cmd)));
+  tokens
+    .command('rm <token>')
+    .alias('del')
+    .description('delete a join token')
+    .action(async (token: string, _o, cmd: Command) => (await import('./tokens.js')).runTokensRm(ctx, token, g(cmd)));
+
+  const auth = program.command('auth').description('certificate authority operations');
+  auth
+    .command('export')
+    .description('print CA certificates (PEM)')
+    .addOption(new Option('--type <type>', 'which CA').choices(['user', 'host', 'tls-user', 'tls-host', 'tls', 'db', 'db-client']))
+    .action(async (_o, cmd: Command) => (await import('./auth.js')).runAuthExport(ctx, g(cmd)));
+  const sign = auth
+    .command('sign')
+    .description('issue Redis server certificates (--format=redis) or a user identity file for CI (--format=file)')
+    .addOption(new Option('--format <format>', 'what to issue').choices(['redis', 'file']).default('file'))
+    .option('--host <hosts>', 'with --format=redis: comma-separated host names and IPs (CN = the first)')
+    .option('--user <name>', 'with --format=file: the user the identity is for')
+    .option('-o, --out <path>', 'output path (prefix for --format=redis)')
+    .option('--ttl <duration>', 'certificate lifetime (default 12h)')
+    .option('--overwrite', 'replace existing files')
+    .action(async (_o, cmd: Command) => (await import('./auth.js')).runAuthSign(ctx, cmd.optsWithGlobals<AuthSignOptions>()));
+  setExamples(
+    sign,
+    '  xctl auth sign --format=redis --host=localhost,127.0.0.1 --out=server --ttl=2190h\n' +
+      '  xctl auth sign --user=ci-bot --format=file --out=ci.pem --ttl=1h',
+  );
+
+  const create = program
+    .command('create')
+    .description('create roles from a YAML file')
+    .option('-f, --file <file>', 'YAML file with one or more roles (- for stdin)')
+    .option('--force', 'overwrite roles that exist')
+    .action(async (_o, cmd: Command) => (await import('./resources.js')).runCreate(ctx, g(cmd)));
+  setExamples(create, '  xctl create -f redis-readonly.yaml');
+  program
+    .command('get <resource>')
+    .description('print roles, role/NAME, users, user/NAME or tokens')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default('yaml'))
+    .action(async (ref: string, _o, cmd: Command) => (await import('./resources.js')).runGet(ctx, ref, g(cmd)));
+  program
+    .command('rm <resource>')
+    .description('remove role/NAME, user/NAME or token/TOKEN')
+    .action(async (ref: string, _o, cmd: Command) => (await import('./resources.js')).runRm(ctx, ref, g(cmd)));
+
+  const audit = program.command('audit').description('audit log');
+  audit
+    .command('ls')
+    .description('list audit events, oldest first')
+    .option('--type <type>', 'only events of this type (e.g. user.login, db.session.query)')
+    .option('--user <name>', 'only events of this user')
+    .option('--since <when>', 'only events newer than a duration ago (1h) or a date (2026-01-01)')
+    .option('--limit <n>', 'at most this many events (default 500)')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./audit.js')).runAuditLs(ctx, g(cmd)));
+
+  return program;
+}

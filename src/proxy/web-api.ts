@@ -1,0 +1,331 @@
+/**
+ * proxy/web-api: the HTTP/1.1 JSON API on the proxy's public port (ALPN `http/1.1`).
+ *
+ * Anonymous routes: ping, login, invite/reset completion. Every other route needs a client
+ * certificate from the user CA (the TLS layer verified the chain); the route then asks the auth
+ * service to authorize the identity inside it. Bodies are bounded, errors are JSON
+ * `{error:{kind,message,hint}}`, and no secret is logged. Must not import service or cli.
+ */
+import http from 'node:http';
+import type tls from 'node:tls';
+import { authRequired, badParameter, httpStatusFor, isXError, limitExceeded, notFound, type XError } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { decodeIdentity, type Identity } from '../pki/index.js';
+import type { AuthService } from '../auth/service.js';
+import { roleToYaml } from '../auth/roles.js';
+
+/** MAX_BODY_BYTES bounds every request body. */
+export const MAX_BODY_BYTES = 1 << 20;
+
+type Ctx = {
+  req: http.IncomingMessage;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: () => Promise<Record<string, unknown>>;
+  identity: () => Identity;
+  remoteAddr: string;
+};
+type Handler = (c: Ctx) => Promise<unknown>;
+type Route = { method: string; pattern: RegExp; keys: string[]; handler: Handler };
+
+function route(method: string, path: string, handler: Handler): Route {
+  const keys: string[] = [];
+  const pattern = new RegExp(
+    '^' + path.replace(/:([a-z_]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)')) + '$',
+  );
+  return { method, pattern, keys, handler };
+}
+
+const str = (v: unknown, name: string, required = true): string | undefined => {
+  if (v === undefined || v === null) {
+    if (required) throw badParameter(`${name} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw badParameter(`${name} must be a string`);
+  return v;
+};
+const strList = (v: unknown, name: string): string[] | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw badParameter(`${name} must be a list of strings`);
+  return v as string[];
+};
+const num = (v: unknown, name: string): number | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw badParameter(`${name} must be a positive number`);
+  return v;
+};
+
+/** createWebApi returns the HTTP server whose 'connection' event the listener feeds TLS sockets into. */
+export function createWebApi(auth: AuthService, log: Logger): http.Server {
+  const routes: Route[] = [
+    route('GET', '/v1/webapi/ping', async () => auth.ping()),
+    route('POST', '/v1/webapi/login', async (c) => {
+      const b = await c.body();
+      const cert = await auth.login({
+        user: str(b.user, 'user')!,
+        password: str(b.password, 'password')!,
+        ...(b.otp !== undefined ? { otp: str(b.otp, 'otp')! } : {}),
+        publicKeyPem: str(b.public_key, 'public_key')!,
+        ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
+        remoteAddr: c.remoteAddr,
+      });
+      return certResponse(cert);
+    }),
+    route('GET', '/v1/webapi/usertokens/:token', async (c) => {
+      const t = await auth.users.getUserToken(c.params.token!);
+      return { user: t.user, kind: t.kind, expires: t.expires.toISOString(), second_factor: t.secondFactor, otp_uri: t.otpUri };
+    }),
+    route('POST', '/v1/webapi/usertokens/:token', async (c) => {
+      const b = await c.body();
+      const r = await auth.completeUserToken({
+        token: c.params.token!,
+        password: str(b.password, 'password')!,
+        ...(b.otp !== undefined ? { otp: str(b.otp, 'otp')! } : {}),
+        ...(b.public_key !== undefined ? { publicKeyPem: str(b.public_key, 'public_key')! } : {}),
+        ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
+      });
+      return r.cert ? certResponse(r.cert) : { user: r.user };
+    }),
+
+    // ---- authenticated ----
+    route('GET', '/v1/status', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'cluster', 'read');
+      return {
+        cluster_name: auth.clusterName,
+        server_version: auth.ping().server_version,
+        cas: (['host', 'user', 'db', 'db_client'] as const).map((t) => {
+          const ca = auth.ca(t);
+          return { type: t, pin: ca.pin, not_after: ca.notAfter.toISOString() };
+        }),
+        ca_pin: auth.ca('host').pin,
+      };
+    }),
+    route('GET', '/v1/cas/:type', async (c) => {
+      await auth.authorize(c.identity(), 'cluster', 'read');
+      const type = c.params.type as 'user' | 'host' | 'db' | 'db_client';
+      if (!['user', 'host', 'db', 'db_client'].includes(type)) throw badParameter(`unknown CA type "${type}"`);
+      const ca = auth.ca(type);
+      return { type, cert_pem: ca.certPem, pin: ca.pin };
+    }),
+    route('GET', '/v1/users', async (c) => ({ users: await auth.listUsers(c.identity()) })),
+    route('POST', '/v1/users', async (c) => {
+      const b = await c.body();
+      const r = await auth.createUser(c.identity(), {
+        name: str(b.name, 'name')!,
+        roles: strList(b.roles, 'roles') ?? [],
+        traits: { db_users: strList(b.db_users, 'db_users') ?? [], db_names: strList(b.db_names, 'db_names') ?? [] },
+        ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
+      });
+      return { user: r.user, token: r.token, expires: r.expires.toISOString() };
+    }),
+    route('PUT', '/v1/users/:name', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'user', 'update');
+      const b = await c.body();
+      const roles = strList(b.roles, 'roles');
+      const dbUsers = strList(b.db_users, 'db_users');
+      const dbNames = strList(b.db_names, 'db_names');
+      const cur = await auth.users.get(c.params.name!);
+      const traits =
+        dbUsers || dbNames ? { db_users: dbUsers ?? cur.traits.db_users, db_names: dbNames ?? cur.traits.db_names } : undefined;
+      return auth.users.update(c.params.name!, { ...(roles ? { roles } : {}), ...(traits ? { traits } : {}) }, id.user);
+    }),
+    route('DELETE', '/v1/users/:name', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'user', 'delete');
+      await auth.users.delete(c.params.name!, id.user);
+      return { deleted: c.params.name };
+    }),
+    route('POST', '/v1/users/:name/reset', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'user', 'update');
+      const b = await c.body();
+      const r = await auth.users.reset(c.params.name!, num(b.ttl_ms, 'ttl_ms') ?? 8 * 3_600_000, id.user);
+      return { token: r.token, expires: r.expires.toISOString() };
+    }),
+    route('GET', '/v1/tokens', async (c) => {
+      await auth.authorize(c.identity(), 'token', 'list');
+      const list = await auth.tokens.list();
+      return { tokens: list.map((t) => ({ ...t, expires: t.expires.toISOString() })) };
+    }),
+    route('POST', '/v1/tokens', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'token', 'create');
+      const b = await c.body();
+      const type = str(b.type, 'type')!;
+      if (type !== 'db') throw badParameter(`unknown token type "${type}"`, { hint: 'Supported types: db.' });
+      const labels = b.labels ?? {};
+      if (typeof labels !== 'object' || Array.isArray(labels)) throw badParameter('labels must be a map');
+      const r = await auth.tokens.create(
+        {
+          type,
+          ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
+          ...(b.value !== undefined ? { value: str(b.value, 'value')! } : {}),
+          labels: labels as Record<string, string>,
+        },
+        id.user,
+      );
+      return { token: r.token, type: r.type, expires: r.expires.toISOString(), ca_pin: auth.ca('host').pin };
+    }),
+    route('DELETE', '/v1/tokens/:token', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'token', 'delete');
+      await auth.tokens.delete(c.params.token!, id.user);
+      return { deleted: true };
+    }),
+    route('GET', '/v1/roles', async (c) => {
+      await auth.authorize(c.identity(), 'role', 'list');
+      return { roles: await auth.listRoles() };
+    }),
+    route('GET', '/v1/roles/:name', async (c) => {
+      await auth.authorize(c.identity(), 'role', 'read');
+      const role = await auth.getRole(c.params.name!);
+      return { role, yaml: roleToYaml(role) };
+    }),
+    route('PUT', '/v1/roles', async (c) => {
+      const id = c.identity();
+      const b = await c.body();
+      const force = b.force === true;
+      await auth.authorize(id, 'role', force ? 'update' : 'create');
+      return { roles: await auth.upsertRoles(str(b.yaml, 'yaml')!, str(b.source, 'source', false) ?? 'role.yaml', force, id.user) };
+    }),
+    route('DELETE', '/v1/roles/:name', async (c) => {
+      const id = c.identity();
+      await auth.authorize(id, 'role', 'delete');
+      await auth.deleteRole(c.params.name!, id.user);
+      return { deleted: c.params.name };
+    }),
+    route('POST', '/v1/certs/db-server', async (c) => {
+      const b = await c.body();
+      const r = await auth.signDatabaseServer(
+        strList(b.hosts, 'hosts') ?? [],
+        str(b.public_key, 'public_key')!,
+        num(b.ttl_ms, 'ttl_ms') ?? 12 * 3_600_000,
+        c.identity(),
+      );
+      return { cert: r.certPem, cas: r.casPem, expires: r.expires.toISOString() };
+    }),
+    route('POST', '/v1/certs/user', async (c) => {
+      const b = await c.body();
+      const cert = await auth.signUserIdentity(str(b.user, 'user')!, str(b.public_key, 'public_key')!, num(b.ttl_ms, 'ttl_ms'), c.identity());
+      return certResponse(cert);
+    }),
+    route('GET', '/v1/audit', async (c) => {
+      const q = c.query;
+      const since = q.get('since');
+      const limit = q.get('limit');
+      const events = await auth.searchEvents(c.identity(), {
+        ...(q.get('type') ? { type: q.get('type')! } : {}),
+        ...(q.get('user') ? { user: q.get('user')! } : {}),
+        ...(since ? { since: parseDate(since, 'since') } : {}),
+        ...(limit ? { limit: Math.min(Number(limit) || 500, 10_000) } : {}),
+        order: q.get('order') === 'desc' ? 'desc' : 'asc',
+      });
+      return { events };
+    }),
+  ];
+
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    void handle(req, res);
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://xport.invalid');
+    const socket = req.socket as tls.TLSSocket;
+    try {
+      const match = findRoute(routes, req.method ?? 'GET', url.pathname);
+      if (!match) throw notFound(`no API route ${req.method} ${url.pathname}`);
+      const result = await match.route.handler({
+        req,
+        params: match.params,
+        query: url.searchParams,
+        body: () => readJson(req),
+        identity: () => identityOf(socket),
+        remoteAddr: socket.remoteAddress ?? '',
+      });
+      send(res, 200, result ?? {});
+    } catch (err) {
+      const x: XError | undefined = isXError(err) ? err : undefined;
+      if (!x) log.error('web API request failed', { path: url.pathname, err: (err as Error).message });
+      const kind = x?.kind ?? 'internal';
+      send(res, httpStatusFor(kind), {
+        error: { kind, message: x ? x.message : 'internal error', ...(x?.hint ? { hint: x.hint } : {}) },
+      });
+    }
+  }
+  return server;
+}
+
+function certResponse(cert: { certPem: string; expires: Date; identity: Identity; hostCaPem: string; userCaPem: string }) {
+  return {
+    cert: cert.certPem,
+    expires: cert.expires.toISOString(),
+    user: cert.identity.user,
+    roles: cert.identity.roles,
+    cluster_name: cert.identity.cluster,
+    host_ca: cert.hostCaPem,
+    user_ca: cert.userCaPem,
+  };
+}
+
+function findRoute(routes: Route[], method: string, path: string) {
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+    return { route: r, params };
+  }
+  return undefined;
+}
+
+function parseDate(s: string, name: string): Date {
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) throw badParameter(`${name} must be a date/time, got "${s}"`);
+  return d;
+}
+
+/**
+ * identityOf returns the identity of a client whose certificate the TLS layer verified against
+ * the user CA; without one the route answers 401 so the CLI can say "log in".
+ */
+function identityOf(socket: tls.TLSSocket): Identity {
+  if (!socket.authorized) {
+    const reason = String(socket.authorizationError ?? '');
+    if (reason === 'CERT_HAS_EXPIRED') throw authRequired('your certificate has expired');
+    if (!socket.getPeerCertificate()?.raw) throw authRequired('this request needs a login (no client certificate was sent)');
+    throw authRequired(`the client certificate was not accepted (${reason || 'unknown issuer'})`);
+  }
+  const id = decodeIdentity(socket.getPeerCertificate().raw);
+  if (!id) throw authRequired('the client certificate carries no xport identity');
+  return id;
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw limitExceeded(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch {
+    throw badParameter('request body is not a JSON object');
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' });
+  res.end(data);
+}

@@ -1,0 +1,224 @@
+/**
+ * service/config: the `xctl start` configuration file (ARCHITECTURE §5), validated with a schema.
+ *
+ * Unknown keys are errors that name the key and its line, so a typo such as `listen_adr` never
+ * silently falls back to a default. zod gives the structural checks; the `yaml` document API gives
+ * line numbers. Must not import auth, proxy or cli.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+import { badParameter, notFound } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import { parseHostPort } from '../util/net.js';
+
+/** DEFAULT_CONFIG_PATH is where xctl looks for its config when -c is not given. */
+export const DEFAULT_CONFIG_PATH = '/etc/xport.yaml';
+/** DEFAULT_DATA_DIR is the data dir when the config names none. */
+export const DEFAULT_DATA_DIR = '/var/lib/xport';
+/** DEFAULT_LISTEN_ADDR is the proxy's one public port. */
+export const DEFAULT_LISTEN_ADDR = '0.0.0.0:3080';
+
+const hostPort = z.string().refine(
+  (s) => {
+    try {
+      parseHostPort(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be host:port' },
+);
+const duration = z.string().refine(
+  (s) => {
+    try {
+      parseDuration(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a duration such as 30m or 12h' },
+);
+const labels = z.record(z.string(), z.string());
+
+const databaseSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "_" or "-"'),
+  description: z.string().optional(),
+  protocol: z.literal('redis'),
+  uri: z.string().min(1),
+  static_labels: labels.optional(),
+  tls: z
+    .strictObject({
+      mode: z.enum(['verify-full', 'verify-ca', 'insecure']).optional(),
+      ca_cert_file: z.string().optional(),
+      server_name: z.string().optional(),
+    })
+    .optional(),
+});
+
+const schema = z.strictObject({
+  version: z.literal('v1'),
+  cluster_name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be letters, digits, ".", "_" or "-"').optional(),
+  data_dir: z.string().optional(),
+  log: z.strictObject({ severity: z.enum(['debug', 'info', 'warn', 'error']).optional() }).optional(),
+  auth_service: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      storage: z.strictObject({ type: z.enum(['sqlite']), path: z.string().optional() }).optional(),
+      second_factor: z.enum(['off', 'otp']).optional(),
+      ca_key_algorithm: z.enum(['ecdsa-p256', 'rsa-2048']).optional(),
+      session_ttl: duration.optional(),
+    })
+    .optional(),
+  proxy_service: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      listen_addr: hostPort.optional(),
+      public_addr: hostPort.optional(),
+    })
+    .optional(),
+  db_service: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      auth_token: z.string().optional(),
+      proxy_server: hostPort.optional(),
+      ca_pin: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
+      databases: z.array(databaseSchema).optional(),
+    })
+    .optional(),
+  audit: z.strictObject({ redis_values: z.enum(['redact', 'full']).optional() }).optional(),
+});
+
+/** FileConfig is the config file as written. */
+export type FileConfig = z.infer<typeof schema>;
+/** DatabaseConfig is one static database entry. */
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+
+/** ServiceConfig is the config with defaults applied and paths resolved. */
+export interface ServiceConfig {
+  source: string;
+  clusterName: string;
+  dataDir: string;
+  logSeverity: 'debug' | 'info' | 'warn' | 'error';
+  auth: {
+    enabled: boolean;
+    secondFactor: 'off' | 'otp';
+    caKeyAlgorithm: 'ecdsa-p256' | 'rsa-2048';
+    sessionTtlMs: number;
+  };
+  proxy: { enabled: boolean; listenAddr: string; publicAddr: string };
+  db: {
+    enabled: boolean;
+    authToken?: string;
+    proxyServer?: string;
+    caPin?: string;
+    databases: DatabaseConfig[];
+  };
+  audit: { redisValues: 'redact' | 'full' };
+}
+
+function zodPath(path: readonly PropertyKey[]): (string | number)[] {
+  return path.map((p) => (typeof p === 'number' ? p : String(p)));
+}
+
+/**
+ * parseConfig validates YAML text. Errors name the file, the line and the key:
+ * `xport.yaml:4: proxy_service.listen_adr: unknown key`.
+ */
+export function parseConfig(text: string, source = 'xport.yaml'): ServiceConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw badParameter(`${source}:${pos ? `${pos.line}:${pos.col}: ` : ' '}${e.message.split('\n')[0]}`, {
+      hint: 'Fix the YAML syntax; see the configuration reference in README.md.',
+    });
+  }
+  const raw = doc.toJS() ?? {};
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    let path = zodPath(issue.path);
+    let what = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0]!;
+      path = [...path, key];
+      what = 'unknown key';
+    }
+    const node = doc.getIn(path, true);
+    const range = isNode(node) ? node.range : undefined;
+    // Unknown keys have no value node of their own that getIn can reach in all cases; fall back to the parent.
+    const line = range ? lc.linePos(range[0]).line : lineOfParent(doc, path, lc);
+    throw badParameter(`${source}:${line ? `${line}: ` : ' '}${path.join('.') || '(top level)'}: ${what}`, {
+      hint: 'See the configuration reference in README.md.',
+    });
+  }
+  return withDefaults(result.data, source);
+}
+
+function lineOfParent(doc: ReturnType<typeof parseDocument>, path: (string | number)[], lc: LineCounter): number | undefined {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const node = doc.getIn(path.slice(0, i), true);
+    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** withDefaults fills defaults the way an embedded all-in-one start expects. */
+export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfig {
+  const dataDir = c.data_dir ?? DEFAULT_DATA_DIR;
+  const listenAddr = c.proxy_service?.listen_addr ?? DEFAULT_LISTEN_ADDR;
+  const dbEnabled = c.db_service?.enabled ?? false;
+  const authEnabled = c.auth_service?.enabled ?? true;
+  if (dbEnabled && !authEnabled && (!c.db_service?.auth_token || !c.db_service?.proxy_server)) {
+    throw badParameter(`${source}: db_service needs auth_token and proxy_server when auth_service is disabled`, {
+      hint: 'Generate an agent config with: xctl db configure create --token=... --proxy=HOST:PORT ...',
+    });
+  }
+  return {
+    source,
+    clusterName: c.cluster_name ?? 'xport',
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
+    logSeverity: c.log?.severity ?? 'info',
+    auth: {
+      enabled: authEnabled,
+      secondFactor: c.auth_service?.second_factor ?? 'off',
+      caKeyAlgorithm: c.auth_service?.ca_key_algorithm ?? 'ecdsa-p256',
+      sessionTtlMs: c.auth_service?.session_ttl ? parseDuration(c.auth_service.session_ttl) : 12 * 3_600_000,
+    },
+    proxy: {
+      enabled: c.proxy_service?.enabled ?? authEnabled,
+      listenAddr,
+      publicAddr: c.proxy_service?.public_addr ?? listenAddr.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:'),
+    },
+    db: {
+      enabled: dbEnabled,
+      ...(c.db_service?.auth_token !== undefined ? { authToken: c.db_service.auth_token } : {}),
+      ...(c.db_service?.proxy_server !== undefined ? { proxyServer: c.db_service.proxy_server } : {}),
+      ...(c.db_service?.ca_pin !== undefined ? { caPin: c.db_service.ca_pin } : {}),
+      databases: c.db_service?.databases ?? [],
+    },
+    audit: { redisValues: c.audit?.redis_values ?? 'redact' },
+  };
+}
+
+/** loadConfig reads and validates a config file. A missing file is a not-found error with a hint. */
+export async function loadConfig(path: string): Promise<ServiceConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw notFound(`config file ${path} does not exist`, {
+        hint: 'Pass one with -c FILE, or start the embedded default with: xctl start --data-dir DIR',
+      });
+    }
+    throw badParameter(`cannot read config file ${path}: ${code ?? String(err)}`);
+  }
+  return parseConfig(text, path);
+}
