@@ -1,0 +1,292 @@
+# bash completion for xctl: generated from the commander tree by scripts/gen-docs.js (npm run gen:docs); do not edit.
+# Install: source this file from ~/.bashrc, or copy it to /usr/share/bash-completion/completions/xctl.
+
+# __xctl_spec sets the subcommands, flags and value-taking flags of one command path.
+__xctl_spec() {
+  case "$1" in
+    'xctl')
+      __xctl_subs='audit auth create get rm start status tokens users'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl audit')
+      __xctl_subs='ls'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl audit ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --limit --proxy --since --type --user --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --limit --proxy --since --type --user -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth')
+      __xctl_subs='export sign'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth export')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --type --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy --type -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth sign')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -c -d -h -i -o -v'
+      __xctl_req='--config --data-dir --format --host --identity --out --proxy --ttl --user -c -i -o'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl create')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --file --force --help --identity --insecure --proxy --version -c -d -f -h -i -v'
+      __xctl_req='--config --data-dir --file --identity --proxy -c -f -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl get')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl rm')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl start')
+      __xctl_subs=''
+      __xctl_flags='--cluster-name --config --data-dir --debug --help --identity --insecure --listen-addr --proxy --version -c -d -h -i -v'
+      __xctl_req='--cluster-name --config --data-dir --identity --listen-addr --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl status')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens')
+      __xctl_subs='add del ls rm'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens add')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --labels --proxy --ttl --type --value --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --labels --proxy --ttl --type --value -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens rm')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users')
+      __xctl_subs='add del ls reset rm update'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl users add')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --db-names --db-users --debug --format --help --identity --insecure --proxy --roles --ttl --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --db-names --db-users --format --identity --proxy --roles --ttl -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl users reset')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --ttl --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy --ttl -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users rm')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users update')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --set-db-names --set-db-users --set-roles --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy --set-db-names --set-db-users --set-roles -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    *) __xctl_subs='' __xctl_flags='' __xctl_req='' __xctl_opt='' __xctl_args=0 __xctl_last=0 ;;
+  esac
+}
+
+# __xctl_step sets __xctl_next to the path a word selects after a path, or fails.
+__xctl_step() {
+  case "$1|$2" in
+    'xctl|audit') __xctl_next='xctl audit' ;;
+    'xctl|auth') __xctl_next='xctl auth' ;;
+    'xctl|create') __xctl_next='xctl create' ;;
+    'xctl|get') __xctl_next='xctl get' ;;
+    'xctl|rm') __xctl_next='xctl rm' ;;
+    'xctl|start') __xctl_next='xctl start' ;;
+    'xctl|status') __xctl_next='xctl status' ;;
+    'xctl|tokens') __xctl_next='xctl tokens' ;;
+    'xctl|users') __xctl_next='xctl users' ;;
+    'xctl audit|ls') __xctl_next='xctl audit ls' ;;
+    'xctl auth|export') __xctl_next='xctl auth export' ;;
+    'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl tokens|add') __xctl_next='xctl tokens add' ;;
+    'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
+    'xctl tokens|rm'|'xctl tokens|del') __xctl_next='xctl tokens rm' ;;
+    'xctl users|add') __xctl_next='xctl users add' ;;
+    'xctl users|ls') __xctl_next='xctl users ls' ;;
+    'xctl users|reset') __xctl_next='xctl users reset' ;;
+    'xctl users|rm'|'xctl users|del') __xctl_next='xctl users rm' ;;
+    'xctl users|update') __xctl_next='xctl users update' ;;
+    *) return 1 ;;
+  esac
+}
+
+# __xctl_values sets __xctl_vals to the fixed values of a flag ("path|--flag") or operand ("path|#N").
+__xctl_values() {
+  case "$1|$2" in
+    'xctl audit ls|--format') __xctl_vals='json text yaml' ;;
+    'xctl auth export|--type') __xctl_vals='db db-client host tls tls-host tls-user user' ;;
+    'xctl auth sign|--format') __xctl_vals='file redis' ;;
+    'xctl get|--format') __xctl_vals='json text yaml' ;;
+    'xctl status|--format') __xctl_vals='json text yaml' ;;
+    'xctl tokens add|--format') __xctl_vals='json text yaml' ;;
+    'xctl tokens add|--type') __xctl_vals='db' ;;
+    'xctl tokens ls|--format') __xctl_vals='json text yaml' ;;
+    'xctl users add|--format') __xctl_vals='json text yaml' ;;
+    'xctl users ls|--format') __xctl_vals='json text yaml' ;;
+    *) return 1 ;;
+  esac
+}
+
+# _xctl_completions walks COMP_WORDS down the command tree, then completes the current word.
+_xctl_completions() {
+  local cur prev word p='xctl' i=1 nargs=0 n end=0
+  local __xctl_subs __xctl_flags __xctl_req __xctl_opt __xctl_args __xctl_last __xctl_next __xctl_vals
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  prev="${COMP_WORDS[COMP_CWORD-1]}"
+  # COMP_WORDBREAKS splits "--format=js" into "--format" "=" "js".
+  if [ "$cur" = "=" ]; then
+    cur=""
+  elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -gt 1 ]; then
+    prev="${COMP_WORDS[COMP_CWORD-2]}"
+  fi
+  while [ "$i" -lt "$COMP_CWORD" ]; do
+    word="${COMP_WORDS[i]}"
+    __xctl_spec "$p"
+    if [ "$end" = 1 ]; then
+      nargs=$((nargs + 1))
+    else
+      case "$word" in
+        --) end=1 ;;
+        -*=*) ;;
+        -*)
+          if [[ " $__xctl_req $__xctl_opt " == *" $word "* ]]; then
+            if [ "${COMP_WORDS[i+1]}" = "=" ]; then
+              i=$((i + 2))
+            elif [[ " $__xctl_req " == *" $word "* ]] || [[ "${COMP_WORDS[i+1]}" != -* ]]; then
+              i=$((i + 1))
+            fi
+          fi
+          ;;
+        *)
+          if __xctl_step "$p" "$word"; then
+            p="$__xctl_next"
+            nargs=0
+          else
+            nargs=$((nargs + 1))
+          fi
+          ;;
+      esac
+    fi
+    i=$((i + 1))
+  done
+  __xctl_spec "$p"
+  if [ "$end" = 0 ] && [[ " $__xctl_req $__xctl_opt " == *" $prev "* ]]; then
+    if __xctl_values "$p" "$prev"; then
+      COMPREPLY=($(compgen -W "$__xctl_vals" -- "$cur"))
+      return 0
+    fi
+    # a free-form value: leave COMPREPLY empty so "-o default" offers file names
+    [[ " $__xctl_req " == *" $prev "* ]] && return 0
+  fi
+  if [ "$end" = 0 ] && [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W "$__xctl_flags" -- "$cur"))
+  elif [ "$end" = 0 ] && [ -n "$__xctl_subs" ]; then
+    COMPREPLY=($(compgen -W "$__xctl_subs" -- "$cur"))
+  else
+    n=$((nargs + 1))
+    if [ "$__xctl_last" -gt 0 ] && [ "$n" -gt "$__xctl_last" ]; then n="$__xctl_last"; fi
+    if __xctl_values "$p" "#$n"; then
+      COMPREPLY=($(compgen -W "$__xctl_vals" -- "$cur"))
+    elif [ "$__xctl_last" = 0 ] && [ "$nargs" -ge "$__xctl_args" ]; then
+      # every operand is there: no file names either (compopt needs bash 4)
+      compopt +o default 2>/dev/null
+    fi
+  fi
+  return 0
+}
+
+complete -o default -F _xctl_completions xctl

@@ -1,0 +1,375 @@
+# fish completion for xctl: generated from the commander tree by scripts/gen-docs.js (npm run gen:docs); do not edit.
+# Install: copy this file to ~/.config/fish/completions/xctl.fish.
+
+function __xctl_step --description 'Print the command path a word selects after a path'
+    switch "$argv[1]|$argv[2]"
+        case 'xctl|audit'
+            echo 'xctl audit'
+        case 'xctl|auth'
+            echo 'xctl auth'
+        case 'xctl|create'
+            echo 'xctl create'
+        case 'xctl|get'
+            echo 'xctl get'
+        case 'xctl|rm'
+            echo 'xctl rm'
+        case 'xctl|start'
+            echo 'xctl start'
+        case 'xctl|status'
+            echo 'xctl status'
+        case 'xctl|tokens'
+            echo 'xctl tokens'
+        case 'xctl|users'
+            echo 'xctl users'
+        case 'xctl audit|ls'
+            echo 'xctl audit ls'
+        case 'xctl auth|export'
+            echo 'xctl auth export'
+        case 'xctl auth|sign'
+            echo 'xctl auth sign'
+        case 'xctl tokens|add'
+            echo 'xctl tokens add'
+        case 'xctl tokens|ls'
+            echo 'xctl tokens ls'
+        case 'xctl tokens|rm' 'xctl tokens|del'
+            echo 'xctl tokens rm'
+        case 'xctl users|add'
+            echo 'xctl users add'
+        case 'xctl users|ls'
+            echo 'xctl users ls'
+        case 'xctl users|reset'
+            echo 'xctl users reset'
+        case 'xctl users|rm' 'xctl users|del'
+            echo 'xctl users rm'
+        case 'xctl users|update'
+            echo 'xctl users update'
+        case '*'
+            return 1
+    end
+end
+
+function __xctl_takes_value --description 'Print required or optional when a flag of a path takes a value'
+    switch "$argv[1]|$argv[2]"
+        case 'xctl|--config' 'xctl|--data-dir' 'xctl|--identity' 'xctl|--proxy' 'xctl|-c' 'xctl|-i' 'xctl audit|--config' 'xctl audit|--data-dir' 'xctl audit|--identity' 'xctl audit|--proxy' 'xctl audit|-c' 'xctl audit|-i' 'xctl audit ls|--config' 'xctl audit ls|--data-dir' 'xctl audit ls|--format' 'xctl audit ls|--identity' 'xctl audit ls|--limit' 'xctl audit ls|--proxy' 'xctl audit ls|--since' 'xctl audit ls|--type' 'xctl audit ls|--user' 'xctl audit ls|-c' 'xctl audit ls|-i' 'xctl auth|--config' 'xctl auth|--data-dir' 'xctl auth|--identity' 'xctl auth|--proxy' 'xctl auth|-c' 'xctl auth|-i' 'xctl auth export|--config' 'xctl auth export|--data-dir' 'xctl auth export|--identity' 'xctl auth export|--proxy' 'xctl auth export|--type' 'xctl auth export|-c' 'xctl auth export|-i' 'xctl auth sign|--config' 'xctl auth sign|--data-dir' 'xctl auth sign|--format' 'xctl auth sign|--host' 'xctl auth sign|--identity' 'xctl auth sign|--out' 'xctl auth sign|--proxy' 'xctl auth sign|--ttl' 'xctl auth sign|--user' 'xctl auth sign|-c' 'xctl auth sign|-i' 'xctl auth sign|-o' 'xctl create|--config' 'xctl create|--data-dir' 'xctl create|--file' 'xctl create|--identity' 'xctl create|--proxy' 'xctl create|-c' 'xctl create|-f' 'xctl create|-i' 'xctl get|--config' 'xctl get|--data-dir' 'xctl get|--format' 'xctl get|--identity' 'xctl get|--proxy' 'xctl get|-c' 'xctl get|-i' 'xctl rm|--config' 'xctl rm|--data-dir' 'xctl rm|--identity' 'xctl rm|--proxy' 'xctl rm|-c' 'xctl rm|-i' 'xctl start|--cluster-name' 'xctl start|--config' 'xctl start|--data-dir' 'xctl start|--identity' 'xctl start|--listen-addr' 'xctl start|--proxy' 'xctl start|-c' 'xctl start|-i' 'xctl status|--config' 'xctl status|--data-dir' 'xctl status|--format' 'xctl status|--identity' 'xctl status|--proxy' 'xctl status|-c' 'xctl status|-i' 'xctl tokens|--config' 'xctl tokens|--data-dir' 'xctl tokens|--identity' 'xctl tokens|--proxy' 'xctl tokens|-c' 'xctl tokens|-i' 'xctl tokens add|--config' 'xctl tokens add|--data-dir' 'xctl tokens add|--format' 'xctl tokens add|--identity' 'xctl tokens add|--labels' 'xctl tokens add|--proxy' 'xctl tokens add|--ttl' 'xctl tokens add|--type' 'xctl tokens add|--value' 'xctl tokens add|-c' 'xctl tokens add|-i' 'xctl tokens ls|--config' 'xctl tokens ls|--data-dir' 'xctl tokens ls|--format' 'xctl tokens ls|--identity' 'xctl tokens ls|--proxy' 'xctl tokens ls|-c' 'xctl tokens ls|-i' 'xctl tokens rm|--config' 'xctl tokens rm|--data-dir' 'xctl tokens rm|--identity' 'xctl tokens rm|--proxy' 'xctl tokens rm|-c' 'xctl tokens rm|-i' 'xctl users|--config' 'xctl users|--data-dir' 'xctl users|--identity' 'xctl users|--proxy' 'xctl users|-c' 'xctl users|-i' 'xctl users add|--config' 'xctl users add|--data-dir' 'xctl users add|--db-names' 'xctl users add|--db-users' 'xctl users add|--format' 'xctl users add|--identity' 'xctl users add|--proxy' 'xctl users add|--roles' 'xctl users add|--ttl' 'xctl users add|-c' 'xctl users add|-i' 'xctl users ls|--config' 'xctl users ls|--data-dir' 'xctl users ls|--format' 'xctl users ls|--identity' 'xctl users ls|--proxy' 'xctl users ls|-c' 'xctl users ls|-i' 'xctl users reset|--config' 'xctl users reset|--data-dir' 'xctl users reset|--identity' 'xctl users reset|--proxy' 'xctl users reset|--ttl' 'xctl users reset|-c' 'xctl users reset|-i' 'xctl users rm|--config' 'xctl users rm|--data-dir' 'xctl users rm|--identity' 'xctl users rm|--proxy' 'xctl users rm|-c' 'xctl users rm|-i' 'xctl users update|--config' 'xctl users update|--data-dir' 'xctl users update|--identity' 'xctl users update|--proxy' 'xctl users update|--set-db-names' 'xctl users update|--set-db-users' 'xctl users update|--set-roles' 'xctl users update|-c' 'xctl users update|-i'
+            echo required
+        case '*'
+            return 1
+    end
+end
+
+function __xctl_state --description 'Print the command path the command line has reached, then its operand count'
+    set -l line (commandline -pc)
+    if test "$line" = "$__xctl_state_line"
+        printf '%s\n' $__xctl_state_value
+        return
+    end
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l p 'xctl'
+    set -l n 0
+    set -l end 0
+    set -l i 1
+    set -l next
+    set -l kind
+    while test $i -le (count $tokens)
+        set -l w $tokens[$i]
+        if test $end -eq 1
+            set n (math $n + 1)
+        else if test "$w" = --
+            set end 1
+        else if string match -q -- '-*=*' $w
+            # the value is attached
+        else if string match -q -- '-*' $w
+            set kind (__xctl_takes_value $p $w)
+            if test "$kind" = required
+                set i (math $i + 1)
+            else if test "$kind" = optional
+                set next $tokens[(math $i + 1)]
+                if test -n "$next"; and not string match -q -- '-*' $next
+                    set i (math $i + 1)
+                end
+            end
+        else if set next (__xctl_step $p $w)
+            set p $next
+            set n 0
+        else
+            set n (math $n + 1)
+        end
+        set i (math $i + 1)
+    end
+    set -g __xctl_state_line $line
+    set -g __xctl_state_value $p $n
+    printf '%s\n' $p $n
+end
+
+function __xctl_at --description 'Succeed when the command line has reached a command path'
+    set -l s (__xctl_state)
+    test "$s[1]" = "$argv[1]"
+end
+
+function __xctl_operand --description 'Succeed when the current word is operand N (or later, for a variadic one) of a path'
+    set -l s (__xctl_state)
+    test "$s[1]" = "$argv[1]"; or return 1
+    set -l k (math $s[2] + 1)
+    test $k -eq $argv[2]; or begin; test "$argv[3]" = variadic; and test $k -ge $argv[2]; end
+end
+
+# xctl
+complete -c xctl -n '__xctl_at \'xctl\'' -f
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'audit\'' -d 'audit log'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'auth\'' -d 'certificate authority operations'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'create\'' -d 'create roles from a YAML file'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'get\'' -d 'print roles, role/NAME, users, user/NAME or tokens'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'rm\'' -d 'remove role/NAME, user/NAME or token/TOKEN'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'start\'' -d 'run the auth service, proxy and database agent from the config (embedded all-in-one default without one)'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'status\'' -d 'show the cluster name, version, certificate authorities and CA pin'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'tokens\'' -d 'manage join tokens for database agents'
+complete -c xctl -n '__xctl_at \'xctl\'' -f -a '\'users\'' -d 'manage users'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl audit
+complete -c xctl -n '__xctl_at \'xctl audit\'' -f
+complete -c xctl -n '__xctl_at \'xctl audit\'' -f -a '\'ls\'' -d 'list audit events, oldest first'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl audit ls
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -f
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'limit' -r -d 'at most this many events (default 500)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'since' -r -d 'only events newer than a duration ago (1h) or a date (2026-01-01)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'type' -r -d 'only events of this type (e.g. user.login, db.session.query)'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'user' -r -d 'only events of this user'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl auth
+complete -c xctl -n '__xctl_at \'xctl auth\'' -f
+complete -c xctl -n '__xctl_at \'xctl auth\'' -f -a '\'export\'' -d 'print CA certificates (PEM)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -f -a '\'sign\'' -d 'issue Redis server certificates (--format=redis) or a user identity file for CI (--format=file)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl auth export
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -f
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'type' -x -a '\'db\' \'db-client\' \'host\' \'tls\' \'tls-host\' \'tls-user\' \'user\'' -d 'which CA (choices: "user", "host", "tls-user", "tls-host", "tls", "db", "db-client")'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl auth sign
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -f
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'format' -x -a '\'file\' \'redis\'' -d 'what to issue (choices: "redis", "file", default: "file")'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'host' -r -d 'with --format=redis: comma-separated host names and IPs (CN = the first)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'o' -l 'out' -r -d 'output path (prefix for --format=redis)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'overwrite' -d 'replace existing files'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'ttl' -r -d 'certificate lifetime (default 12h)'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'user' -r -d 'with --format=file: the user the identity is for'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl create
+complete -c xctl -n '__xctl_at \'xctl create\'' -f
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'f' -l 'file' -r -d 'YAML file with one or more roles (- for stdin)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -l 'force' -d 'overwrite roles that exist'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl get
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl get\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl get\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "yaml")'
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl get\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl get\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl rm
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl start
+complete -c xctl -n '__xctl_at \'xctl start\'' -f
+complete -c xctl -n '__xctl_at \'xctl start\'' -l 'cluster-name' -r -d 'cluster name for a new data dir (overrides cluster_name)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -l 'listen-addr' -r -d 'proxy listen address (overrides proxy_service.listen_addr)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl status
+complete -c xctl -n '__xctl_at \'xctl status\'' -f
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl status\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl status\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl status\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl status\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl tokens
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -f
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -f -a '\'add\'' -d 'create a join token'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -f -a '\'ls\'' -d 'list join tokens'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -f -a '\'rm\'' -d 'delete a join token'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -f -a '\'del\'' -d 'delete a join token'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl tokens add
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -f
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (text prints only the token) (choices: "text", "json", "yaml")'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'labels' -r -d 'labels for what joins with the token'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'ttl' -r -d 'token lifetime (default 30m)'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'type' -x -a '\'db\'' -d 'what the token admits (choices: "db")'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'value' -r -d 'use this value (at least 32 hex characters) instead of a random one'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl tokens ls
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -f
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl tokens rm
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users
+complete -c xctl -n '__xctl_at \'xctl users\'' -f
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'add\'' -d 'create a user and print a one-time invite'
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'ls\'' -d 'list users'
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'reset\'' -d 'clear the password and second factor and print a reset link'
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'rm\'' -d 'delete users (comma-separated)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'del\'' -d 'delete users (comma-separated)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'update\'' -d 'change a user\'s roles or traits'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users add
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'db-names' -r -d 'trait db_names: database names (Redis DB numbers) the user may select'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'db-users' -r -d 'trait db_users: database users the user may log in as'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'roles' -r -d 'comma-separated roles (required)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'ttl' -r -d 'invite lifetime (default 1h, at most 48h)'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users ls
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -f
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users reset
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'ttl' -r -d 'link lifetime (default 8h, at most 24h)'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users rm
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+# xctl users update
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-db-names' -r -d 'replace the db_names trait'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-db-users' -r -d 'replace the db_users trait'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-roles' -r -d 'replace the roles'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'v' -l 'version' -d 'print the xctl version'

@@ -1,0 +1,289 @@
+#compdef xctl
+# zsh completion for xctl: generated from the commander tree by scripts/gen-docs.js (npm run gen:docs); do not edit.
+# Install: copy this file as _xctl into a directory on $fpath, or source it after compinit.
+
+# __xctl_spec fills the subcommands and flags (name:description) and the value-taking flags of one path.
+__xctl_spec() {
+  __xctl_subs=() __xctl_flags=() __xctl_req=() __xctl_opt=() __xctl_args=0 __xctl_last=0
+  case "$1" in
+    'xctl')
+      __xctl_subs=('audit:audit log' 'auth:certificate authority operations' 'create:create roles from a YAML file' 'get:print roles, role/NAME, users, user/NAME or tokens' 'rm:remove role/NAME, user/NAME or token/TOKEN' 'start:run the auth service, proxy and database agent from the config (embedded all-in-one default without one)' 'status:show the cluster name, version, certificate authorities and CA pin' 'tokens:manage join tokens for database agents' 'users:manage users')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl audit')
+      __xctl_subs=('ls:list audit events, oldest first')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl audit ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--limit:at most this many events (default 500)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--since:only events newer than a duration ago (1h) or a date (2026-01-01)' '--type:only events of this type (e.g. user.login, db.session.query)' '--user:only events of this user' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--limit' '--proxy' '--since' '--type' '--user' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth')
+      __xctl_subs=('export:print CA certificates (PEM)' 'sign:issue Redis server certificates (--format=redis) or a user identity file for CI (--format=file)')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth export')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--type:which CA (choices: "user", "host", "tls-user", "tls-host", "tls", "db", "db-client")' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '--type' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl auth sign')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:what to issue (choices: "redis", "file", default: "file")' '--help:display help for command' '--host:with --format=redis: comma-separated host names and IPs (CN = the first)' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--out:output path (prefix for --format=redis)' '--overwrite:replace existing files' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--ttl:certificate lifetime (default 12h)' '--user:with --format=file: the user the identity is for' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:output path (prefix for --format=redis)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--host' '--identity' '--out' '--proxy' '--ttl' '--user' '-c' '-i' '-o')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl create')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--file:YAML file with one or more roles (- for stdin)' '--force:overwrite roles that exist' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-f:YAML file with one or more roles (- for stdin)' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--file' '--identity' '--proxy' '-c' '-f' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl get')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "yaml")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl rm')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl start')
+      __xctl_subs=()
+      __xctl_flags=('--cluster-name:cluster name for a new data dir (overrides cluster_name)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--listen-addr:proxy listen address (overrides proxy_service.listen_addr)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--cluster-name' '--config' '--data-dir' '--identity' '--listen-addr' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl status')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens')
+      __xctl_subs=('add:create a join token' 'del:delete a join token' 'ls:list join tokens' 'rm:delete a join token')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens add')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (text prints only the token) (choices: "text", "json", "yaml")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:labels for what joins with the token' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--ttl:token lifetime (default 30m)' '--type:what the token admits (choices: "db")' '--value:use this value (at least 32 hex characters) instead of a random one' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--labels' '--proxy' '--ttl' '--type' '--value' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl tokens rm')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users')
+      __xctl_subs=('add:create a user and print a one-time invite' 'del:delete users (comma-separated)' 'ls:list users' 'reset:clear the password and second factor and print a reset link' 'rm:delete users (comma-separated)' 'update:change a user'\''s roles or traits')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl users add')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--db-names:trait db_names: database names (Redis DB numbers) the user may select' '--db-users:trait db_users: database users the user may log in as' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--roles:comma-separated roles (required)' '--ttl:invite lifetime (default 1h, at most 48h)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--db-names' '--db-users' '--format' '--identity' '--proxy' '--roles' '--ttl' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl users reset')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--ttl:link lifetime (default 8h, at most 24h)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '--ttl' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users rm')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl users update')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--set-db-names:replace the db_names trait' '--set-db-users:replace the db_users trait' '--set-roles:replace the roles' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '--set-db-names' '--set-db-users' '--set-roles' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+  esac
+}
+
+# __xctl_step sets __xctl_next to the path a word selects after a path, or fails.
+__xctl_step() {
+  case "$1|$2" in
+    'xctl|audit') __xctl_next='xctl audit' ;;
+    'xctl|auth') __xctl_next='xctl auth' ;;
+    'xctl|create') __xctl_next='xctl create' ;;
+    'xctl|get') __xctl_next='xctl get' ;;
+    'xctl|rm') __xctl_next='xctl rm' ;;
+    'xctl|start') __xctl_next='xctl start' ;;
+    'xctl|status') __xctl_next='xctl status' ;;
+    'xctl|tokens') __xctl_next='xctl tokens' ;;
+    'xctl|users') __xctl_next='xctl users' ;;
+    'xctl audit|ls') __xctl_next='xctl audit ls' ;;
+    'xctl auth|export') __xctl_next='xctl auth export' ;;
+    'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl tokens|add') __xctl_next='xctl tokens add' ;;
+    'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
+    'xctl tokens|rm'|'xctl tokens|del') __xctl_next='xctl tokens rm' ;;
+    'xctl users|add') __xctl_next='xctl users add' ;;
+    'xctl users|ls') __xctl_next='xctl users ls' ;;
+    'xctl users|reset') __xctl_next='xctl users reset' ;;
+    'xctl users|rm'|'xctl users|del') __xctl_next='xctl users rm' ;;
+    'xctl users|update') __xctl_next='xctl users update' ;;
+    *) return 1 ;;
+  esac
+}
+
+# __xctl_values sets __xctl_vals to the fixed values of a flag ("path|--flag") or operand ("path|#N").
+__xctl_values() {
+  case "$1|$2" in
+    'xctl audit ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl auth export|--type') __xctl_vals=('db' 'db-client' 'host' 'tls' 'tls-host' 'tls-user' 'user') ;;
+    'xctl auth sign|--format') __xctl_vals=('file' 'redis') ;;
+    'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl tokens add|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl tokens add|--type') __xctl_vals=('db') ;;
+    'xctl tokens ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl users add|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl users ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    *) return 1 ;;
+  esac
+}
+
+# _xctl walks $words down the command tree, then completes the current word.
+_xctl() {
+  local p='xctl' word cur prev flag __xctl_next __xctl_args __xctl_last
+  local -a __xctl_subs __xctl_flags __xctl_req __xctl_opt __xctl_vals
+  integer i=2 nargs=0 n end=0
+  while (( i < CURRENT )); do
+    word=${words[i]}
+    __xctl_spec "$p"
+    if (( end )); then
+      nargs=$((nargs + 1))
+    else
+      case $word in
+        --) end=1 ;;
+        -*=*) ;;
+        -*)
+          if (( ${__xctl_req[(Ie)$word]} )); then
+            i=$((i + 1))
+          elif (( ${__xctl_opt[(Ie)$word]} )) && [[ ${words[i+1]} != -* ]]; then
+            i=$((i + 1))
+          fi
+          ;;
+        *)
+          if __xctl_step "$p" "$word"; then
+            p=$__xctl_next
+            nargs=0
+          else
+            nargs=$((nargs + 1))
+          fi
+          ;;
+      esac
+    fi
+    i=$((i + 1))
+  done
+  __xctl_spec "$p"
+  cur=${words[CURRENT]}
+  prev=${words[CURRENT-1]}
+  if (( ! end )) && [[ $cur == -*=* ]]; then
+    flag=${cur%%=*}
+    compset -P '*='
+    if __xctl_values "$p" "$flag"; then compadd -a __xctl_vals; else _files; fi
+    return
+  fi
+  if (( ! end && ${__xctl_req[(Ie)$prev]} + ${__xctl_opt[(Ie)$prev]} )); then
+    if __xctl_values "$p" "$prev"; then compadd -a __xctl_vals; return; fi
+    if (( ${__xctl_req[(Ie)$prev]} )); then _files; return; fi
+  fi
+  if (( ! end )) && [[ $cur == -* ]]; then
+    _describe -t options 'option' __xctl_flags
+  elif (( ! end && ${#__xctl_subs} )); then
+    _describe -t commands 'command' __xctl_subs
+  else
+    n=$((nargs + 1))
+    if (( __xctl_last > 0 && n > __xctl_last )); then n=$__xctl_last; fi
+    if __xctl_values "$p" "#$n"; then
+      compadd -a __xctl_vals
+    elif (( __xctl_last > 0 || nargs < __xctl_args )); then
+      _files
+    fi
+  fi
+}
+
+if [[ $funcstack[1] == _xctl ]]; then
+  _xctl "$@"
+else
+  compdef _xctl xctl
+fi

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { newEventId } from '../../../src/store/event-id.js';
+import { nextEventId } from '../../../src/store/event-sequence.js';
+
+describe('nextEventId', () => {
+  const t = new Date('2026-01-01T00:00:00.123Z');
+
+  it('keeps 10,000 ids minted in one millisecond in minting order', () => {
+    let last: string | undefined;
+    const ids: string[] = [];
+    for (let i = 0; i < 10_000; i++) ids.push((last = nextEventId(last, t)));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => /^[0-9a-f]{32}$/.test(id) && id.startsWith(newEventId(t).slice(0, 12)))).toBe(true);
+  });
+
+  it('starts a later millisecond with a fresh id of its own time', () => {
+    const first = nextEventId(undefined, t);
+    const later = nextEventId(first, new Date(t.getTime() + 1));
+    expect(later > first).toBe(true);
+    expect(later.slice(0, 12)).toBe(newEventId(new Date(t.getTime() + 1)).slice(0, 12));
+  });
+
+  it('gives an older event an id of its own time rather than bumping past the last one', () => {
+    const last = nextEventId(undefined, t);
+    const older = nextEventId(last, new Date(t.getTime() - 5000));
+    expect(older < last).toBe(true);
+    expect(older.slice(0, 12)).toBe(newEventId(new Date(t.getTime() - 5000)).slice(0, 12));
+  });
+
+  it('uses the current time for an event whose time does not parse', () => {
+    const before = Date.now();
+    const id = nextEventId(undefined, new Date('not a time'));
+    expect(parseInt(id.slice(0, 12), 16)).toBeGreaterThanOrEqual(before);
+  });
+});
