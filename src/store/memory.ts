@@ -5,13 +5,14 @@
 import { conflict } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { AuditEvent, Backend, EventQuery, Item, PutOptions } from './backend.js';
-import { newEventId } from './event-id.js';
+import { nextEventId } from './event-sequence.js';
 
 /** MemoryBackend keeps everything in maps. */
 export class MemoryBackend implements Backend {
   private readonly items = new Map<string, { json: string; revision: number; expires?: Date }>();
   private readonly events: AuditEvent[] = [];
   private revision = 0;
+  private lastEventId: string | undefined;
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -60,7 +61,12 @@ export class MemoryBackend implements Backend {
   }
 
   async appendEvents(events: AuditEvent[]): Promise<void> {
-    for (const e of events) this.events.push({ ...e, id: e.id ?? newEventId(new Date(e.time)) });
+    for (const e of events) {
+      // nextEventId, not newEventId: events appended in one millisecond must keep their order.
+      const id = e.id ?? nextEventId(this.lastEventId, new Date(e.time));
+      if (this.lastEventId === undefined || id > this.lastEventId) this.lastEventId = id;
+      this.events.push({ ...e, id });
+    }
   }
 
   async searchEvents(q: EventQuery): Promise<AuditEvent[]> {
