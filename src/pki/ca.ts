@@ -28,11 +28,12 @@ import {
   subjectKeyIdentifierExtension,
 } from './extensions.js';
 import { identityExtension } from './identity.js';
-import { generateKeyPair, privateKeyFromPem, publicKeyFromPem } from './keys.js';
+import { generateKeyPair, privateKeyFromPem } from './keys.js';
 import { certificateDer, toPem } from './pem.js';
 import { caPin } from './pin.js';
 import { signCertificate, signerFor } from './signing.js';
-import { subjectKeyInfo } from './spki.js';
+import { subjectKeyInfo, subjectKeyInfoFromPem } from './spki.js';
+import type { SubjectKey } from './spki.js';
 import type { Signer } from './signing.js';
 import { CA_TYPES } from './types.js';
 import type { CAMaterial, CAType, IssuedCertificate, KeyAlgorithm, SignRequest } from './types.js';
@@ -176,7 +177,7 @@ export class CertificateAuthority {
     if (!Array.isArray(organization) || organization.some((o) => typeof o !== 'string' || o === '')) {
       throw badParameter('issue: organization must be a list of non-empty strings');
     }
-    const { kind, spki } = subjectKeyInfo(subjectPublicKey(req.publicKey), 'the subject key');
+    const { kind, spki } = subjectKey(req.publicKey);
     const serial = randomSerial();
 
     const exts = [LEAF_BASIC_CONSTRAINTS, kind === 'rsa' ? LEAF_KEY_USAGE_RSA : LEAF_KEY_USAGE_EC];
@@ -232,9 +233,9 @@ function wholeSeconds(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
-/** subjectPublicKey accepts a public KeyObject or SPKI PEM, and refuses private keys outright. */
-function subjectPublicKey(key: KeyObject | string): KeyObject {
-  if (typeof key === 'string') return publicKeyFromPem(key);
+/** subjectKey accepts a public KeyObject or SPKI PEM, and refuses private keys outright. */
+function subjectKey(key: KeyObject | string): SubjectKey {
+  if (typeof key === 'string') return subjectKeyInfoFromPem(key, 'the subject key');
   if (typeof key !== 'object' || key === null || typeof (key as KeyObject).export !== 'function') {
     throw badParameter('issue: publicKey must be a KeyObject or a PEM public key');
   }
@@ -243,5 +244,5 @@ function subjectPublicKey(key: KeyObject | string): KeyObject {
       hint: 'Send only the public key; private keys never reach the CA.',
     });
   }
-  return key;
+  return subjectKeyInfo(key, 'the subject key');
 }

@@ -87,6 +87,20 @@ export function createWebApi(auth: AuthService, log: Logger): http.Server {
       return r.cert ? certResponse(r.cert) : { user: r.user };
     }),
 
+    // The invite/reset links tctl-style output prints; there is no browser flow, so the page
+    // says which command completes the token. The token is echoed only into an HTML-escaped page.
+    route('GET', '/web/:kind/:token', async (c) => {
+      if (c.params.kind !== 'invite' && c.params.kind !== 'reset') throw notFound('no such page');
+      const t = await auth.users.getUserToken(c.params.token!);
+      const host = escapeHtml(c.req.headers.host ?? 'PROXY');
+      return new HtmlPage(
+        `<!doctype html><meta charset="utf-8"><title>xport</title><h1>Set your xport password</h1>` +
+          `<p>User <b>${escapeHtml(t.user)}</b>: finish in a terminal with</p>` +
+          `<pre>xsh login --proxy=${host} --user=${escapeHtml(t.user)} --invite=${escapeHtml(c.params.token!)}</pre>` +
+          `<p>This link expires at ${escapeHtml(t.expires.toISOString())}.</p>`,
+      );
+    }),
+
     // ---- authenticated ----
     route('GET', '/v1/status', async (c) => {
       const id = c.identity();
@@ -247,7 +261,8 @@ export function createWebApi(auth: AuthService, log: Logger): http.Server {
         identity: () => identityOf(socket),
         remoteAddr: socket.remoteAddress ?? '',
       });
-      send(res, 200, result ?? {});
+      if (result instanceof HtmlPage) sendHtml(res, result.html);
+      else send(res, 200, result ?? {});
     } catch (err) {
       const x: XError | undefined = isXError(err) ? err : undefined;
       if (!x) log.error('web API request failed', { path: url.pathname, err: (err as Error).message });
@@ -322,6 +337,25 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   } catch {
     throw badParameter('request body is not a JSON object');
   }
+}
+
+class HtmlPage {
+  constructor(readonly html: string) {}
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function sendHtml(res: http.ServerResponse, html: string): void {
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'",
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(html);
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

@@ -195,3 +195,27 @@ describe('xctl administration', () => {
     expect(roles.some((e: { name: string }) => e.name === 'redis-readonly')).toBe(true);
   });
 });
+
+describe('the invite link printed by xctl users add', () => {
+  it('serves a page naming the xsh command that completes the invite', async () => {
+    const svc = await startXport();
+    try {
+      const add = await svc.xctl(['users', 'add', 'pat', '--roles=access']);
+      const url = /https:\/\/\S+\/web\/invite\/[0-9a-f]+/.exec(add.stdout)![0];
+      const { request } = await import('node:https');
+      const body = await new Promise<string>((resolve, reject) => {
+        request(url, { rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve(b));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(body).toContain('User <b>pat</b>');
+      expect(body).toContain('xsh login --proxy=');
+    } finally {
+      await svc.stop();
+    }
+  });
+});
