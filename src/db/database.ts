@@ -1,0 +1,62 @@
+/**
+ * db/database: what a database is to xport, protocol-agnostic (Teleport's types.Database):
+ * its name, address, mode, labels and how to verify its TLS. Static databases come from the
+ * config, dynamic ones from `xctl create -f db.yaml`. Imports only errors and util.
+ */
+import { badParameter } from '../errors.js';
+
+/** DatabaseType says who runs the database and so how the agent authenticates to it. */
+export type DatabaseType = 'self-hosted' | 'elasticache' | 'memorydb' | 'azure';
+/** RedisMode is standalone or cluster (`?mode=` in the URI). */
+export type RedisMode = 'standalone' | 'cluster';
+/** TlsMode is how the agent verifies the database's certificate. */
+export type TlsMode = 'verify-full' | 'verify-ca' | 'insecure';
+
+/** DatabaseSpec is one database an agent serves. */
+export interface DatabaseSpec {
+  name: string;
+  description?: string;
+  protocol: 'redis';
+  uri: string;
+  host: string;
+  port: number;
+  mode: RedisMode;
+  labels: Record<string, string>;
+  type: DatabaseType;
+  tls: {
+    mode: TlsMode;
+    /** PEM of the CA that signed the database's server certificate (read from tls.ca_cert_file). */
+    caCertPem?: string;
+    /** Name to verify in the server certificate (defaults to the URI host). */
+    serverName?: string;
+  };
+}
+
+/** DEFAULT_REDIS_PORT is used when the URI names no port. */
+export const DEFAULT_REDIS_PORT = 6379;
+
+/**
+ * parseRedisUri reads `redis://host:port?mode=cluster`, `rediss://…` or a bare `host:port`.
+ * Both schemes mean TLS: xport never talks plaintext to Redis (as Teleport). Messages follow
+ * Teleport's so users searching for them find the same advice.
+ */
+export function parseRedisUri(uri: string): { host: string; port: number; mode: RedisMode } {
+  let u: URL;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : `rediss://${uri}`;
+  try {
+    u = new URL(withScheme);
+  } catch (err) {
+    throw badParameter(`Redis connection string is incorrect "${uri}": ${(err as Error).message}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw badParameter(`failed to parse Redis address "${uri}", invalid Redis URI scheme: "${u.protocol.replace(/:$/, '')}". Expected "redis" or "rediss".`);
+  }
+  const mode = u.searchParams.get('mode') ?? 'standalone';
+  if (mode !== 'standalone' && mode !== 'cluster') {
+    throw badParameter(`incorrect connection mode "${mode}", supported are: standalone and cluster`);
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (!host) throw badParameter(`Redis connection string is incorrect "${uri}": no host`);
+  const port = u.port ? Number(u.port) : DEFAULT_REDIS_PORT;
+  return { host, port, mode };
+}

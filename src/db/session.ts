@@ -1,0 +1,53 @@
+/**
+ * db/session: one authenticated database session as an engine sees it — who, which database, as
+ * which db user, until when, and the two capabilities the engine needs from above without
+ * importing them: an access checker (RBAC, implemented in auth/) and an audit sink.
+ */
+import type { DatabaseSpec } from './database.js';
+
+/** SessionChecker is the RBAC an engine consults during a session. */
+export interface SessionChecker {
+  /** checkDbUser throws access-denied unless the roles allow this db user on this database. */
+  checkDbUser(dbUser: string): void;
+  /** checkDbName throws access-denied unless the roles allow this db name (Redis DB number). */
+  checkDbName(dbName: string): void;
+  /**
+   * commandAllowed tells whether a command may run. `command` is lower-case, with a subcommand
+   * as `config|set`; categories come from the server's COMMAND INFO (`@read`, `@write`, …).
+   */
+  commandAllowed(command: string, categories: readonly string[]): boolean;
+}
+
+/** SessionAuditEvent is what an engine reports; the sink adds session metadata and time. */
+export interface SessionAuditEvent {
+  type: 'db.session.start' | 'db.session.end' | 'db.session.query';
+  success?: boolean;
+  error?: string;
+  /** For queries: the command name (lower-case), the key names, and the redacted command text. */
+  command?: string;
+  keys?: string[];
+  query?: string;
+  [field: string]: unknown;
+}
+
+/** SessionAudit receives a session's events. emit() must not block or throw. */
+export interface SessionAudit {
+  emit(event: SessionAuditEvent): void;
+}
+
+/** Session is one client connection to one database. */
+export interface Session {
+  id: string;
+  user: string;
+  roles: string[];
+  database: DatabaseSpec;
+  /** The Redis ACL user the session runs as (`default` when none was asked for). */
+  dbUser: string;
+  /** The Redis DB number to SELECT at start, when the route names one. */
+  dbName?: string;
+  /** When the user's certificate expires; upstream credentials must not outlive it. */
+  expires: Date;
+  clientAddr?: string;
+  checker: SessionChecker;
+  audit: SessionAudit;
+}
