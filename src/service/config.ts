@@ -133,7 +133,7 @@ export function parseConfig(text: string, source = 'xport.yaml'): ServiceConfig 
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
+    const pos = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
     throw badParameter(`${source}:${pos ? `${pos.line}:${pos.col}: ` : ' '}${e.message.split('\n')[0]}`, {
       hint: 'Fix the YAML syntax; see the configuration reference in README.md.',
     });

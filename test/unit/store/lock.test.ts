@@ -104,16 +104,29 @@ describe('acquireDataDirLock', () => {
     await lock.release();
   });
 
-  it('lets exactly one of many concurrent acquires win a stale lock', async () => {
+  it('lets exactly one of many concurrent acquires win a stale lock, every time', async () => {
     await (await acquireDataDirLock(dir, 'x')).release();
-    await writeFile(lockPath, JSON.stringify({ pid: DEAD_PID, owner: 'auth service', startedAt: 'then' }));
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => acquireDataDirLock(dir, 'auth service')));
-    const won = results.filter((r) => r.status === 'fulfilled');
-    expect(won).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect(isXError(r.reason) && r.reason.kind).toBe('conflict');
+    for (let round = 0; round < 20; round++) {
+      await writeFile(lockPath, JSON.stringify({ pid: DEAD_PID, owner: 'auth service', startedAt: 'then' }));
+      const results = await Promise.allSettled(Array.from({ length: 16 }, () => acquireDataDirLock(dir, 'auth service')));
+      const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(isXError(r.reason) && r.reason.kind).toBe('conflict');
+      expect(JSON.parse(await readFile(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
+      expect(await readdir(dir)).toEqual([LOCK_FILE_NAME]); // no guard or temporary file left behind
+      await won[0]!.release();
+    }
+  });
+
+  it('clears a takeover guard abandoned by a process that died mid-takeover', async () => {
+    await (await acquireDataDirLock(dir, 'x')).release();
+    const dead = JSON.stringify({ pid: DEAD_PID, owner: 'auth service', startedAt: 'then' });
+    await writeFile(lockPath, dead);
+    await writeFile(`${lockPath}.takeover`, dead);
+    const lock = await acquireDataDirLock(dir, 'auth service');
     expect(JSON.parse(await readFile(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
     expect(await readdir(dir)).toEqual([LOCK_FILE_NAME]);
-    await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+    await lock.release();
   });
 
   it('refuses a data dir under a regular file with a badParameter', async () => {

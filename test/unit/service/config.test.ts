@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, withDefaults } from '../../../src/service/config.js';
+
+describe('service config', () => {
+  it('fills the embedded all-in-one defaults', () => {
+    const c = withDefaults({ version: 'v1' });
+    expect(c).toMatchObject({
+      clusterName: 'xport',
+      auth: { enabled: true, secondFactor: 'off', caKeyAlgorithm: 'ecdsa-p256', sessionTtlMs: 12 * 3_600_000 },
+      proxy: { enabled: true, listenAddr: '0.0.0.0:3080', publicAddr: 'localhost:3080' },
+      audit: { redisValues: 'redact' },
+    });
+  });
+
+  it('reads every documented key', () => {
+    const c = parseConfig(
+      [
+        'version: v1',
+        'cluster_name: example',
+        'data_dir: /var/lib/xport',
+        'log: { severity: debug }',
+        'auth_service: { enabled: true, storage: { type: sqlite }, second_factor: otp, ca_key_algorithm: rsa-2048, session_ttl: 8h }',
+        'proxy_service: { enabled: true, listen_addr: 0.0.0.0:3080, public_addr: xport.example.com:443 }',
+        'db_service:',
+        '  enabled: true',
+        '  databases:',
+        '    - name: example-redis',
+        '      protocol: redis',
+        '      uri: rediss://redis.example.com:6379?mode=cluster',
+        '      static_labels: { env: dev }',
+        '      tls: { mode: verify-full, ca_cert_file: /path/ca.pem }',
+      ].join('\n'),
+    );
+    expect(c.clusterName).toBe('example');
+    expect(c.auth).toMatchObject({ secondFactor: 'otp', caKeyAlgorithm: 'rsa-2048', sessionTtlMs: 8 * 3_600_000 });
+    expect(c.proxy.publicAddr).toBe('xport.example.com:443');
+    expect(c.db.databases[0]).toMatchObject({ name: 'example-redis', static_labels: { env: 'dev' }, tls: { mode: 'verify-full' } });
+  });
+
+  it('names the line and path of an unknown key', () => {
+    expect(() => parseConfig('version: v1\nproxy_service:\n  listen_adr: 1.2.3.4:5\n', 'x.yaml')).toThrow('x.yaml:3: proxy_service.listen_adr: unknown key');
+    expect(() => parseConfig('version: v1\nbogus: 1\n', 'x.yaml')).toThrow('x.yaml:2: bogus: unknown key');
+  });
+
+  it('names the line of a bad value', () => {
+    expect(() => parseConfig('version: v1\nproxy_service:\n  listen_addr: nowhere:port\n', 'x.yaml')).toThrow(/x\.yaml:3: proxy_service\.listen_addr: must be host:port/);
+    expect(() => parseConfig('version: v1\nauth_service:\n  second_factor: sms\n', 'x.yaml')).toThrow(/x\.yaml:3: auth_service\.second_factor/);
+    expect(() => parseConfig('version: v2\n', 'x.yaml')).toThrow(/x\.yaml:1: version/);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    expect(() => parseConfig('version: v1\nproxy_service: [\n', 'x.yaml')).toThrow(/^x\.yaml:\d+:\d+: /);
+  });
+
+  it('refuses a remote-only agent config without token and proxy', () => {
+    expect(() => parseConfig('version: v1\nauth_service: { enabled: false }\ndb_service: { enabled: true }\n', 'a.yaml')).toThrow(/needs auth_token and proxy_server/);
+  });
+});
