@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/xsh/main.js';
+import { main } from '../dist/xsh/main.js';
 process.exitCode = await main(process.argv.slice(2));

@@ -38,22 +38,27 @@ export async function resolveStartConfig(ctx: CliContext, o: StartOptions): Prom
   return cfg;
 }
 
-/** runStart runs the service until a signal arrives. */
+/**
+ * runStart runs the service until a signal arrives. Signal handlers go in before anything
+ * starts: a supervisor may send SIGTERM the moment it sees the banner, or during start-up.
+ */
 export async function runStart(ctx: CliContext, o: StartOptions): Promise<void> {
-  const cfg = await resolveStartConfig(ctx, o);
-  const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : cfg.logSeverity);
-  const svc = await startService(cfg, { log, clock: ctx.clock });
-  ctx.io.stdout.write(
-    `xport ${VERSION} started: cluster "${cfg.clusterName}", data dir ${cfg.dataDir}\n` +
-      (svc.info ? `Proxy listening on ${svc.info.addr} (public address ${svc.info.public_addr}), CA pin ${svc.info.ca_pin}\n` : ''),
-  );
-  await new Promise<void>((resolve) => {
-    const off = ctx.onSignal((sig) => {
-      off();
-      log.info('stopping', { signal: sig });
-      resolve();
-    });
-  });
-  await svc.stop();
-  ctx.io.stdout.write('xport stopped.\n');
+  let stopRequested: (sig: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  const off = ctx.onSignal((sig) => stopRequested(sig));
+  try {
+    const cfg = await resolveStartConfig(ctx, o);
+    const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : cfg.logSeverity);
+    const svc = await startService(cfg, { log, clock: ctx.clock });
+    ctx.io.stdout.write(
+      `xport ${VERSION} started: cluster "${cfg.clusterName}", data dir ${cfg.dataDir}\n` +
+        (svc.info ? `Proxy listening on ${svc.info.addr} (public address ${svc.info.public_addr}), CA pin ${svc.info.ca_pin}\n` : ''),
+    );
+    const sig = await stopSignal;
+    log.info('stopping', { signal: sig });
+    await svc.stop();
+    ctx.io.stdout.write('xport stopped.\n');
+  } finally {
+    off();
+  }
 }
