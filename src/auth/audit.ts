@@ -98,6 +98,8 @@ export class AuditLog {
   private readonly full: AuditEvent[][] = [];
   /** The batch still filling. */
   private tail: AuditEvent[] = [];
+  private stampMs = Number.NaN;
+  private stampIso = '';
   private emitted = 0;
   private written = 0;
   private failedWrites = 0;
@@ -131,7 +133,9 @@ export class AuditLog {
       this.log.error('audit event emitted after close; dropped', { type: event.type });
       return;
     }
-    const e: AuditEvent = { ...event, time: event.time ?? this.clock.now().toISOString() };
+    // Object.assign then plain stores: several times faster in V8 than `{ ...event, time }`.
+    const e = Object.assign({}, event) as AuditEvent;
+    if (e.time === undefined) e.time = this.stamp();
     if (e.code === undefined) {
       const code = eventCode(e.type, e.success);
       if (code !== undefined) e.code = code;
@@ -198,6 +202,17 @@ export class AuditLog {
       soon ? 0 : this.flushIntervalMs,
     );
     this.timer.unref();
+  }
+
+  /** stamp returns the clock's time as ISO-8601, formatting it once per millisecond rather than per event. */
+  private stamp(): string {
+    const now = this.clock.now();
+    const ms = now.getTime();
+    if (ms !== this.stampMs) {
+      this.stampMs = ms;
+      this.stampIso = now.toISOString();
+    }
+    return this.stampIso;
   }
 
   /** takeBatch removes the oldest batch from the queue, or returns undefined when it is empty. */

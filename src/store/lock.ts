@@ -4,7 +4,7 @@
  * taken over. Imports only errors and data-dir; nothing above the store layer.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict } from '../errors.js';
 import { dataDirError, ensureDataDir } from './data-dir.js';
@@ -27,6 +27,12 @@ interface LockHolder {
   startedAt: string;
 }
 
+/** How long an acquire waits for another process that is busy taking over a stale lock. */
+const TAKEOVER_WAIT_MS = 3000;
+/** A takeover guard older than this was left by a crash mid-takeover (a takeover takes milliseconds). */
+const GUARD_STALE_MS = 10_000;
+const RETRY_MS = 5;
+
 /**
  * acquireDataDirLock takes the data dir's lock for this process, owner naming the service in
  * messages (`auth service`). It throws `conflict` naming the holder when a live process holds it,
@@ -36,23 +42,62 @@ export async function acquireDataDirLock(dataDir: string, owner: string): Promis
   await ensureDataDir(dataDir);
   const path = join(dataDir, LOCK_FILE_NAME);
   const mine = JSON.stringify({ pid: process.pid, owner, startedAt: new Date().toISOString() } satisfies LockHolder) + '\n';
-  // Two rounds: the first may find a stale lock and clear it; the second must create or give up.
-  for (let round = 0; round < 2; round++) {
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  for (;;) {
     if (await createExclusive(dataDir, path, mine)) return heldLock(path, mine);
     const text = await readIfExists(dataDir, path);
-    if (text === undefined) continue; // released between our attempt and the read
-    const holder = parseHolder(text);
-    if (holder && isAlive(holder.pid)) throw inUse(dataDir, holder, owner);
-    await removeStale(dataDir, path, text);
+    if (text !== undefined) {
+      const holder = parseHolder(text);
+      if (holder && isAlive(holder.pid)) throw inUse(dataDir, holder, owner);
+      if (await takeOver(dataDir, path, text, mine)) return heldLock(path, mine);
+    }
+    if (Date.now() > deadline) {
+      throw conflict(`data dir ${dataDir} is being locked by another process at the same time`, {
+        hint: 'Make sure only one service uses this data dir, then retry.',
+      });
+    }
+    await sleep(RETRY_MS);
   }
-  // Lost both rounds to racers: name the winner if it can be read.
-  const text = await readIfExists(dataDir, path);
-  const holder = text === undefined ? undefined : parseHolder(text);
-  if (holder) throw inUse(dataDir, holder, owner);
-  throw conflict(`data dir ${dataDir} is being locked by another process at the same time`, {
-    hint: 'Make sure only one service uses this data dir, then retry.',
-  });
 }
+
+/**
+ * takeOver replaces the stale lock (whose text was staleText) with ours. Checking that the lock is
+ * still the stale one and removing it must not be split by a racer, or one racer could delete the
+ * lock another has just created; so both happen while holding `xport.lock.takeover`, itself
+ * created exclusively. It returns false when another process is taking over, or the lock changed.
+ */
+async function takeOver(dataDir: string, path: string, staleText: string, mine: string): Promise<boolean> {
+  const guard = `${path}.takeover`;
+  if (!(await createExclusive(dataDir, guard, mine))) {
+    await clearAbandonedGuard(dataDir, guard);
+    return false;
+  }
+  try {
+    // Holding the guard, nobody else removes the lock: the check and the removal see the same file.
+    const now = await readIfExists(dataDir, path);
+    if (now !== undefined) {
+      if (now !== staleText) return false;
+      await rm(path, { force: true });
+    }
+    return await createExclusive(dataDir, path, mine);
+  } finally {
+    await rm(guard, { force: true });
+  }
+}
+
+/** clearAbandonedGuard removes a takeover guard whose process died or that is far too old. */
+async function clearAbandonedGuard(dataDir: string, guard: string): Promise<void> {
+  const text = await readIfExists(dataDir, guard);
+  if (text === undefined) return;
+  const holder = parseHolder(text);
+  const age = await stat(guard).then(
+    (st) => Date.now() - st.mtimeMs,
+    () => 0,
+  );
+  if (!holder || !isAlive(holder.pid) || age > GUARD_STALE_MS) await rm(guard, { force: true });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * createExclusive makes path appear with its full contents in one step: the text is written to a
@@ -102,31 +147,6 @@ async function readIfExists(dataDir: string, path: string): Promise<string | und
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw dataDirError(dataDir, err, path);
-  }
-}
-
-/**
- * removeStale removes the lock file we judged stale (its text was staleText). It renames the file
- * aside first, so the check and the removal act on the same file: if a racer replaced the stale
- * lock with a live one in between, that live lock is linked back instead of deleted.
- */
-async function removeStale(dataDir: string, path: string, staleText: string): Promise<void> {
-  const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
-  try {
-    await rename(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // a racer cleared it already
-    throw dataDirError(dataDir, err, path);
-  }
-  try {
-    const moved = await readIfExists(dataDir, aside);
-    const holder = moved === undefined ? undefined : parseHolder(moved);
-    if (moved !== staleText && holder && isAlive(holder.pid)) {
-      // A racer's fresh lock: put it back. EEXIST means yet another lock took the place; it wins.
-      await link(aside, path).catch(() => {});
-    }
-  } finally {
-    await rm(aside, { force: true });
   }
 }
 

@@ -34,3 +34,19 @@ describe('nextEventId', () => {
     expect(parseInt(id.slice(0, 12), 16)).toBeGreaterThanOrEqual(before);
   });
 });
+
+describe('nextEventId after ids it did not mint', () => {
+  const t = new Date('2026-01-01T00:00:00.123Z');
+  const prefix = newEventId(t).slice(0, 12);
+
+  it('carries into the next digit when the last id ends in f', () => {
+    expect(nextEventId(`${prefix}0000000000000000000f`, t)).toBe(`${prefix}00000000000000000010`);
+    expect(nextEventId(`${prefix}${'0'.repeat(16)}ffff`, t)).toBe(`${prefix}${'0'.repeat(15)}10000`);
+  });
+
+  it('starts fresh after a caller-supplied id that is not hex', () => {
+    const id = nextEventId(`${prefix}-custom-id-from-import`, t);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(id.startsWith(prefix)).toBe(true);
+  });
+});
