@@ -1,0 +1,325 @@
+/**
+ * redis/engine: the Redis protocol engine for standalone databases (Teleport's redis.Engine,
+ * closing the gaps of reference §7). For each client session it:
+ *
+ *  1. gets upstream credentials for the session's database and db user, valid no longer than
+ *     the session (CredentialProvider), and opens a TLS connection with them;
+ *  2. authenticates (AUTH with injected credentials), selects the routed DB number after
+ *     checking it against the roles, and — once per database — reads the server's command table
+ *     (`COMMAND`), all in one round trip;
+ *  3. relays the session (relay.ts): every command checked against the roles by name and ACL
+ *     category, audited with values redacted, forwarded byte for byte; replies forwarded byte
+ *     for byte in request order, RESP2 and RESP3 alike.
+ *
+ * Errors the engine makes reach the client as `-ERR xport: <message>`; errors from Redis pass
+ * through untouched. Must not import auth/ or cloud/: RBAC arrives as `Session.checker`,
+ * credentials through the `CredentialProvider` in the config.
+ */
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
+import type { Engine } from '../db/engine.js';
+import type { Session, SessionAuditEvent } from '../db/session.js';
+import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
+import { CommandTable, parseCompactTable } from './commands.js';
+import { SessionRelay, type RelayCounters } from './relay.js';
+import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
+import { decodeValue } from './resp/value.js';
+import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
+
+/** RedisEngineLimits bound what one client may make the engine hold. */
+export interface RedisEngineLimits extends RequestParserOptions {
+  /**
+   * Most upstream replies a client may have outstanding before the engine stops reading its
+   * requests (pipelines deeper than this are simply slowed down). Default 10,000.
+   */
+  maxPendingReplies?: number;
+}
+
+/** RedisEngineConfig configures a {@link RedisEngine}. */
+export interface RedisEngineConfig {
+  /** Where upstream credentials come from (per database type). Required. */
+  credentials: CredentialProvider;
+  /** Where the engine logs (never secrets, never command values). Required. */
+  log: Logger;
+  /** Mask non-key arguments in audited command text (default true). AUTH passwords are always masked. */
+  redactValues?: boolean;
+  limits?: RedisEngineLimits;
+  /** Bound on dial + TLS handshake + setup replies (default 15 s). */
+  connectTimeoutMs?: number;
+  clock?: Clock;
+}
+
+/** DEFAULT_MAX_PENDING_REPLIES is the default {@link RedisEngineLimits.maxPendingReplies}. */
+export const DEFAULT_MAX_PENDING_REPLIES = 10_000;
+
+/** RedisEngineStats is a snapshot of the engine's counters. */
+export interface RedisEngineStats extends RelayCounters {
+  /** Sessions being served now. */
+  activeSessions: number;
+  /** Sessions started since the engine was made (including failed starts). */
+  sessions: number;
+}
+
+interface ResolvedConfig {
+  credentials: CredentialProvider;
+  log: Logger;
+  redactValues: boolean;
+  parser: RequestParserOptions;
+  maxPendingReplies: number;
+  connectTimeoutMs: number;
+  clock: Clock;
+}
+
+/** withDefaults checks a config and fills the optional fields. */
+function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
+  if (cfg === undefined || cfg === null) throw badParameter('redis engine config: the config is missing');
+  if (cfg.credentials === undefined) throw badParameter('redis engine config: credentials is missing');
+  if (cfg.log === undefined) throw badParameter('redis engine config: log is missing');
+  const { maxPendingReplies = DEFAULT_MAX_PENDING_REPLIES, ...parser } = cfg.limits ?? {};
+  if (!Number.isSafeInteger(maxPendingReplies) || maxPendingReplies < 1) {
+    throw badParameter(`redis engine config: maxPendingReplies must be a positive integer, got ${String(maxPendingReplies)}`);
+  }
+  const connectTimeoutMs = cfg.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!(connectTimeoutMs > 0)) throw badParameter(`redis engine config: connectTimeoutMs must be positive, got ${String(connectTimeoutMs)}`);
+  return {
+    credentials: cfg.credentials,
+    log: cfg.log,
+    redactValues: cfg.redactValues ?? true,
+    parser,
+    maxPendingReplies,
+    connectTimeoutMs,
+    clock: cfg.clock ?? systemClock,
+  };
+}
+
+let fallbackTable: CommandTable | undefined;
+
+/** builtinCommandTable is the table captured from Redis 7.0, used when a server will not describe itself. */
+export function builtinCommandTable(): CommandTable {
+  fallbackTable ??= parseCompactTable(FALLBACK_COMMANDS);
+  return fallbackTable;
+}
+
+/** errorMessage is the one-line text of an error for the wire. */
+function errorMessage(err: unknown): string {
+  if (isXError(err) || err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Prepared is an upstream connection set up for a session. */
+interface Prepared {
+  socket: TLSSocket;
+  /** The scanner that read the setup replies; it may hold bytes that came after them. */
+  scanner: ReplyScanner;
+  table: CommandTable;
+  resetReplay: Buffer[];
+}
+
+/**
+ * RedisEngine serves Redis sessions for standalone databases. One instance serves every
+ * session of an agent: it caches TLS contexts and each database's command table.
+ */
+export class RedisEngine implements Engine {
+  readonly #cfg: ResolvedConfig;
+  readonly #contexts = new SecureContextCache();
+  readonly #tables = new Map<string, CommandTable>();
+  readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
+  readonly #counters: RelayCounters = { commands: 0, denied: 0, upstreamPauses: 0, clientPauses: 0 };
+  #active = 0;
+  #sessions = 0;
+
+  constructor(cfg: RedisEngineConfig) {
+    this.#cfg = withDefaults(cfg);
+  }
+
+  /** stats returns a snapshot of the engine's counters. */
+  stats(): RedisEngineStats {
+    return { ...this.#counters, activeSessions: this.#active, sessions: this.#sessions };
+  }
+
+  /** commandTable returns the command table cached for a database, if one was read from it. */
+  commandTable(database: string): CommandTable | undefined {
+    return this.#tables.get(database);
+  }
+
+  /** secureContextsBuilt counts the TLS contexts built (each distinct credential builds one). */
+  get secureContextsBuilt(): number {
+    return this.#contexts.built;
+  }
+
+  /** handle serves one client session; it resolves when the session has ended. */
+  async handle(client: Duplex, session: Session, signal: AbortSignal): Promise<void> {
+    this.#active++;
+    this.#sessions++;
+    const log = this.#cfg.log;
+    // Hold the client's first bytes until the upstream is ready. A reset while we dial must not
+    // become an unhandled 'error' event (the relay installs its own handler later).
+    client.pause();
+    client.on('error', ignoreError);
+    try {
+      let prepared: Prepared;
+      try {
+        prepared = await this.#prepare(session, signal);
+      } catch (err) {
+        this.#emit(session, { type: 'db.session.start', success: false, error: errorMessage(err) });
+        log.info('database session failed to start', { session: session.id, database: session.database.name, error: errorMessage(err) });
+        this.sendError(client, err);
+        return;
+      }
+      this.#emit(session, { type: 'db.session.start', success: true });
+      const relay = new SessionRelay({
+        client,
+        upstream: prepared.socket,
+        scanner: prepared.scanner,
+        session,
+        table: prepared.table,
+        redactValues: this.#cfg.redactValues,
+        parser: this.#cfg.parser,
+        maxPendingReplies: this.#cfg.maxPendingReplies,
+        resetReplay: prepared.resetReplay,
+        counters: this.#counters,
+        log,
+      });
+      try {
+        await relay.run(signal);
+      } finally {
+        this.#emit(session, { type: 'db.session.end', success: true });
+      }
+    } finally {
+      client.off('error', ignoreError);
+      this.#active--;
+    }
+  }
+
+  /** sendError writes `-ERR xport: <message>` (line breaks collapsed) and ends the client. */
+  sendError(client: Duplex, err: unknown): void {
+    if (client.destroyed || client.writableEnded) return;
+    // The client may already be gone (EPIPE); that is no reason to crash.
+    if (client.listenerCount('error') === 0) client.on('error', ignoreError);
+    client.end(errorReply(`ERR xport: ${errorMessage(err)}`));
+    // A client that never reads must not keep the socket forever.
+    const t = setTimeout(() => client.destroy(), 5_000);
+    t.unref?.();
+    client.once('close', () => clearTimeout(t));
+  }
+
+  #emit(session: Session, ev: SessionAuditEvent): void {
+    try {
+      session.audit.emit(ev);
+    } catch (err) {
+      this.#cfg.log.warn('audit sink threw; event dropped', { session: session.id, error: errorMessage(err) });
+    }
+  }
+
+  /** prepare opens, authenticates and sets up the upstream connection for a session. */
+  async #prepare(session: Session, signal: AbortSignal): Promise<Prepared> {
+    const db = session.database;
+    if (session.expires.getTime() <= this.#cfg.clock.now().getTime()) {
+      throw authRequired('the session has expired', { hint: 'Log in again (xsh login) and reconnect.' });
+    }
+    if (session.dbName !== undefined) {
+      try {
+        session.checker.checkDbName(session.dbName);
+      } catch (err) {
+        throw accessDenied(`access denied to db ${session.dbName}`, { cause: err });
+      }
+    }
+    let creds: UpstreamCredentials;
+    try {
+      creds = await this.#cfg.credentials.credentials(db, session.dbUser, { notAfter: session.expires, signal });
+    } catch (err) {
+      if (isXError(err)) throw err;
+      throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });
+    }
+
+    // Decide whether this session reads the command table; concurrent first sessions wait for one.
+    let table = this.#tables.get(db.name);
+    let waitFor: Promise<CommandTable | undefined> | undefined;
+    let settle: ((t: CommandTable | undefined) => void) | undefined;
+    if (table === undefined) {
+      waitFor = this.#loading.get(db.name);
+      if (waitFor === undefined) {
+        const p = new Promise<CommandTable | undefined>((r) => (settle = r));
+        this.#loading.set(db.name, p);
+      }
+    }
+    let socket: TLSSocket | undefined;
+    try {
+      socket = await connectUpstream(db, creds, { contexts: this.#contexts, timeoutMs: this.#cfg.connectTimeoutMs, signal });
+      // Until the relay takes over, an error (reset by the server) must not go unhandled.
+      socket.on('error', ignoreError);
+      const steps: Array<{ kind: 'auth' | 'select' | 'command' | 'ping'; cmd: Buffer }> = [];
+      const resetReplay: Buffer[] = [];
+      if (creds.password !== undefined) {
+        const auth = command(creds.username !== undefined ? ['AUTH', creds.username, creds.password] : ['AUTH', creds.password]);
+        steps.push({ kind: 'auth', cmd: auth });
+        resetReplay.push(auth);
+      }
+      if (session.dbName !== undefined) {
+        const select = command(['SELECT', session.dbName]);
+        steps.push({ kind: 'select', cmd: select });
+        resetReplay.push(select);
+      }
+      if (settle !== undefined) steps.push({ kind: 'command', cmd: command(['COMMAND']) });
+      // One round trip proves the server accepted our certificate before the client is told all is well.
+      if (steps.length === 0) steps.push({ kind: 'ping', cmd: command(['PING']) });
+      const setup = await runSetup(
+        socket,
+        steps.map((s) => s.cmd),
+        { timeoutMs: this.#cfg.connectTimeoutMs, signal },
+      );
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!;
+        const reply = setup.replies[i]!;
+        if (step.kind === 'auth' && reply.isError) {
+          throw accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
+            hint: 'Check the credentials configured for this database and db user.',
+          });
+        }
+        if (step.kind === 'select' && reply.isError) {
+          throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
+        }
+        if (step.kind === 'command') table = this.#parseTable(db.name, reply);
+      }
+      settle?.(table);
+      if (table === undefined && waitFor !== undefined) table = await waitFor;
+      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay };
+    } catch (err) {
+      socket?.destroy();
+      throw err;
+    } finally {
+      if (settle !== undefined) {
+        settle(table);
+        this.#loading.delete(db.name);
+      }
+    }
+  }
+
+  /** parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in table. */
+  #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+    try {
+      const table = CommandTable.parse(decodeValue(reply.raw));
+      if (table.size === 0) throw new Error('the server described no commands');
+      this.#tables.set(database, table);
+      return table;
+    } catch (err) {
+      this.#cfg.log.warn(`could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`, {
+        database,
+        error: errorMessage(err),
+      });
+      return undefined;
+    }
+  }
+}
+
+function ignoreError(): void {}
+
+/** replyText is the text of an error reply without its CRLF (Redis's message, passed on as is). */
+function replyText(reply: ReplyFrame): string {
+  const s = reply.raw.toString('utf8');
+  return s.replace(/^[-!]/, '').replace(/\r\n$/, '').replace(/[\r\n]+/g, ' ');
+}
