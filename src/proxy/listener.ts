@@ -62,6 +62,13 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
   });
   const sockets = new Set<tls.TLSSocket>();
+  // Raw connections too: in TLS 1.3 the client finishes its handshake first, so a connection
+  // still mid-handshake at close() would otherwise complete later and keep close() waiting.
+  const raw = new Set<import('node:net').Socket>();
+  server.on('connection', (s: import('node:net').Socket) => {
+    raw.add(s);
+    s.once('close', () => raw.delete(s));
+  });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -98,6 +105,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
+        for (const s of raw) s.destroy();
       }),
   };
 }
