@@ -5,11 +5,59 @@
 __xsh_spec() {
   case "$1" in
     'xsh')
-      __xsh_subs='login logout status'
+      __xsh_subs='db login logout proxy status'
       __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh db')
+      __xsh_subs='config connect login logout ls'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_req='--identity --proxy --user -i'
+      __xsh_opt=''
+      __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh db config')
+      __xsh_subs=''
+      __xsh_flags='--debug --format --help --identity --insecure --port --proxy --user --version -d -f -h -i -p -v'
+      __xsh_req='--format --identity --port --proxy --user -f -i -p'
+      __xsh_opt=''
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db connect')
+      __xsh_subs=''
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --resp3 --user --version -d -h -i -n -u -v'
+      __xsh_req='--db-name --db-user --identity --proxy --user -i -n -u'
+      __xsh_opt=''
+      __xsh_args=2
+      __xsh_last=2
+      ;;
+    'xsh db login')
+      __xsh_subs=''
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --user --version -d -h -i -n -u -v'
+      __xsh_req='--db-name --db-user --identity --proxy --user -i -n -u'
+      __xsh_opt=''
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db logout')
+      __xsh_subs=''
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_req='--identity --proxy --user -i'
+      __xsh_opt=''
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db ls')
+      __xsh_subs=''
+      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --verbose --version -d -f -h -i -v'
+      __xsh_req='--format --identity --proxy --user -f -i'
+      __xsh_opt=''
+      __xsh_args=1
       __xsh_last=0
       ;;
     'xsh login')
@@ -28,6 +76,22 @@ __xsh_spec() {
       __xsh_args=0
       __xsh_last=0
       ;;
+    'xsh proxy')
+      __xsh_subs='db'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_req='--identity --proxy --user -i'
+      __xsh_opt=''
+      __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh proxy db')
+      __xsh_subs=''
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --port --proxy --tunnel --user --version -d -h -i -n -p -u -v'
+      __xsh_req='--db-name --db-user --identity --port --proxy --user -i -n -p -u'
+      __xsh_opt=''
+      __xsh_args=1
+      __xsh_last=0
+      ;;
     'xsh status')
       __xsh_subs=''
       __xsh_flags='--debug --format --help --identity --insecure --proxy --user --version -d -f -h -i -v'
@@ -43,9 +107,17 @@ __xsh_spec() {
 # __xsh_step sets __xsh_next to the path a word selects after a path, or fails.
 __xsh_step() {
   case "$1|$2" in
+    'xsh|db') __xsh_next='xsh db' ;;
     'xsh|login') __xsh_next='xsh login' ;;
     'xsh|logout') __xsh_next='xsh logout' ;;
+    'xsh|proxy') __xsh_next='xsh proxy' ;;
     'xsh|status') __xsh_next='xsh status' ;;
+    'xsh db|config') __xsh_next='xsh db config' ;;
+    'xsh db|connect') __xsh_next='xsh db connect' ;;
+    'xsh db|login') __xsh_next='xsh db login' ;;
+    'xsh db|logout') __xsh_next='xsh db logout' ;;
+    'xsh db|ls') __xsh_next='xsh db ls' ;;
+    'xsh proxy|db') __xsh_next='xsh proxy db' ;;
     *) return 1 ;;
   esac
 }
@@ -53,6 +125,8 @@ __xsh_step() {
 # __xsh_values sets __xsh_vals to the fixed values of a flag ("path|--flag") or operand ("path|#N").
 __xsh_values() {
   case "$1|$2" in
+    'xsh db config|-f'|'xsh db config|--format') __xsh_vals='cmd json text yaml' ;;
+    'xsh db ls|-f'|'xsh db ls|--format') __xsh_vals='json text yaml' ;;
     'xsh login|--key-storage') __xsh_vals='auto file keychain' ;;
     'xsh status|-f'|'xsh status|--format') __xsh_vals='json text yaml' ;;
     *) return 1 ;;

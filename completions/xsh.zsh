@@ -7,11 +7,59 @@ __xsh_spec() {
   __xsh_subs=() __xsh_flags=() __xsh_req=() __xsh_opt=() __xsh_args=0 __xsh_last=0
   case "$1" in
     'xsh')
-      __xsh_subs=('login:log in to an xport cluster and save a short-lived certificate' 'logout:remove the saved certificates and keys of every profile (or the one named by --proxy)' 'status:show the current login: user, cluster, roles and certificate validity')
+      __xsh_subs=('db:list Redis databases, log in to them and connect with redis-cli' 'login:log in to an xport cluster and save a short-lived certificate' 'logout:remove the saved certificates and keys of every profile (or the one named by --proxy)' 'proxy:local proxies for database clients other than the ones xsh starts' 'status:show the current login: user, cluster, roles and certificate validity')
       __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh db')
+      __xsh_subs=('config:show the files of a database login, or (--format=cmd) the commands that reach the database' 'connect:connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli'\''s status' 'login:get a certificate routed to one database and save it in the profile' 'logout:remove the saved certificate of one database, or of all databases' 'ls:list the databases your roles allow; ">" marks the ones you are logged into')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_req=('--identity' '--proxy' '--user' '-i')
+      __xsh_opt=()
+      __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh db config')
+      __xsh_subs=()
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-p:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)' '-v:print the xsh version')
+      __xsh_req=('--format' '--identity' '--port' '--proxy' '--user' '-f' '-i' '-p')
+      __xsh_opt=()
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db connect')
+      __xsh_subs=()
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--resp3:start redis-cli in RESP3 mode (redis-cli -3)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_req=('--db-name' '--db-user' '--identity' '--proxy' '--user' '-i' '-n' '-u')
+      __xsh_opt=()
+      __xsh_args=2
+      __xsh_last=2
+      ;;
+    'xsh db login')
+      __xsh_subs=()
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_req=('--db-name' '--db-user' '--identity' '--proxy' '--user' '-i' '-n' '-u')
+      __xsh_opt=()
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db logout')
+      __xsh_subs=()
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_req=('--identity' '--proxy' '--user' '-i')
+      __xsh_opt=()
+      __xsh_args=1
+      __xsh_last=0
+      ;;
+    'xsh db ls')
+      __xsh_subs=()
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--verbose:also show each database'\''s protocol, type and URI' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_req=('--format' '--identity' '--proxy' '--user' '-f' '-i')
+      __xsh_opt=()
+      __xsh_args=1
       __xsh_last=0
       ;;
     'xsh login')
@@ -30,6 +78,22 @@ __xsh_spec() {
       __xsh_args=0
       __xsh_last=0
       ;;
+    'xsh proxy')
+      __xsh_subs=('db:start an authenticated local tunnel to a database for any Redis client; runs until interrupted')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_req=('--identity' '--proxy' '--user' '-i')
+      __xsh_opt=()
+      __xsh_args=0
+      __xsh_last=0
+      ;;
+    'xsh proxy db')
+      __xsh_subs=()
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:local port to listen on (default: a random free port)' '--proxy:xport proxy address (env XSH_PROXY)' '--tunnel:authenticated tunnel: it does the TLS with the proxy, so clients connect without certificates (required for Redis)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-p:local port to listen on (default: a random free port)' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_req=('--db-name' '--db-user' '--identity' '--port' '--proxy' '--user' '-i' '-n' '-p' '-u')
+      __xsh_opt=()
+      __xsh_args=1
+      __xsh_last=0
+      ;;
     'xsh status')
       __xsh_subs=()
       __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
@@ -44,9 +108,17 @@ __xsh_spec() {
 # __xsh_step sets __xsh_next to the path a word selects after a path, or fails.
 __xsh_step() {
   case "$1|$2" in
+    'xsh|db') __xsh_next='xsh db' ;;
     'xsh|login') __xsh_next='xsh login' ;;
     'xsh|logout') __xsh_next='xsh logout' ;;
+    'xsh|proxy') __xsh_next='xsh proxy' ;;
     'xsh|status') __xsh_next='xsh status' ;;
+    'xsh db|config') __xsh_next='xsh db config' ;;
+    'xsh db|connect') __xsh_next='xsh db connect' ;;
+    'xsh db|login') __xsh_next='xsh db login' ;;
+    'xsh db|logout') __xsh_next='xsh db logout' ;;
+    'xsh db|ls') __xsh_next='xsh db ls' ;;
+    'xsh proxy|db') __xsh_next='xsh proxy db' ;;
     *) return 1 ;;
   esac
 }
@@ -54,6 +126,8 @@ __xsh_step() {
 # __xsh_values sets __xsh_vals to the fixed values of a flag ("path|--flag") or operand ("path|#N").
 __xsh_values() {
   case "$1|$2" in
+    'xsh db config|-f'|'xsh db config|--format') __xsh_vals=('cmd' 'json' 'text' 'yaml') ;;
+    'xsh db ls|-f'|'xsh db ls|--format') __xsh_vals=('json' 'text' 'yaml') ;;
     'xsh login|--key-storage') __xsh_vals=('auto' 'file' 'keychain') ;;
     'xsh status|-f'|'xsh status|--format') __xsh_vals=('json' 'text' 'yaml') ;;
     *) return 1 ;;

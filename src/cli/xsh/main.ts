@@ -12,7 +12,9 @@ export async function main(argv: string[], ctx: CliContext = createContext()): P
     ctx.io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (argv.includes('--debug') || argv.includes('-d')) ctx.debug = true;
+  // Flags after `--` belong to another program (redis-cli has its own -d).
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (own.includes('--debug') || own.includes('-d')) ctx.debug = true;
   const [{ runProgram }, { buildXsh }] = await Promise.all([import('../shared/program.js'), import('./program.js')]);
   return runProgram(ctx, buildXsh(ctx), argv);
 }

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../../util/version.js';
 import type { CliContext } from '../shared/context.js';
 import { setExamples } from '../shared/docgen.js';
+import { labelMap } from '../shared/program.js';
 
 /** GlobalOptions are xsh's flags valid before or after any subcommand. */
 export interface XshGlobals {
@@ -64,5 +65,82 @@ export function buildXsh(ctx: CliContext): Command {
       await runStatus(ctx, { ...cmd.optsWithGlobals(), ...opts });
     });
 
+  addDbCommands(ctx, program);
+  addProxyCommands(ctx, program);
+
   return program;
+}
+
+const formatOption = (choices = ['text', 'json', 'yaml']) =>
+  new Option('-f, --format <format>', 'output format').choices(choices).default('text');
+const dbUserOption = () => new Option('-u, --db-user <user>', 'database user to log in as (default: chosen by the server from your roles)');
+const dbNameOption = () => new Option('-n, --db-name <name>', 'database name: the Redis DB number to select');
+
+/** addDbCommands adds `xsh db ls|login|logout|config|connect`. */
+function addDbCommands(ctx: CliContext, program: Command): void {
+  const db = program.command('db').description('list Redis databases, log in to them and connect with redis-cli');
+
+  const ls = db
+    .command('ls')
+    .description('list the databases your roles allow; ">" marks the ones you are logged into')
+    .argument('[labels]', 'only databases with all of these labels: env=dev,team=x', labelMap)
+    .option('--verbose', 'also show each database\'s protocol, type and URI')
+    .addOption(formatOption())
+    .action(async (labels: Record<string, string> | undefined, _o, cmd: Command) => (await import('./db/ls.js')).runDbLs(ctx, labels, cmd.optsWithGlobals()));
+  setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json');
+
+  const login = db
+    .command('login')
+    .description('get a certificate routed to one database and save it in the profile')
+    .argument('<name>', 'database name (see xsh db ls)')
+    .addOption(dbUserOption())
+    .addOption(dbNameOption())
+    .action(async (name: string, _o, cmd: Command) => (await import('./db/login.js')).runDbLogin(ctx, name, cmd.optsWithGlobals()));
+  setExamples(login, '  xsh db login cache --db-user=alice');
+
+  db.command('logout')
+    .description('remove the saved certificate of one database, or of all databases')
+    .argument('[name]', 'database name (default: all)')
+    .action(async (name: string | undefined, _o, cmd: Command) => (await import('./db/login.js')).runDbLogout(ctx, name, cmd.optsWithGlobals()));
+
+  const config = db
+    .command('config')
+    .summary('show the files of a database login, or (--format=cmd) the commands that reach the database')
+    .description(
+      'show where a database login\'s files are, or (--format=cmd) the commands that reach the database. ' +
+        'Redis clients do not use these files: they connect to the local tunnel of `xsh proxy db --tunnel`, which does the TLS',
+    )
+    .argument('<name>', 'database name')
+    .addOption(formatOption(['text', 'cmd', 'json', 'yaml']))
+    .option('-p, --port <port>', 'with --format=cmd: the local tunnel port to show (default: the placeholder PORT)')
+    .action(async (name: string, _o, cmd: Command) => (await import('./db/config.js')).runDbConfig(ctx, name, cmd.optsWithGlobals()));
+  setExamples(config, '  xsh db config cache\n  xsh db config --format=cmd --port=6380 cache');
+
+  const connect = db
+    .command('connect')
+    .description('connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli\'s status')
+    .argument('<name>', 'database name')
+    .argument('[redis-cli-args...]', 'arguments for redis-cli; put them after -- so options such as -n or --raw reach redis-cli')
+    .addOption(dbUserOption())
+    .addOption(dbNameOption())
+    .option('--resp3', 'start redis-cli in RESP3 mode (redis-cli -3)')
+    .action(async (name: string, redisArgs: string[], _o, cmd: Command) =>
+      (await import('./db/connect.js')).runDbConnect(ctx, name, redisArgs, cmd.optsWithGlobals()),
+    );
+  setExamples(connect, '  xsh db connect cache\n  xsh db connect cache -- --raw GET greeting\n  xsh -i ci.pem --proxy=xport.example.com:3080 db connect cache -- PING');
+}
+
+/** addProxyCommands adds `xsh proxy db --tunnel`. */
+function addProxyCommands(ctx: CliContext, program: Command): void {
+  const proxy = program.command('proxy').description('local proxies for database clients other than the ones xsh starts');
+  const db = proxy
+    .command('db')
+    .description('start an authenticated local tunnel to a database for any Redis client; runs until interrupted')
+    .argument('<name>', 'database name')
+    .option('--tunnel', 'authenticated tunnel: it does the TLS with the proxy, so clients connect without certificates (required for Redis)')
+    .option('-p, --port <port>', 'local port to listen on (default: a random free port)')
+    .addOption(dbUserOption())
+    .addOption(dbNameOption())
+    .action(async (name: string, _o, cmd: Command) => (await import('./proxy.js')).runProxyDb(ctx, name, cmd.optsWithGlobals()));
+  setExamples(db, '  xsh proxy db --tunnel cache\n  xsh proxy db --tunnel --port=6380 --db-user=alice cache');
 }

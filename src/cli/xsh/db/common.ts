@@ -1,0 +1,37 @@
+/**
+ * cli/xsh/db/common: what every `xsh db` and `xsh proxy db` command does first — load the login
+ * (a profile, or an identity file with `-i`) and the profile store database logins live in.
+ */
+import { ProfileStore } from '../../../client/profile.js';
+import { loadSession, type ClientSession } from '../../../client/session.js';
+import type { CliContext } from '../../shared/context.js';
+import type { XshGlobals } from '../program.js';
+
+/** DbSession is a usable login plus where its database logins are kept. */
+export interface DbSession {
+  session: ClientSession;
+  /** The profile store; undefined for identity-file sessions, whose routed certificates stay in memory. */
+  store: ProfileStore | undefined;
+}
+
+/** openDbSession loads the login named by the global flags (or XSH_* environment variables). */
+export async function openDbSession(ctx: CliContext, o: XshGlobals): Promise<DbSession> {
+  const identityFile = o.identity ?? ctx.env.XSH_IDENTITY;
+  const proxy = o.proxy ?? ctx.env.XSH_PROXY;
+  const user = o.user ?? ctx.env.XSH_USER;
+  const session = await loadSession({
+    home: ctx.home,
+    now: ctx.clock.now(),
+    ...(proxy ? { proxy } : {}),
+    ...(user ? { user } : {}),
+    ...(identityFile ? { identityFile } : {}),
+    ...(o.insecure ? { insecure: true } : {}),
+  });
+  return { session, store: session.source === 'profile' ? new ProfileStore(ctx.home) : undefined };
+}
+
+/** DbRouteOptions are the flags that choose the database user and name. */
+export interface DbRouteOptions {
+  dbUser?: string;
+  dbName?: string;
+}

@@ -1,0 +1,88 @@
+/**
+ * cli/xsh/db/ls: `xsh db ls` — the databases the user's roles allow, in tsh's table shape
+ * (Name, Description, Allowed Users, Labels, Connect; `--verbose` adds Protocol, Type, URI). An
+ * active database login shows as `> name (user: u, db: d)` with its connect command.
+ */
+import { activeDbLogins, listDatabases, type DatabaseResource, type DbLogin } from '../../../client/databases.js';
+import type { CliContext } from '../../shared/context.js';
+import { parseFormat, renderData, renderTable, type Format } from '../../shared/output.js';
+import type { XshGlobals } from '../program.js';
+import { openDbSession } from './common.js';
+
+/** DbLsOptions are `xsh db ls`'s flags. */
+export interface DbLsOptions extends XshGlobals {
+  verbose?: boolean;
+  format?: string;
+}
+
+/** runDbLs lists databases, optionally only those carrying every label in `labels`. */
+export async function runDbLs(ctx: CliContext, labels: Record<string, string> | undefined, o: DbLsOptions): Promise<void> {
+  const format = parseFormat(o.format);
+  const { session, store } = await openDbSession(ctx, o);
+  const [all, logins] = await Promise.all([listDatabases(session), activeDbLogins(session, store)]);
+  const dbs = labels ? all.filter((d) => matchesLabels(d, labels)) : all;
+  ctx.io.stdout.write(renderDatabases(dbs, logins, { format, verbose: Boolean(o.verbose), now: ctx.clock.now() }));
+}
+
+/** matchesLabels tells whether db carries every wanted label with the wanted value. */
+export function matchesLabels(db: DatabaseResource, want: Record<string, string>): boolean {
+  return Object.entries(want).every(([k, v]) => db.labels[k] === v);
+}
+
+/** RenderDatabasesOptions controls {@link renderDatabases}. */
+export interface RenderDatabasesOptions {
+  format: Format;
+  verbose: boolean;
+  /** Logins that expired before now are not shown as active. */
+  now: Date;
+}
+
+/**
+ * renderDatabases renders the listing. Text follows tsh (an empty listing is the header alone);
+ * json and yaml are a stable array of objects for scripts, `active` being null without a login.
+ */
+export function renderDatabases(dbs: readonly DatabaseResource[], logins: readonly DbLogin[], o: RenderDatabasesOptions): string {
+  const active = new Map(logins.filter((l) => l.expires.getTime() > o.now.getTime()).map((l) => [l.database, l]));
+  if (o.format !== 'text') {
+    return renderData(
+      dbs.map((d) => {
+        const l = active.get(d.name);
+        return {
+          name: d.name,
+          description: d.description ?? '',
+          protocol: d.protocol,
+          type: d.type,
+          uri: d.uri,
+          mode: d.mode,
+          labels: d.labels,
+          allowed_users: d.allowed_users,
+          status: d.status,
+          agents: d.agents,
+          active: l ? { db_user: l.dbUser, db_name: l.dbName ?? '', expires: l.expires.toISOString() } : null,
+        };
+      }),
+      o.format,
+    );
+  }
+  const head = o.verbose
+    ? ['Name', 'Description', 'Protocol', 'Type', 'URI', 'Allowed Users', 'Labels', 'Connect']
+    : ['Name', 'Description', 'Allowed Users', 'Labels', 'Connect'];
+  const rows = dbs.map((d) => {
+    const l = active.get(d.name);
+    const name = l ? `> ${d.name} (${[`user: ${l.dbUser}`, ...(l.dbName ? [`db: ${l.dbName}`] : [])].join(', ')})` : d.name;
+    const connect = l ? `xsh db connect ${d.name}` : '';
+    const labels = formatLabels(d.labels);
+    return o.verbose
+      ? [name, d.description ?? '', d.protocol, d.type, d.uri, d.allowed_users, labels, connect]
+      : [name, d.description ?? '', d.allowed_users, labels, connect];
+  });
+  return renderTable(head, rows);
+}
+
+/** formatLabels renders labels as `k=v,k2=v2`, sorted by key so the column is stable. */
+export function formatLabels(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}

@@ -1,0 +1,92 @@
+/**
+ * cli/xsh/proxy: `xsh proxy db --tunnel` — a long-running authenticated local tunnel to one
+ * database for any Redis client (redis-cli, RedisInsight, an application under development). The
+ * tunnel does the TLS and presents the routed certificate, renewing it shortly before it expires,
+ * so clients connect to 127.0.0.1 with no certificates. Runs until SIGINT or SIGTERM.
+ */
+import { ensureDbLogin, routedDialer } from '../../client/databases.js';
+import { redisCliCommandLine } from '../../client/connect-command.js';
+import { usage } from '../../errors.js';
+import { startLocalTunnel } from '../../tunnel/local-tunnel.js';
+import { createLogger } from '../../util/log.js';
+import type { CliContext } from '../shared/context.js';
+import { openDbSession, type DbRouteOptions } from './db/common.js';
+import type { XshGlobals } from './program.js';
+
+/** ProxyDbOptions are `xsh proxy db`'s flags. */
+export interface ProxyDbOptions extends XshGlobals, DbRouteOptions {
+  tunnel?: boolean;
+  port?: string;
+}
+
+/** runProxyDb starts the tunnel, prints tsh's `--tunnel` banner and serves until a signal. */
+export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOptions): Promise<void> {
+  if (!o.tunnel) {
+    throw usage('xsh proxy db needs --tunnel: Redis is only reachable through an authenticated local tunnel', {
+      hint: `The tunnel does the TLS with the proxy, so clients need no certificates: xsh proxy db --tunnel ${database}`,
+    });
+  }
+  const port = parsePort(o.port);
+  const { session, store } = await openDbSession(ctx, o);
+  const { login } = await ensureDbLogin(
+    session,
+    store,
+    { database, ...(o.dbUser ? { dbUser: o.dbUser } : {}), ...(o.dbName ? { dbName: o.dbName } : {}) },
+    ctx.clock.now(),
+  );
+  const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : 'warn', 'tunnel');
+  const dialer = routedDialer({
+    session,
+    store,
+    login,
+    now: () => ctx.clock.now(),
+    onRenew: (l) => log.info('renewed the database certificate', { database: l.database, expires: l.expires.toISOString() }),
+  });
+
+  // Register for signals before listening, so a signal that arrives during startup still stops us.
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const unregister = ctx.onSignal(() => stop());
+  try {
+    const tunnel = await startLocalTunnel({ host: '127.0.0.1', port, dial: () => dialer.dial(), log });
+    try {
+      ctx.io.stdout.write(tunnelBanner({ database, cluster: session.cluster, host: tunnel.address.host, port: tunnel.address.port, randomPort: port === 0, dbName: login.dbName }));
+      await stopped;
+    } finally {
+      await tunnel.close();
+    }
+  } finally {
+    unregister();
+  }
+  ctx.exitCode = 0;
+}
+
+/** parsePort validates --port; absent means 0, a random free port. */
+function parsePort(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!/^\d{1,5}$/.test(v) || n < 1 || n > 65535) throw usage(`--port must be a port number between 1 and 65535, got "${v}"`);
+  return n;
+}
+
+/** TunnelBannerInfo is what {@link tunnelBanner} prints. */
+export interface TunnelBannerInfo {
+  database: string;
+  cluster: string;
+  host: string;
+  port: number;
+  /** True when the port was chosen by the system (no --port). */
+  randomPort: boolean;
+  dbName?: string | undefined;
+}
+
+/** tunnelBanner is tsh's `proxy db --tunnel` banner, for xsh. */
+export function tunnelBanner(b: TunnelBannerInfo): string {
+  return (
+    `Started authenticated tunnel for the Redis database "${b.database}" in cluster "${b.cluster}" on ${b.host}:${b.port}.\n` +
+    (b.randomPort ? 'To avoid port randomization, you can choose the listening port using the --port flag.\n' : '') +
+    '\n' +
+    'Use the following command to connect to the database or to the address above using other database GUI/CLI clients:\n' +
+    `  $ ${redisCliCommandLine({ host: b.host, port: b.port, ...(b.dbName ? { dbName: b.dbName } : {}) })}\n`
+  );
+}
