@@ -5,7 +5,7 @@
 __xctl_spec() {
   case "$1" in
     'xctl')
-      __xctl_subs='audit auth create get rm start status tokens users'
+      __xctl_subs='audit auth create db get install rm start status tokens users'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -60,12 +60,60 @@ __xctl_spec() {
       __xctl_args=0
       __xctl_last=0
       ;;
+    'xctl db')
+      __xctl_subs='configure ls'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db configure')
+      __xctl_subs='create'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db configure create')
+      __xctl_subs=''
+      __xctl_flags='--ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -c -d -h -i -o -v'
+      __xctl_req='--ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
     'xctl get')
       __xctl_subs=''
       __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl install')
+      __xctl_subs='systemd'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl install systemd')
+      __xctl_subs=''
+      __xctl_flags='--binary --config --config-path --data-dir --debug --help --identity --insecure --output --proxy --version -c -d -h -i -o -v'
+      __xctl_req='--binary --config --config-path --data-dir --identity --output --proxy -c -i -o'
+      __xctl_opt=''
+      __xctl_args=0
       __xctl_last=0
       ;;
     'xctl rm')
@@ -182,7 +230,9 @@ __xctl_step() {
     'xctl|audit') __xctl_next='xctl audit' ;;
     'xctl|auth') __xctl_next='xctl auth' ;;
     'xctl|create') __xctl_next='xctl create' ;;
+    'xctl|db') __xctl_next='xctl db' ;;
     'xctl|get') __xctl_next='xctl get' ;;
+    'xctl|install') __xctl_next='xctl install' ;;
     'xctl|rm') __xctl_next='xctl rm' ;;
     'xctl|start') __xctl_next='xctl start' ;;
     'xctl|status') __xctl_next='xctl status' ;;
@@ -191,6 +241,10 @@ __xctl_step() {
     'xctl audit|ls') __xctl_next='xctl audit ls' ;;
     'xctl auth|export') __xctl_next='xctl auth export' ;;
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl db|configure') __xctl_next='xctl db configure' ;;
+    'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
     'xctl tokens|rm'|'xctl tokens|del') __xctl_next='xctl tokens rm' ;;
@@ -209,6 +263,7 @@ __xctl_values() {
     'xctl audit ls|--format') __xctl_vals='json text yaml' ;;
     'xctl auth export|--type') __xctl_vals='db db-client host tls tls-host tls-user user' ;;
     'xctl auth sign|--format') __xctl_vals='file redis' ;;
+    'xctl db ls|--format') __xctl_vals='json text yaml' ;;
     'xctl get|--format') __xctl_vals='json text yaml' ;;
     'xctl status|--format') __xctl_vals='json text yaml' ;;
     'xctl tokens add|--format') __xctl_vals='json text yaml' ;;

@@ -7,7 +7,7 @@ __xctl_spec() {
   __xctl_subs=() __xctl_flags=() __xctl_req=() __xctl_opt=() __xctl_args=0 __xctl_last=0
   case "$1" in
     'xctl')
-      __xctl_subs=('audit:audit log' 'auth:certificate authority operations' 'create:create roles from a YAML file' 'get:print roles, role/NAME, users, user/NAME or tokens' 'rm:remove role/NAME, user/NAME or token/TOKEN' 'start:run the auth service, proxy and database agent from the config (embedded all-in-one default without one)' 'status:show the cluster name, version, certificate authorities and CA pin' 'tokens:manage join tokens for database agents' 'users:manage users')
+      __xctl_subs=('audit:audit log' 'auth:certificate authority operations' 'create:create roles or databases (kind: db) from a YAML file' 'db:databases and database agents' 'get:print roles, role/NAME, users, user/NAME, dbs, db/NAME or tokens' 'install:install xport as a system service' 'rm:remove role/NAME, user/NAME, db/NAME or token/TOKEN' 'start:run the auth service, proxy and database agent from the config (embedded all-in-one default without one)' 'status:show the cluster name, version, certificate authorities and CA pin' 'tokens:manage join tokens for database agents' 'users:manage users')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -56,8 +56,40 @@ __xctl_spec() {
       ;;
     'xctl create')
       __xctl_subs=()
-      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--file:YAML file with one or more roles (- for stdin)' '--force:overwrite roles that exist' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-f:YAML file with one or more roles (- for stdin)' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--file:YAML file with one or more roles or databases (- for stdin)' '--force:overwrite what exists' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-f:YAML file with one or more roles or databases (- for stdin)' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
       __xctl_req=('--config' '--data-dir' '--file' '--identity' '--proxy' '-c' '-f' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db')
+      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db configure')
+      __xctl_subs=('create:write the config for a database agent that joins this cluster with a token')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db configure create')
+      __xctl_subs=()
+      __xctl_flags=('--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the database' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '-v:print the xctl version')
+      __xctl_req=('--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--identity' '--labels' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
@@ -68,6 +100,22 @@ __xctl_spec() {
       __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
       __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl install')
+      __xctl_subs=('systemd:print (or write with -o) a systemd unit that runs xctl start -c /etc/xport.yaml')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-v:print the xctl version')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl install systemd')
+      __xctl_subs=()
+      __xctl_flags=('--binary:path of xctl (default: "/usr/local/bin/xctl")' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--config-path:config file the unit starts with (default: "/etc/xport.yaml")' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--output:write the unit here instead of printing it' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:write the unit here instead of printing it' '-v:print the xctl version')
+      __xctl_req=('--binary' '--config' '--config-path' '--data-dir' '--identity' '--output' '--proxy' '-c' '-i' '-o')
+      __xctl_opt=()
+      __xctl_args=0
       __xctl_last=0
       ;;
     'xctl rm')
@@ -183,7 +231,9 @@ __xctl_step() {
     'xctl|audit') __xctl_next='xctl audit' ;;
     'xctl|auth') __xctl_next='xctl auth' ;;
     'xctl|create') __xctl_next='xctl create' ;;
+    'xctl|db') __xctl_next='xctl db' ;;
     'xctl|get') __xctl_next='xctl get' ;;
+    'xctl|install') __xctl_next='xctl install' ;;
     'xctl|rm') __xctl_next='xctl rm' ;;
     'xctl|start') __xctl_next='xctl start' ;;
     'xctl|status') __xctl_next='xctl status' ;;
@@ -192,6 +242,10 @@ __xctl_step() {
     'xctl audit|ls') __xctl_next='xctl audit ls' ;;
     'xctl auth|export') __xctl_next='xctl auth export' ;;
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl db|configure') __xctl_next='xctl db configure' ;;
+    'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
     'xctl tokens|rm'|'xctl tokens|del') __xctl_next='xctl tokens rm' ;;
@@ -210,6 +264,7 @@ __xctl_values() {
     'xctl audit ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl auth export|--type') __xctl_vals=('db' 'db-client' 'host' 'tls' 'tls-host' 'tls-user' 'user') ;;
     'xctl auth sign|--format') __xctl_vals=('file' 'redis') ;;
+    'xctl db ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl tokens add|--format') __xctl_vals=('json' 'text' 'yaml') ;;

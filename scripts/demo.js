@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // npm run demo: start an embedded xport cluster in a temp dir, add a user, complete the invite
-// non-interactively, log in, print `xsh status`, then stop everything it started (by PID).
+// non-interactively, log in, print `xsh status`; then (when redis-server is installed) start a TLS
+// Redis, register it, run SET/GET and one denied command through `xsh db connect`, show the audit
+// lines, and stop everything it started (by PID).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,13 +19,36 @@ const bin = (name) => join(root, 'bin', `${name}.js`);
 function show(title) {
   process.stdout.write(`\n\x1b[1m$ ${title}\x1b[0m\n`);
 }
-function run(name, args, input) {
+function run(name, args, input, { allowFail = false } = {}) {
   show(`${name} ${args.join(' ')}${input ? '   (password on stdin)' : ''}`);
   const r = spawnSync(process.execPath, [bin(name), ...args], { env, input: input ?? '', encoding: 'utf8' });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
-  if (r.status !== 0) throw new Error(`${name} ${args[0]} exited with ${r.status}`);
+  if (r.status !== 0 && !allowFail) throw new Error(`${name} ${args[0]} exited with ${r.status}`);
   return r.stdout;
+}
+
+const has = (cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), r(true)));
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`redis-server did not listen on ${port}`);
 }
 
 show(`xctl start --data-dir ${dataDir} --listen-addr 127.0.0.1:0 &`);
@@ -30,7 +56,12 @@ const svc = spawn(process.execPath, [bin('xctl'), 'start', '--data-dir', dataDir
 let out = '';
 svc.stdout.on('data', (d) => (out += d));
 svc.stderr.on('data', (d) => (out += d));
+let redis;
 const stop = async () => {
+  if (redis && redis.exitCode === null) {
+    process.kill(redis.pid, 'SIGTERM');
+    await new Promise((r) => redis.once('exit', r));
+  }
   if (svc.exitCode === null) {
     process.kill(svc.pid, 'SIGTERM');
     await new Promise((r) => svc.once('exit', r));
@@ -59,7 +90,45 @@ try {
   const token = /--invite=([0-9a-f]+)/.exec(add)[1];
   run('xsh', ['login', `--proxy=${addr}`, '--user=alice', `--invite=${token}`, `--ca-pin=${pin}`, '--password-stdin'], 'a-long-demo-password\n');
   run('xsh', ['status']);
-  run('xctl', ['--data-dir', dataDir, 'audit', 'ls']);
+
+  if (!has('redis-server') || !has('redis-cli')) {
+    process.stdout.write('\nredis-server/redis-cli are not installed: skipping the database part of the demo.\n' +
+      'Install them (apt-get install redis-server redis-tools) and run npm run demo again to see xsh db connect.\n');
+  } else {
+    // A TLS Redis that trusts xport's db_client CA, with ACL users and no anonymous access.
+    const prefix = join(work, 'redis');
+    run('xctl', ['--data-dir', dataDir, 'auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${prefix}`]);
+    const port = await freePort();
+    writeFileSync(join(work, 'users.acl'), 'user alice on >alice-redis-pw ~* &* +@all\nuser default off\n');
+    writeFileSync(
+      join(work, 'redis.conf'),
+      [`port 0`, `tls-port ${port}`, 'bind 127.0.0.1', `dir ${work}`, 'save ""', 'appendonly no', `aclfile ${join(work, 'users.acl')}`,
+        `tls-cert-file ${prefix}.crt`, `tls-key-file ${prefix}.key`, `tls-ca-cert-file ${prefix}.cas`, 'tls-auth-clients yes'].join('\n') + '\n',
+    );
+    show(`redis-server ${join(work, 'redis.conf')} &        # TLS on 127.0.0.1:${port}, trusting the db_client CA`);
+    redis = spawn('redis-server', [join(work, 'redis.conf')], { stdio: 'ignore' });
+    await waitPort(port);
+    writeFileSync(join(work, 'role.yaml'), 'kind: role\nversion: v1\nmetadata: { name: dev }\nspec:\n  allow:\n    db_labels: { env: dev }\n    db_users: [\'{{internal.db_users}}\']\n  deny:\n    redis_commands: [flushall]\n');
+    writeFileSync(join(work, 'cache.yaml'), `kind: db\nversion: v1\nmetadata:\n  name: cache\n  description: Demo Redis\n  labels: { env: dev }\nspec:\n  protocol: redis\n  uri: rediss://127.0.0.1:${port}\n`);
+    run('xctl', ['--data-dir', dataDir, 'create', '-f', join(work, 'role.yaml')]);
+    run('xctl', ['--data-dir', dataDir, 'users', 'update', 'alice', '--set-roles=access,auditor,dev']);
+    run('xsh', ['login', `--proxy=${addr}`, '--user=alice', '--password-stdin'], 'a-long-demo-password\n');
+    run('xctl', ['--data-dir', dataDir, 'create', '-f', join(work, 'cache.yaml')]);
+    for (let i = 0; i < 40; i++) {
+      const r = spawnSync(process.execPath, [bin('xctl'), '--data-dir', dataDir, 'db', 'ls', '--format=json'], { env, encoding: 'utf8' });
+      if (r.status === 0 && JSON.parse(r.stdout).some((d) => d.name === 'cache' && d.status === 'online')) break;
+      await sleep(250);
+    }
+    run('xctl', ['--data-dir', dataDir, 'db', 'ls']);
+    run('xsh', ['db', 'ls']);
+    const cli = ['--', '--user', 'alice', '--pass', 'alice-redis-pw', '--no-auth-warning'];
+    run('xsh', ['db', 'connect', 'cache', ...cli, 'SET', 'greeting', 'hello']);
+    run('xsh', ['db', 'connect', 'cache', ...cli, 'GET', 'greeting']);
+    run('xsh', ['db', 'connect', 'cache', ...cli, 'FLUSHALL'], undefined, { allowFail: true });
+    await sleep(300);
+    run('xctl', ['--data-dir', dataDir, 'audit', 'ls', '--type=db.session.query']);
+  }
+  run('xctl', ['--data-dir', dataDir, 'audit', 'ls', '--type=user.login']);
   show('kill -TERM <xctl start pid>');
   await stop();
   process.stdout.write(out.split('\n').filter((l) => l.startsWith('xport stopped')).join('\n') + '\n');

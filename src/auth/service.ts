@@ -27,11 +27,15 @@ import { LoginLimiter } from './lockout.js';
 import { AccessChecker } from './rbac.js';
 import { BUILTIN_ROLES, isBuiltinRole, parseRoles } from './roles.js';
 import type { PublicUser, Role, Traits } from './types.js';
+import { parseDatabaseResources, type DatabaseResource } from '../db/resource.js';
+import { randomUUID } from 'node:crypto';
 
 /** DEFAULT_LOGIN_TTL_MS is the default user certificate lifetime (tsh's 12h). */
 export const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000;
 /** MAX_CERT_TTL_MS caps any user certificate (Teleport's 30h). */
 export const MAX_CERT_TTL_MS = 30 * 3_600_000;
+/** AGENT_CERT_TTL_MS is an agent host certificate's lifetime; agents renew at half-life. */
+export const AGENT_CERT_TTL_MS = 7 * 24 * 3_600_000;
 /** ADMIN_USER is the name in the local admin identity xctl uses on the auth host. */
 export const ADMIN_USER = 'xctl-admin';
 
@@ -372,6 +376,125 @@ export class AuthService {
       extKeyUsage: ['clientAuth'],
       identity: { user: ADMIN_USER, roles: ['admin'], traits: { db_users: [], db_names: [] }, usage: 'admin', cluster: this.opts.clusterName },
     });
+  }
+
+  // ---- databases ---------------------------------------------------------------------------
+
+  /** upsertDatabases stores `kind: db` resources from YAML (`xctl create -f db.yaml`). */
+  async upsertDatabases(actor: Identity, yamlText: string, source: string, force: boolean): Promise<{ name: string; created: boolean }[]> {
+    await this.authorize(actor, 'database', force ? 'update' : 'create');
+    const out: { name: string; created: boolean }[] = [];
+    for (const r of parseDatabaseResources(yamlText, source)) {
+      const key = `databases/${r.metadata.name}`;
+      const existing = await this.opts.backend.get(key);
+      if (existing && !force) throw conflict(`database "${r.metadata.name}" already exists`, { hint: 'Use --force to overwrite it.' });
+      await this.opts.backend.put(key, r);
+      this.audit.emit({ type: 'db.create', user: actor.user, name: r.metadata.name });
+      out.push({ name: r.metadata.name, created: !existing });
+    }
+    return out;
+  }
+
+  /** listDatabaseResources returns the dynamic databases (agents poll this). */
+  async listDatabaseResources(): Promise<DatabaseResource[]> {
+    return (await this.opts.backend.list<DatabaseResource>('databases/')).map((i) => i.value);
+  }
+
+  /** deleteDatabase removes a dynamic database. */
+  async deleteDatabase(actor: Identity, name: string): Promise<void> {
+    await this.authorize(actor, 'database', 'delete');
+    if (!(await this.opts.backend.delete(`databases/${name}`))) {
+      throw notFound(`database "${name}" does not exist`, { hint: 'Databases from an agent config are removed by editing that config.' });
+    }
+    this.audit.emit({ type: 'db.delete', user: actor.user, name });
+  }
+
+  /**
+   * signDatabaseRoute issues the caller a user certificate routed to one database (`xsh db login`),
+   * after checking that its roles allow that database, db user and db name. Without a db user it
+   * picks the only one allowed, else `default` (tsh's rule for Redis).
+   */
+  async signDatabaseRoute(
+    actor: Identity,
+    db: { name: string; labels: Record<string, string> },
+    req: { dbUser?: string; dbName?: string; publicKeyPem: string; ttlMs?: number; notAfter?: Date },
+  ): Promise<UserCertificate & { dbUser: string; dbName?: string }> {
+    if (actor.usage !== 'user' || actor.cluster !== this.opts.clusterName) throw accessDenied('only user certificates can be routed to databases');
+    const checker = await this.checkerFor(actor.roles, actor.traits);
+    if (!checker.canSeeDatabase(db)) throw notFound(`database "${db.name}" not found`, { hint: 'List the databases you can use with: xsh db ls' });
+    let dbUser = req.dbUser;
+    if (!dbUser) {
+      const allowed = checker.allowedDbUsers(db).allowed.filter((u) => !u.includes('*'));
+      dbUser = allowed.length === 1 ? allowed[0]! : 'default';
+    }
+    checker.checkDatabaseAccess(db, dbUser, req.dbName);
+    // A routed certificate never outlives the login it derives from.
+    const now = this.opts.clock.now().getTime();
+    const remaining = (req.notAfter?.getTime() ?? now + DEFAULT_LOGIN_TTL_MS) - now;
+    const ttlMs = Math.max(1000, Math.min(req.ttlMs ?? remaining, remaining));
+    const route: RouteToDatabase = { database: db.name, dbUser, ...(req.dbName !== undefined ? { dbName: req.dbName } : {}) };
+    const cert = await this.issueUserCert(actor.user, actor.roles, actor.traits, req.publicKeyPem, ttlMs, 'user', route);
+    return { ...cert, dbUser, ...(req.dbName !== undefined ? { dbName: req.dbName } : {}) };
+  }
+
+  // ---- agents ------------------------------------------------------------------------------
+
+  /**
+   * joinAgent admits a database agent with a join token and signs its host certificate. db
+   * tokens stay valid until they expire, so several agents can join with one (as in Teleport).
+   */
+  async joinAgent(req: { token: string; publicKeyPem: string; hostId?: string; remoteAddr?: string }) {
+    await this.tokens.validate(req.token, 'db');
+    const hostId = req.hostId && /^[a-zA-Z0-9._-]{1,128}$/.test(req.hostId) ? req.hostId : randomUUID();
+    const cert = this.issueHostCertificate(hostId, [hostId], req.publicKeyPem, AGENT_CERT_TTL_MS);
+    this.audit.emit({ type: 'agent.join', user: hostId, host_id: hostId, remote_addr: req.remoteAddr });
+    return this.agentCredentials(hostId, cert.certPem, cert.notAfter);
+  }
+
+  /** renewAgent re-signs a host certificate for an agent that proves its current one. */
+  renewAgent(actor: Identity, publicKeyPem: string) {
+    this.requireHost(actor);
+    const cert = this.issueHostCertificate(actor.hostId ?? actor.user, [actor.hostId ?? actor.user], publicKeyPem, AGENT_CERT_TTL_MS);
+    return this.agentCredentials(actor.hostId ?? actor.user, cert.certPem, cert.notAfter);
+  }
+
+  private agentCredentials(hostId: string, certPem: string, notAfter: Date) {
+    return {
+      host_id: hostId,
+      cert: certPem,
+      expires: notAfter.toISOString(),
+      cluster_name: this.opts.clusterName,
+      host_ca: this.ca('host').certPem,
+      user_ca: this.ca('user').certPem,
+      db_ca: this.ca('db').certPem,
+    };
+  }
+
+  /** requireHost throws unless the identity is an agent or proxy of this cluster. */
+  requireHost(actor: Identity): void {
+    if (actor.cluster !== this.opts.clusterName || (actor.usage !== 'host' && actor.usage !== 'admin')) {
+      throw accessDenied('this API is for database agents');
+    }
+  }
+
+  /**
+   * signDbClientCert issues the short-lived client certificate an agent presents to self-hosted
+   * Redis (CN = db user), from the db_client CA, never beyond notAfter.
+   */
+  signDbClientCert(actor: Identity, req: { dbUser: string; publicKeyPem: string; notAfter: Date }) {
+    this.requireHost(actor);
+    if (!/^[^\s\x00-\x1f]{1,128}$/.test(req.dbUser)) throw badParameter('invalid db user name');
+    const now = this.opts.clock.now();
+    const notAfter = new Date(Math.min(req.notAfter.getTime(), now.getTime() + MAX_CERT_TTL_MS));
+    if (notAfter.getTime() <= now.getTime()) throw badParameter('the session has already expired');
+    const issued = this.ca('db_client').issue({
+      publicKey: req.publicKeyPem,
+      commonName: req.dbUser,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter,
+      extKeyUsage: ['clientAuth'],
+    });
+    return { certPem: issued.certPem, notAfter: issued.notAfter };
   }
 
   // ---- admin wrappers (authorization + delegation) -----------------------------------------

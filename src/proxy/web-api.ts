@@ -15,7 +15,7 @@ import type { AuthService } from '../auth/service.js';
 import { roleToYaml } from '../auth/roles.js';
 
 /** MAX_BODY_BYTES bounds every request body. */
-export const MAX_BODY_BYTES = 1 << 20;
+export const MAX_BODY_BYTES = 4 << 20;
 
 type Ctx = {
   req: http.IncomingMessage;
@@ -55,8 +55,45 @@ const num = (v: unknown, name: string): number | undefined => {
   return v;
 };
 
+/** DatabaseAdvertView is what the web API needs to know about a database an agent serves. */
+export interface DatabaseView {
+  name: string;
+  description?: string;
+  protocol: string;
+  type: string;
+  uri: string;
+  mode: string;
+  labels: Record<string, string>;
+  agents: string[];
+}
+
+/** WebApiDeps are the proxy parts the API reads: which databases agents serve right now. */
+export interface WebApiDeps {
+  databases?: () => DatabaseView[];
+}
+
 /** createWebApi returns the HTTP server whose 'connection' event the listener feeds TLS sockets into. */
-export function createWebApi(auth: AuthService, log: Logger): http.Server {
+export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = {}): http.Server {
+  /** allDatabases merges what agents serve now with dynamic resources no agent serves (offline). */
+  const allDatabases = async (): Promise<(DatabaseView & { status: 'online' | 'offline' })[]> => {
+    const online = (deps.databases?.() ?? []).map((d) => ({ ...d, status: 'online' as const }));
+    const names = new Set(online.map((d) => d.name));
+    const offline = (await auth.listDatabaseResources())
+      .filter((r) => !names.has(r.metadata.name))
+      .map((r) => ({
+        name: r.metadata.name,
+        ...(r.metadata.description ? { description: r.metadata.description } : {}),
+        protocol: r.spec.protocol,
+        type: 'self-hosted',
+        uri: r.spec.uri,
+        mode: /[?&]mode=cluster/.test(r.spec.uri) ? 'cluster' : 'standalone',
+        labels: r.metadata.labels ?? {},
+        agents: [] as string[],
+        status: 'offline' as const,
+      }));
+    return [...online, ...offline].sort((a, b) => a.name.localeCompare(b.name));
+  };
+
   const routes: Route[] = [
     route('GET', '/v1/webapi/ping', async () => auth.ping()),
     route('POST', '/v1/webapi/login', async (c) => {
@@ -225,6 +262,86 @@ export function createWebApi(auth: AuthService, log: Logger): http.Server {
       const cert = await auth.signUserIdentity(str(b.user, 'user')!, str(b.public_key, 'public_key')!, num(b.ttl_ms, 'ttl_ms'), c.identity());
       return certResponse(cert);
     }),
+    route('GET', '/v1/databases', async (c) => {
+      const id = c.identity();
+      const dbs = await allDatabases();
+      if (id.usage === 'admin') return { databases: dbs.map((d) => ({ ...d, allowed_users: '(admin)' })) };
+      if (id.usage !== 'user') throw authRequired('a user certificate is required');
+      const checker = await auth.checkerFor(id.roles, id.traits);
+      return {
+        databases: dbs
+          .filter((d) => checker.canSeeDatabase(d))
+          .map((d) => ({ ...d, allowed_users: checker.formatAllowedUsers(d), agents: d.agents.length })),
+      };
+    }),
+    route('PUT', '/v1/databases', async (c) => {
+      const b = await c.body();
+      return {
+        databases: await auth.upsertDatabases(c.identity(), str(b.yaml, 'yaml')!, str(b.source, 'source', false) ?? 'db.yaml', b.force === true),
+      };
+    }),
+    route('DELETE', '/v1/databases/:name', async (c) => {
+      await auth.deleteDatabase(c.identity(), c.params.name!);
+      return { deleted: c.params.name };
+    }),
+    route('POST', '/v1/certs/db', async (c) => {
+      const id = c.identity();
+      const b = await c.body();
+      const name = str(b.database, 'database')!;
+      const db = (await allDatabases()).find((d) => d.name === name);
+      if (!db) throw notFound(`database "${name}" not found`, { hint: 'List the databases you can use with: xsh db ls' });
+      const r = await auth.signDatabaseRoute(id, db, {
+        ...(b.db_user !== undefined ? { dbUser: str(b.db_user, 'db_user')! } : {}),
+        ...(b.db_name !== undefined ? { dbName: str(b.db_name, 'db_name')! } : {}),
+        publicKeyPem: str(b.public_key, 'public_key')!,
+        ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
+        notAfter: peerNotAfter(c.req.socket as tls.TLSSocket),
+      });
+      return { ...certResponse(r), database: name, db_user: r.dbUser, ...(r.dbName !== undefined ? { db_name: r.dbName } : {}) };
+    }),
+
+    // ---- agents ----
+    route('POST', '/v1/webapi/join', async (c) => {
+      const b = await c.body();
+      return auth.joinAgent({
+        token: str(b.token, 'token')!,
+        publicKeyPem: str(b.public_key, 'public_key')!,
+        ...(b.host_id !== undefined ? { hostId: str(b.host_id, 'host_id')! } : {}),
+        remoteAddr: c.remoteAddr,
+      });
+    }),
+    route('POST', '/v1/agent/renew', async (c) => {
+      const b = await c.body();
+      return auth.renewAgent(c.identity(), str(b.public_key, 'public_key')!);
+    }),
+    route('POST', '/v1/agent/db-client-cert', async (c) => {
+      const b = await c.body();
+      const r = auth.signDbClientCert(c.identity(), {
+        dbUser: str(b.db_user, 'db_user')!,
+        publicKeyPem: str(b.public_key, 'public_key')!,
+        notAfter: parseDate(str(b.not_after, 'not_after')!, 'not_after'),
+      });
+      return { cert: r.certPem, expires: r.notAfter.toISOString() };
+    }),
+    route('GET', '/v1/agent/roles', async (c) => {
+      auth.requireHost(c.identity());
+      return { roles: await auth.listRoles() };
+    }),
+    route('GET', '/v1/agent/databases', async (c) => {
+      auth.requireHost(c.identity());
+      return { databases: await auth.listDatabaseResources() };
+    }),
+    route('POST', '/v1/agent/events', async (c) => {
+      const id = c.identity();
+      auth.requireHost(id);
+      const b = await c.body();
+      if (!Array.isArray(b.events) || b.events.length > 10_000) throw badParameter('events must be a list of at most 10000 events');
+      for (const e of b.events as Record<string, unknown>[]) {
+        if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !e.type.startsWith('db.')) continue;
+        auth.audit.emit({ ...e, type: e.type, agent: id.hostId ?? id.user });
+      }
+      return { accepted: (b.events as unknown[]).length };
+    }),
     route('GET', '/v1/audit', async (c) => {
       const q = c.query;
       const since = q.get('since');
@@ -285,6 +402,12 @@ function certResponse(cert: { certPem: string; expires: Date; identity: Identity
     host_ca: cert.hostCaPem,
     user_ca: cert.userCaPem,
   };
+}
+
+/** peerNotAfter is when the caller's client certificate expires (derived certs must not outlive it). */
+function peerNotAfter(socket: tls.TLSSocket): Date {
+  const cert = socket.getPeerCertificate();
+  return new Date(cert?.valid_to ?? Date.now());
 }
 
 function findRoute(routes: Route[], method: string, path: string) {

@@ -87,6 +87,7 @@ const schema = z.strictObject({
       proxy_server: hostPort.optional(),
       ca_pin: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
       databases: z.array(databaseSchema).optional(),
+      resources: z.array(z.strictObject({ labels: labels })).optional(),
     })
     .optional(),
   audit: z.strictObject({ redis_values: z.enum(['redact', 'full']).optional() }).optional(),
@@ -116,6 +117,8 @@ export interface ServiceConfig {
     proxyServer?: string;
     caPin?: string;
     databases: DatabaseConfig[];
+    /** Serve `kind: db` resources whose labels match one of these selectors. */
+    resources: Record<string, string>[];
   };
   audit: { redisValues: 'redact' | 'full' };
 }
@@ -172,7 +175,9 @@ function lineOfParent(doc: ReturnType<typeof parseDocument>, path: (string | num
 export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfig {
   const dataDir = c.data_dir ?? DEFAULT_DATA_DIR;
   const listenAddr = c.proxy_service?.listen_addr ?? DEFAULT_LISTEN_ADDR;
-  const dbEnabled = c.db_service?.enabled ?? false;
+  // The embedded all-in-one default (no db_service section) runs an agent too, serving the
+  // dynamic databases created with `xctl create -f db.yaml`.
+  const dbEnabled = c.db_service?.enabled ?? c.db_service === undefined;
   const authEnabled = c.auth_service?.enabled ?? true;
   if (dbEnabled && !authEnabled && (!c.db_service?.auth_token || !c.db_service?.proxy_server)) {
     throw badParameter(`${source}: db_service needs auth_token and proxy_server when auth_service is disabled`, {
@@ -201,6 +206,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       ...(c.db_service?.proxy_server !== undefined ? { proxyServer: c.db_service.proxy_server } : {}),
       ...(c.db_service?.ca_pin !== undefined ? { caPin: c.db_service.ca_pin } : {}),
       databases: c.db_service?.databases ?? [],
+      resources: c.db_service?.resources?.map((r) => r.labels) ?? (c.db_service === undefined ? [{ '*': '*' }] : []),
     },
     audit: { redisValues: c.audit?.redis_values ?? 'redact' },
   };

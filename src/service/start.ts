@@ -15,8 +15,18 @@ import { generateKeyPair } from '../pki/index.js';
 import { openSqliteBackend, acquireDataDirLock } from '../store/index.js';
 import type { Backend } from '../store/backend.js';
 import { AuthService } from '../auth/service.js';
-import { startListener, ALPN, type Listener } from '../proxy/listener.js';
+import { startListener, ALPN, type Listener, type ProtocolHandler } from '../proxy/listener.js';
 import { createWebApi } from '../proxy/web-api.js';
+import { TunnelServer } from '../proxy/tunnel-server.js';
+import { createDbProxyHandler } from '../proxy/db-proxy.js';
+import { ApiClient } from '../client/api.js';
+import { messageOf } from '../errors.js';
+import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
+import { startAgent, type RunningAgent } from './agent.js';
+import { loadOrJoin } from './agent-identity.js';
+import { SelfHostedCredentials } from './credentials.js';
+import { createEngines, respError } from './engines.js';
+import { specFromConfig } from './databases.js';
 import type { ServiceConfig } from './config.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 
@@ -28,6 +38,8 @@ const ADMIN_IDENTITY_TTL_MS = 7 * 24 * 3_600_000;
 /** RunningService is a started `xctl start`. */
 export interface RunningService {
   auth?: AuthService;
+  agent?: RunningAgent;
+  tunnels?: TunnelServer;
   proxyAddr?: string;
   info?: ProxyInfo;
   stop(): Promise<void>;
@@ -59,9 +71,11 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
   };
   try {
     if (!config.auth.enabled) {
-      throw badParameter('this build runs the auth service in every `xctl start`; set auth_service.enabled: true', {
-        hint: 'Remote database agents arrive with the database access path.',
-      });
+      if (!config.db.enabled) throw badParameter(`${config.source}: nothing to run: enable auth_service or db_service`);
+      // A remote database agent: join through the proxy, then serve.
+      const agent = await startRemoteAgent(config, clock, log);
+      cleanups.push(() => agent.stop());
+      return { agent, stop };
     }
     await ensureWritableDir(config.dataDir);
     const lock = await acquireDataDirLock(config.dataDir, 'auth service');
@@ -82,6 +96,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
 
     let listener: Listener | undefined;
     let info: ProxyInfo | undefined;
+    let tunnels: TunnelServer | undefined;
     if (config.proxy.enabled) {
       const pub = parseHostPort(config.proxy.publicAddr, 3080, 'public_addr');
       const listen = parseHostPort(config.proxy.listenAddr, 3080, 'listen_addr');
@@ -92,13 +107,41 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         return { chain: cert.certPem + auth.ca('host').certPem, key: kp.privateKeyPem };
       };
       const first = issueProxyCert();
-      const webApi = createWebApi(auth, log.child('web'));
+      const t = new TunnelServer({ cluster: config.clusterName, log: log.child('tunnel'), hostCaPem: auth.ca('host').certPem });
+      tunnels = t;
+      t.on('agent-connected', (a) => log.info('agent connected', { host_id: a.hostId, from: a.remoteAddr, databases: a.databases.map((d) => d.name).join(',') }));
+      t.on('agent-disconnected', (a, reason) => log.info('agent disconnected', { host_id: a.hostId, reason }));
+      cleanups.push(async () => t.close());
+      const webApi = createWebApi(auth, log.child('web'), {
+        databases: () =>
+          t.listDatabases().map((d) => ({
+            name: d.spec.name,
+            ...(d.spec.description ? { description: d.spec.description } : {}),
+            protocol: d.spec.protocol,
+            type: d.spec.type,
+            uri: d.spec.uri,
+            mode: d.spec.mode,
+            labels: d.spec.labels,
+            agents: d.agents,
+          })),
+      });
+      const redisHandler: ProtocolHandler = createDbProxyHandler({
+        tunnels: t,
+        cluster: config.clusterName,
+        log: log.child('db-proxy'),
+        userCaPem: auth.ca('user').certPem,
+        onError: (socket, err) => socket.write(respError(messageOf(err))),
+      });
       listener = await startListener({
         listenAddr: config.proxy.listenAddr,
         certChainPem: first.chain,
         keyPem: first.key,
         clientCaPems: [auth.ca('user').certPem, auth.ca('host').certPem],
-        handlers: { [ALPN.http]: (socket) => webApi.emit('connection', socket) },
+        handlers: {
+          [ALPN.http]: (socket) => webApi.emit('connection', socket),
+          [ALPN.tunnel]: (socket) => t.handleSocket(socket),
+          [ALPN.redis]: redisHandler,
+        },
         log: log.child('proxy'),
       });
       const l = listener;
@@ -122,11 +165,81 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
       cleanups.push(async () => clearInterval(timer));
       log.info('proxy listening', { addr: `${listener.address.host}:${listener.address.port}`, public_addr: publicAddr });
     }
-    return { auth, ...(info ? { proxyAddr: info.addr, info } : {}), stop };
+
+    let agent: RunningAgent | undefined;
+    if (config.db.enabled) {
+      if (!info) throw badParameter(`${config.source}: an in-process db_service needs proxy_service enabled`);
+      // The in-process agent still dials the proxy's tunnel port over loopback TLS: one code path
+      // for local and remote agents.
+      const hostId = `${hostname()}-agent`;
+      const kp = generateKeyPair('ecdsa-p256');
+      const hostCert = auth.issueHostCertificate(hostId, [hostId], kp.publicKeyPem, HOST_CERT_TTL_MS);
+      const hostIdentity = { user: hostId, roles: [], traits: { db_users: [], db_names: [] }, usage: 'host' as const, cluster: config.clusterName, hostId };
+      agent = await launchAgent(config, {
+        hostId,
+        proxyAddr: config.db.proxyServer ?? info.addr,
+        tls: { certPem: hostCert.certPem, keyPem: kp.privateKeyPem, caPem: auth.ca('host').certPem },
+        agentAuth: localAgentAuth(auth, hostIdentity),
+        clock,
+        log,
+      });
+      const a = agent;
+      cleanups.push(() => a.stop());
+    }
+    return { auth, ...(agent ? { agent } : {}), ...(tunnels ? { tunnels } : {}), ...(info ? { proxyAddr: info.addr, info } : {}), stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** launchAgent builds the engines and starts an agent with the given identity. */
+async function launchAgent(
+  config: ServiceConfig,
+  o: { hostId: string; proxyAddr: string; tls: { certPem: string; keyPem: string; caPem: string }; agentAuth: AgentAuth; clock: Clock; log: Logger },
+): Promise<RunningAgent> {
+  const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
+  const engines = createEngines({
+    credentials: new SelfHostedCredentials(o.agentAuth, o.clock),
+    log: o.log,
+    redactValues: config.audit.redisValues === 'redact',
+  });
+  return startAgent({
+    clusterName: config.clusterName,
+    hostId: o.hostId,
+    version: VERSION,
+    proxyAddr: o.proxyAddr,
+    tls: o.tls,
+    staticDatabases,
+    resourceSelectors: config.db.resources,
+    auth: o.agentAuth,
+    engines,
+    log: o.log.child('agent'),
+    clock: o.clock,
+  });
+}
+
+/** startRemoteAgent joins (or reuses a joined identity) and starts an agent on its own host. */
+async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger): Promise<RunningAgent> {
+  if (!config.db.proxyServer) throw badParameter(`${config.source}: db_service.proxy_server is required for a remote agent`);
+  await ensureWritableDir(config.dataDir);
+  const id = await loadOrJoin({
+    dataDir: config.dataDir,
+    proxyServer: config.db.proxyServer,
+    ...(config.db.authToken ? { authToken: config.db.authToken } : {}),
+    ...(config.db.caPin ? { caPin: config.db.caPin } : {}),
+    clock,
+  });
+  const api = new ApiClient({ addr: config.db.proxyServer, caPem: id.hostCaPem, credentials: { certPem: id.certPem, keyPem: id.keyPem } });
+  log.info('joined the cluster', { host_id: id.hostId, proxy: config.db.proxyServer, valid_until: id.notAfter.toISOString() });
+  return launchAgent(config, {
+    hostId: id.hostId,
+    proxyAddr: config.db.proxyServer,
+    tls: { certPem: id.certPem, keyPem: id.keyPem, caPem: id.hostCaPem },
+    agentAuth: remoteAgentAuth(api, { userCaPem: id.userCaPem, dbCaPem: id.dbCaPem }, log.child('agent-auth')),
+    clock,
+    log,
+  });
 }
 
 async function writeAdminIdentity(auth: AuthService, dataDir: string): Promise<void> {

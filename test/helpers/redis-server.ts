@@ -41,9 +41,9 @@ export interface RedisServer {
 }
 
 /** startRedis starts redis-server with the given extra config lines. */
-export async function startRedis(configLines: string[], opts: { tlsPort?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(configLines: string[], opts: { tlsPort?: boolean; port?: number } = {}): Promise<RedisServer> {
   const dir = await tmpDir('xport-redis-');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const conf = [
     'bind 127.0.0.1',
     opts.tlsPort ? 'port 0' : `port ${port}`,

@@ -44,6 +44,7 @@ const LAYERS: Record<string, number> = {
 const SIDEWAYS: { from: string; to: string; why: string }[] = [
   { from: 'util/', to: 'errors.ts', why: 'helpers throw XErrors' },
   { from: 'service/', to: 'proxy/', why: 'the composition root starts the proxy' },
+  { from: 'service/', to: 'client/', why: 'a remote agent calls the web API with the same client xsh uses' },
   { from: 'tunnel/', to: 'client/', why: "the local tunnel dials with the client's profile" },
   { from: 'cloud/aws/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },
   { from: 'cloud/azure/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },

@@ -16,7 +16,9 @@ export interface AuditLsOptions extends XctlGlobals {
   format?: string;
 }
 
-const KNOWN = new Set(['type', 'code', 'time', 'user', 'success', 'id']);
+// Shown in their own columns, or too long for a table row (all of them stay in --format json).
+const HIDDEN = new Set(['type', 'code', 'time', 'user', 'success', 'id', 'sid', 'db_protocol', 'db_uri', 'db_type', 'cluster_name', 'addr.remote', 'server_id', 'agent', 'command', 'keys', 'serial']);
+const RENAMED: Record<string, string> = { db_service: 'db' };
 
 /** runAuditLs prints events, oldest first. `--since` takes a duration (1h) or a date. */
 export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<void> {
@@ -51,7 +53,12 @@ export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<vo
         String(e.type ?? ''),
         String(e.code ?? ''),
         String(e.user ?? ''),
-        [e.success === false ? 'failed' : '', ...Object.entries(e).filter(([k]) => !KNOWN.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)]
+        [
+          e.success === false ? 'failed' : '',
+          ...Object.entries(e)
+            .filter(([k]) => !HIDDEN.has(k))
+            .map(([k, v]) => `${RENAMED[k] ?? k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`),
+        ]
           .filter(Boolean)
           .join(' '),
       ]),

@@ -7,6 +7,8 @@ import { buildXctl } from './program.js';
 
 /** main runs xctl with argv and returns the exit code. */
 export async function main(argv: string[], ctx: CliContext = createContext()): Promise<number> {
-  if (argv.includes('--debug') || argv.includes('-d')) ctx.debug = true;
+  // Flags after `--` belong to another program (redis-cli has its own -d).
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (own.includes('--debug') || own.includes('-d')) ctx.debug = true;
   return runProgram(ctx, buildXctl(ctx), argv);
 }

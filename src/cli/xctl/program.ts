@@ -8,6 +8,7 @@ import { setExamples } from '../shared/docgen.js';
 import { commaList, labelMap } from '../shared/program.js';
 import type { TokensAddOptions } from './tokens.js';
 import type { AuthSignOptions } from './auth.js';
+import type { DbConfigureOptions } from './db.js';
 
 const formatOption = (def = 'text') =>
   new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default(def);
@@ -119,20 +120,54 @@ export function buildXctl(ctx: CliContext): Command {
 
   const create = program
     .command('create')
-    .description('create roles from a YAML file')
-    .option('-f, --file <file>', 'YAML file with one or more roles (- for stdin)')
-    .option('--force', 'overwrite roles that exist')
+    .description('create roles or databases (kind: db) from a YAML file')
+    .option('-f, --file <file>', 'YAML file with one or more roles or databases (- for stdin)')
+    .option('--force', 'overwrite what exists')
     .action(async (_o, cmd: Command) => (await import('./resources.js')).runCreate(ctx, g(cmd)));
   setExamples(create, '  xctl create -f redis-readonly.yaml');
   program
     .command('get <resource>')
-    .description('print roles, role/NAME, users, user/NAME or tokens')
+    .description('print roles, role/NAME, users, user/NAME, dbs, db/NAME or tokens')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default('yaml'))
     .action(async (ref: string, _o, cmd: Command) => (await import('./resources.js')).runGet(ctx, ref, g(cmd)));
   program
     .command('rm <resource>')
-    .description('remove role/NAME, user/NAME or token/TOKEN')
+    .description('remove role/NAME, user/NAME, db/NAME or token/TOKEN')
     .action(async (ref: string, _o, cmd: Command) => (await import('./resources.js')).runRm(ctx, ref, g(cmd)));
+
+  const db = program.command('db').description('databases and database agents');
+  db.command('ls')
+    .description('list databases and the agents serving them')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./db.js')).runDbLs(ctx, g(cmd)));
+  const configure = db.command('configure').description('generate database agent configuration');
+  const configureCreate = configure
+    .command('create')
+    .description('write the config for a database agent that joins this cluster with a token')
+    .option('-o, --output <where>', 'stdout, file (/etc/xport.yaml) or file:///path', 'stdout')
+    .option('--token <token>', 'join token from `xctl tokens add --type=db`, or a path to a file holding it')
+    .option('--proxy <host:port>', 'the proxy address the agent dials')
+    .option('--ca-pin <sha256:hex>', 'CA pin to verify the proxy on first join (from `xctl status`)')
+    .option('--name <name>', 'name of a database to serve')
+    .option('--protocol <protocol>', 'database protocol', 'redis')
+    .option('--uri <uri>', 'database address: rediss://host:port[?mode=cluster]')
+    .option('--labels <k=v,...>', 'static labels for the database', labelMap)
+    .option('--ca-cert-file <file>', "CA that signed the database's certificate (default: the cluster's db CA)")
+    .option('--data-dir <dir>', "the agent's data dir", '/var/lib/xport')
+    .action(async (_o, cmd: Command) => (await import('./db.js')).runDbConfigureCreate(ctx, cmd.optsWithGlobals<DbConfigureOptions>()));
+  setExamples(
+    configureCreate,
+    '  xctl db configure create --token=/tmp/token --proxy=xport.example.com:3080 --ca-pin=sha256:... \\\n' +
+      '     --name=cache --protocol=redis --uri=rediss://redis.internal:6379 --labels=env=dev --output file:///etc/xport.yaml',
+  );
+  const install = program.command('install').description('install xport as a system service');
+  install
+    .command('systemd')
+    .description('print (or write with -o) a systemd unit that runs xctl start -c /etc/xport.yaml')
+    .option('-o, --output <path>', 'write the unit here instead of printing it')
+    .option('--config-path <file>', 'config file the unit starts with', '/etc/xport.yaml')
+    .option('--binary <path>', 'path of xctl', '/usr/local/bin/xctl')
+    .action(async (_o, cmd: Command) => (await import('./db.js')).runInstallSystemd(ctx, g(cmd)));
 
   const audit = program.command('audit').description('audit log');
   audit

@@ -11,7 +11,7 @@ import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
 import { connectAdmin, type XctlGlobals } from './admin.js';
 
-/** runCreate creates (or with --force replaces) the roles in a YAML file. */
+/** runCreate creates (or with --force replaces) the roles, or the `kind: db` databases, in a YAML file. */
 export async function runCreate(ctx: CliContext, o: XctlGlobals & { file?: string; force?: boolean }): Promise<void> {
   if (!o.file) throw usage('-f FILE is required', { hint: 'Example: xctl create -f role.yaml' });
   let text: string;
@@ -21,6 +21,15 @@ export async function runCreate(ctx: CliContext, o: XctlGlobals & { file?: strin
     throw notFound(`cannot read ${o.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const conn = await connectAdmin(ctx, o);
+  if (/^kind:\s*db\s*$/m.test(text)) {
+    const r = await conn.api.request<{ databases: { name: string; created: boolean }[] }>('PUT', '/v1/databases', {
+      yaml: text,
+      source: o.file === '-' ? 'stdin' : basename(o.file),
+      force: Boolean(o.force),
+    });
+    for (const db of r.databases) ctx.io.stdout.write(`database "${db.name}" has been ${db.created ? 'created' : 'updated'}\n`);
+    return;
+  }
   const r = await conn.api.request<{ roles: { name: string; created: boolean }[] }>('PUT', '/v1/roles', {
     yaml: text,
     source: o.file === '-' ? 'stdin' : basename(o.file),
@@ -65,12 +74,18 @@ export async function runGet(ctx: CliContext, ref: string, o: XctlGlobals & { fo
     else ctx.io.stdout.write(format === 'json' ? renderData(users, 'json') : users.map((u) => stringify({ kind: 'user', version: 'v1', metadata: { name: u.name }, spec: { roles: u.roles, traits: u.traits, status: u.status, created: u.createdAt } })).join('---\n'));
     return;
   }
+  if (kind === 'db') {
+    let { databases } = await conn.api.request<{ databases: { name: string }[] }>('GET', '/v1/databases');
+    if (name) databases = databases.filter((d) => d.name === name);
+    ctx.io.stdout.write(renderData(databases, format === 'json' ? 'json' : 'yaml'));
+    return;
+  }
   if (kind === 'token') {
     const { tokens } = await conn.api.request<{ tokens: unknown[] }>('GET', '/v1/tokens');
     ctx.io.stdout.write(renderData(tokens, format === 'json' ? 'json' : 'yaml'));
     return;
   }
-  throw usage(`unknown resource "${ref}"; use roles, role/NAME, users, user/NAME or tokens`);
+  throw usage(`unknown resource "${ref}"; use roles, role/NAME, users, user/NAME, dbs, db/NAME or tokens`);
 }
 
 /** runRm removes role/NAME, user/NAME or token/TOKEN. */
@@ -78,8 +93,8 @@ export async function runRm(ctx: CliContext, ref: string, o: XctlGlobals): Promi
   const { kind, name } = splitRef(ref);
   if (!name) throw usage(`name the resource to remove, e.g. role/${kind || 'NAME'}`);
   const conn = await connectAdmin(ctx, o);
-  const path = kind === 'role' ? '/v1/roles/' : kind === 'user' ? '/v1/users/' : kind === 'token' ? '/v1/tokens/' : undefined;
-  if (!path) throw usage(`unknown resource kind "${kind}"; use role/NAME, user/NAME or token/TOKEN`);
+  const path = kind === 'role' ? '/v1/roles/' : kind === 'user' ? '/v1/users/' : kind === 'token' ? '/v1/tokens/' : kind === 'db' ? '/v1/databases/' : undefined;
+  if (!path) throw usage(`unknown resource kind "${kind}"; use role/NAME, user/NAME, db/NAME or token/TOKEN`);
   await conn.api.request('DELETE', path + encodeURIComponent(name));
   ctx.io.stdout.write(`${kind} "${name}" has been deleted\n`);
 }

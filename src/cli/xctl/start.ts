@@ -52,7 +52,8 @@ export async function runStart(ctx: CliContext, o: StartOptions): Promise<void> 
     const svc = await startService(cfg, { log, clock: ctx.clock });
     ctx.io.stdout.write(
       `xport ${VERSION} started: cluster "${cfg.clusterName}", data dir ${cfg.dataDir}\n` +
-        (svc.info ? `Proxy listening on ${svc.info.addr} (public address ${svc.info.public_addr}), CA pin ${svc.info.ca_pin}\n` : ''),
+        (svc.info ? `Proxy listening on ${svc.info.addr} (public address ${svc.info.public_addr}), CA pin ${svc.info.ca_pin}\n` : '') +
+        (svc.agent && !svc.info ? `Database agent started, serving: ${svc.agent.databases().map((d) => d.name).join(', ') || '(no databases yet)'}\n` : ''),
     );
     const sig = await stopSignal;
     log.info('stopping', { signal: sig });

@@ -37,11 +37,20 @@ export async function runTokensAdd(ctx: CliContext, o: TokensAddOptions): Promis
   ctx.io.stdout.write(
     `The invite token: ${r.token}\n` +
       `This token will expire in ${humanDuration(ttlMs)}.\n\n` +
-      `Use it to join a database agent to this cluster:\n\n` +
-      `  token:   ${r.token}\n  ca pin:  ${r.ca_pin}\n  proxy:   ${conn.publicAddr}\n\n` +
+      `Generate the configuration and start a database agent using it:\n\n` +
+      `> xctl db configure create \\\n` +
+      `   --token=${r.token} \\\n` +
+      `   --ca-pin=${r.ca_pin} \\\n` +
+      `   --proxy=${conn.publicAddr} \\\n` +
+      `   --name=example \\\n` +
+      `   --protocol=redis \\\n` +
+      `   --uri=rediss://localhost:6379 \\\n` +
+      `   --output file:///etc/xport.yaml\n\n` +
+      `> xctl start -c /etc/xport.yaml\n\n` +
       `Please note:\n\n` +
       `  - This invitation token will expire in ${humanDuration(ttlMs)}.\n` +
-      `  - ${conn.publicAddr} must be reachable from the new database agent.\n`,
+      `  - ${conn.publicAddr} must be reachable from the new database agent.\n` +
+      `  - Redis must trust the cluster's db_client CA: see xctl auth sign --format=redis.\n`,
   );
 }
 

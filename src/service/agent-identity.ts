@@ -1,0 +1,90 @@
+/**
+ * service/agent-identity: a remote agent's host identity. On first start it joins with the token
+ * from the config (verifying the proxy by CA pin), keeps the result 0600 in its data dir, and
+ * re-joins only when that identity is gone or expired.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { authRequired, badParameter } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { writeSecretFile } from '../util/fs.js';
+import { certificateInfo, generateKeyPair, parsePemBlocks } from '../pki/index.js';
+import { ApiClient } from '../client/api.js';
+
+/** AgentIdentity is what an agent needs to dial the proxy and check users. */
+export interface AgentIdentity {
+  hostId: string;
+  certPem: string;
+  keyPem: string;
+  hostCaPem: string;
+  userCaPem: string;
+  dbCaPem: string;
+  notAfter: Date;
+}
+
+interface JoinReply {
+  host_id: string;
+  cert: string;
+  expires: string;
+  cluster_name: string;
+  host_ca: string;
+  user_ca: string;
+  db_ca: string;
+}
+
+/** agentIdentityPath is where a joined agent keeps its identity. */
+export function agentIdentityPath(dataDir: string): string {
+  return join(dataDir, 'agent', 'identity.pem');
+}
+
+async function readToken(tokenOrPath: string): Promise<string> {
+  // Like Teleport's auth_token: a path to a file holding the token, or the token itself.
+  if (tokenOrPath.startsWith('/') || tokenOrPath.startsWith('.')) {
+    try {
+      return (await readFile(tokenOrPath, 'utf8')).trim();
+    } catch (err) {
+      throw badParameter(`cannot read the join token file ${tokenOrPath} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return tokenOrPath.trim();
+}
+
+function fromFile(text: string): AgentIdentity | undefined {
+  const blocks = parsePemBlocks(text);
+  const key = blocks.find((b) => /PRIVATE KEY$/.test(b.type));
+  const certs = blocks.filter((b) => b.type === 'CERTIFICATE');
+  if (!key || certs.length < 4) return undefined;
+  const info = certificateInfo(certs[0]!.pem);
+  const hostId = info.identity?.hostId;
+  if (!hostId) return undefined;
+  return { hostId, keyPem: key.pem, certPem: certs[0]!.pem, hostCaPem: certs[1]!.pem, userCaPem: certs[2]!.pem, dbCaPem: certs[3]!.pem, notAfter: info.notAfter };
+}
+
+/** loadOrJoin returns a valid agent identity, joining the cluster when needed. */
+export async function loadOrJoin(o: { dataDir: string; proxyServer: string; authToken?: string; caPin?: string; clock: Clock }): Promise<AgentIdentity> {
+  const path = agentIdentityPath(o.dataDir);
+  try {
+    const id = fromFile(await readFile(path, 'utf8'));
+    if (id && id.notAfter.getTime() - o.clock.now().getTime() > 60_000) return id;
+  } catch {
+    // not joined yet
+  }
+  if (!o.authToken) {
+    throw authRequired('this agent has not joined the cluster and db_service.auth_token is not set', {
+      hint: 'Create a token with `xctl tokens add --type=db` and generate the config with `xctl db configure create`.',
+    });
+  }
+  const api = new ApiClient({ addr: o.proxyServer, ...(o.caPin ? { caPin: o.caPin } : {}) });
+  const kp = generateKeyPair('ecdsa-p256');
+  const r = await api.request<JoinReply>('POST', '/v1/webapi/join', { token: await readToken(o.authToken), public_key: kp.publicKeyPem });
+  await writeSecretFile(path, kp.privateKeyPem + r.cert + r.host_ca + r.user_ca + r.db_ca);
+  return {
+    hostId: r.host_id,
+    certPem: r.cert,
+    keyPem: kp.privateKeyPem,
+    hostCaPem: r.host_ca,
+    userCaPem: r.user_ca,
+    dbCaPem: r.db_ca,
+    notAfter: new Date(r.expires),
+  };
+}

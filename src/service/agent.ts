@@ -1,0 +1,205 @@
+/**
+ * service/agent: the database agent (`db_service`). It dials the proxy's reverse tunnel,
+ * advertises its databases, and serves each stream the proxy opens: it re-verifies the user's
+ * certificate itself (never trusting the proxy's word), checks roles, then hands the stream to
+ * the protocol engine with a {@link Session}.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { accessDenied, badParameter, messageOf, notFound } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { verifyCertificate } from '../pki/index.js';
+import type { DatabaseSpec } from '../db/database.js';
+import { specFromResource } from '../db/resource.js';
+import type { EngineRegistry } from '../db/engine.js';
+import type { Session } from '../db/session.js';
+import { AccessChecker } from '../auth/rbac.js';
+import type { Role } from '../auth/types.js';
+import { TunnelAgent } from '../proxy/tunnel-agent.js';
+import { advertFor } from '../proxy/tunnel-protocol.js';
+import type { AgentAuth } from './agent-auth.js';
+
+/** AgentOptions configures {@link startAgent}. */
+export interface AgentOptions {
+  clusterName: string;
+  hostId: string;
+  version: string;
+  proxyAddr: string;
+  /** The agent's host certificate and key, and the host CA to verify the proxy. */
+  tls: { certPem: string; keyPem: string; caPem: string };
+  staticDatabases: DatabaseSpec[];
+  /** Serve `kind: db` resources whose labels match one of these selectors ('*': '*' = all). */
+  resourceSelectors: Record<string, string>[];
+  auth: AgentAuth;
+  engines: EngineRegistry;
+  log: Logger;
+  clock: Clock;
+  heartbeatMs?: number;
+}
+
+/** RunningAgent is a started agent. */
+export interface RunningAgent {
+  tunnel: TunnelAgent;
+  databases(): DatabaseSpec[];
+  stop(): Promise<void>;
+}
+
+const ROLE_CACHE_MS = 5_000;
+const RESOURCE_POLL_MS = 3_000;
+
+function selectorMatches(sel: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(sel).every(([k, v]) => (k === '*' && v === '*') || labels[k] === v || (v === '*' && k in labels));
+}
+
+/** startAgent connects the agent and serves sessions until stop(). */
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const log = o.log;
+  let dynamic: DatabaseSpec[] = [];
+  const databases = () => {
+    const byName = new Map<string, DatabaseSpec>();
+    for (const d of dynamic) byName.set(d.name, d);
+    // Static config wins over a dynamic resource of the same name.
+    for (const d of o.staticDatabases) byName.set(d.name, d);
+    return [...byName.values()];
+  };
+  const refreshDynamic = async () => {
+    if (o.resourceSelectors.length === 0) return;
+    try {
+      const resources = await o.auth.dynamicDatabases();
+      dynamic = resources
+        .filter((r) => o.resourceSelectors.some((s) => selectorMatches(s, r.metadata.labels ?? {})))
+        .flatMap((r) => {
+          try {
+            return [specFromResource(r)];
+          } catch (err) {
+            log.warn('skipping a database resource', { name: r.metadata.name, err: messageOf(err) });
+            return [];
+          }
+        });
+    } catch (err) {
+      log.warn('could not refresh dynamic databases', { err: messageOf(err) });
+    }
+  };
+  await refreshDynamic();
+  const poll = setInterval(() => void refreshDynamic(), RESOURCE_POLL_MS);
+  poll.unref();
+
+  let roleCache: { at: number; roles: Promise<Role[]> } | undefined;
+  const roles = () => {
+    const now = o.clock.now().getTime();
+    if (!roleCache || now - roleCache.at > ROLE_CACHE_MS) {
+      const p = o.auth.roles();
+      roleCache = { at: now, roles: p };
+      p.catch(() => (roleCache = undefined));
+    }
+    return roleCache.roles;
+  };
+
+  const sessions = new Set<AbortController>();
+
+  const serve = async (stream: Duplex, header: unknown): Promise<void> => {
+    const h = header as { cert?: unknown; clientAddr?: unknown };
+    if (typeof h?.cert !== 'string') throw badParameter('stream header carries no certificate');
+    const clientAddr = typeof h.clientAddr === 'string' ? h.clientAddr : undefined;
+    // Defence in depth: the agent checks the user's certificate against the user CA itself.
+    const identity = verifyCertificate(Buffer.from(h.cert, 'base64'), o.auth.userCaPem, {
+      now: o.clock.now(),
+      usages: ['user'],
+      cluster: o.clusterName,
+    });
+    const route = identity.route;
+    if (!route) throw accessDenied('certificate is not routed to a database');
+    const db = databases().find((d) => d.name === route.database);
+    if (!db) throw notFound(`database "${route.database}" is not served by agent ${o.hostId}`);
+    const engine = o.engines.get(db.protocol);
+    // Accepting the stream and answering on it lets errors reach the user in RESP.
+    void (async () => {
+      const sid = randomUUID();
+      const dbUser = route.dbUser ?? 'default';
+      const meta = {
+        sid,
+        user: identity.user,
+        db_service: db.name,
+        db_protocol: db.protocol,
+        db_uri: db.uri,
+        db_type: db.type,
+        db_user: dbUser,
+        ...(route.dbName !== undefined ? { db_name: route.dbName } : {}),
+        cluster_name: o.clusterName,
+        'addr.remote': clientAddr,
+        server_id: o.hostId,
+      };
+      const emit = (e: { type: string; [k: string]: unknown }) => o.auth.emit({ ...meta, ...e });
+      let checker: AccessChecker;
+      try {
+        const all = await roles();
+        checker = AccessChecker.fromRoles(
+          all.filter((r) => identity.roles.includes(r.metadata.name)),
+          identity.traits,
+        );
+        checker.checkDatabaseAccess(db, dbUser, route.dbName);
+      } catch (err) {
+        emit({ type: 'db.session.start', success: false, error: messageOf(err) });
+        engine.sendError(stream, err);
+        return;
+      }
+      const scoped = checker.scopeTo(db, dbUser);
+      const session: Session = {
+        id: sid,
+        user: identity.user,
+        roles: identity.roles,
+        database: db,
+        dbUser,
+        ...(route.dbName !== undefined ? { dbName: route.dbName } : {}),
+        expires: identity.expires,
+        ...(clientAddr ? { clientAddr } : {}),
+        checker: {
+          checkDbUser: (u) => checker.checkDatabaseAccess(db, u),
+          checkDbName: (n) => checker.checkDatabaseAccess(db, dbUser, n),
+          commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
+        },
+        audit: { emit },
+      };
+      const ac = new AbortController();
+      sessions.add(ac);
+      // The session ends no later than the user's certificate.
+      const ttl = Math.max(0, identity.expires.getTime() - o.clock.now().getTime());
+      const expiry = setTimeout(() => ac.abort(new Error('certificate expired')), Math.min(ttl, 2 ** 31 - 1));
+      expiry.unref();
+      try {
+        await engine.handle(stream, session, ac.signal);
+      } catch (err) {
+        log.warn('session failed', { sid, err: messageOf(err) });
+      } finally {
+        clearTimeout(expiry);
+        sessions.delete(ac);
+      }
+    })();
+  };
+
+  const tunnel = new TunnelAgent({
+    proxyAddr: o.proxyAddr,
+    tls: o.tls,
+    hostId: o.hostId,
+    version: o.version,
+    databases: () => databases().map(advertFor),
+    onStream: serve,
+    log: log.child('tunnel'),
+    ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+  });
+  tunnel.on('connected', () => log.info('connected to the proxy', { proxy: o.proxyAddr, databases: databases().map((d) => d.name).join(',') }));
+  tunnel.on('disconnected', (err) => log.warn('lost the proxy connection; reconnecting', { err: err?.message }));
+  tunnel.start();
+
+  return {
+    tunnel,
+    databases,
+    async stop() {
+      clearInterval(poll);
+      for (const s of sessions) s.abort(new Error('agent stopping'));
+      await tunnel.stop();
+      await o.auth.close();
+    },
+  };
+}

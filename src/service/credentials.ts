@@ -1,0 +1,63 @@
+/**
+ * service/credentials: the self-hosted Redis credential provider — a short-lived client
+ * certificate from the db_client CA (CN = the db user), never outliving the session, plus the
+ * TLS verification the database's `tls` settings ask for.
+ *
+ * Certificates are cached per (db user, expiry minute) so a burst of sessions from one login
+ * costs one signature, and the same credential object (and so the engine's cached TLS context)
+ * is reused.
+ */
+import { isIP } from 'node:net';
+import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
+import type { DatabaseSpec } from '../db/database.js';
+import type { Clock } from '../util/clock.js';
+import { newClientKey, type AgentAuth } from './agent-auth.js';
+
+/** SelfHostedCredentials implements {@link CredentialProvider} for self-hosted Redis. */
+export class SelfHostedCredentials implements CredentialProvider {
+  private readonly cache = new Map<string, Promise<UpstreamCredentials>>();
+
+  constructor(private readonly auth: AgentAuth, private readonly clock: Clock) {}
+
+  async credentials(db: DatabaseSpec, dbUser: string, opts: { notAfter: Date }): Promise<UpstreamCredentials> {
+    const now = this.clock.now().getTime();
+    // Round the expiry down to the minute: shareable between sessions of one login, never later
+    // than the session's own expiry.
+    const notAfter = new Date(Math.max(now + 1000, Math.floor(opts.notAfter.getTime() / 60_000) * 60_000));
+    const key = `${db.name}|${dbUser}|${notAfter.getTime()}`;
+    let p = this.cache.get(key);
+    if (!p) {
+      p = this.issue(db, dbUser, notAfter);
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
+      this.prune(now);
+    }
+    return p;
+  }
+
+  private async issue(db: DatabaseSpec, dbUser: string, notAfter: Date): Promise<UpstreamCredentials> {
+    const kp = newClientKey();
+    const cert = await this.auth.signDbClientCert(dbUser, kp.publicKeyPem, notAfter);
+    const serverName = db.tls.serverName ?? (isIP(db.host) ? undefined : db.host);
+    return {
+      tls: {
+        certPem: cert.certPem,
+        keyPem: kp.privateKeyPem,
+        // Self-hosted Redis serves a certificate from `xctl auth sign --format=redis` (the db CA)
+        // unless tls.ca_cert_file names the operator's own CA.
+        caPem: db.tls.caCertPem ?? this.auth.dbCaPem,
+        ...(serverName ? { serverName } : {}),
+        rejectUnauthorized: db.tls.mode !== 'insecure',
+        checkServerName: db.tls.mode === 'verify-full',
+      },
+      expiresAt: cert.notAfter,
+    };
+  }
+
+  private prune(now: number): void {
+    if (this.cache.size < 1000) return;
+    for (const k of this.cache.keys()) {
+      if (Number(k.slice(k.lastIndexOf('|') + 1)) <= now) this.cache.delete(k);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * service/databases: turn `db_service.databases` config entries into {@link DatabaseSpec}s.
+ * The CA file named by tls.ca_cert_file is read here, once, so engines receive PEM, not paths.
+ */
+import { readFile } from 'node:fs/promises';
+import { badParameter } from '../errors.js';
+import { parseRedisUri, type DatabaseSpec } from '../db/database.js';
+import type { DatabaseConfig } from './config.js';
+
+/** specFromConfig builds a spec from a static `db_service.databases` entry. */
+export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
+  const { host, port, mode } = parseRedisUri(c.uri);
+  let caCertPem: string | undefined;
+  if (c.tls?.ca_cert_file) {
+    try {
+      caCertPem = await readFile(c.tls.ca_cert_file, 'utf8');
+    } catch (err) {
+      throw badParameter(`database "${c.name}": cannot read tls.ca_cert_file ${c.tls.ca_cert_file} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return {
+    name: c.name,
+    ...(c.description ? { description: c.description } : {}),
+    protocol: 'redis',
+    uri: c.uri,
+    host,
+    port,
+    mode,
+    labels: c.static_labels ?? {},
+    type: 'self-hosted',
+    tls: {
+      mode: c.tls?.mode ?? 'verify-full',
+      ...(caCertPem ? { caCertPem } : {}),
+      ...(c.tls?.server_name ? { serverName: c.tls.server_name } : {}),
+    },
+  };
+}
+

@@ -1,0 +1,20 @@
+/**
+ * service/engines: the one place protocol engines are registered (Teleport's engine registry).
+ * Adding a protocol means adding an engine here and nothing else in the service.
+ */
+import { EngineRegistry } from '../db/engine.js';
+import type { CredentialProvider } from '../db/credentials.js';
+import type { Logger } from '../util/log.js';
+import { RedisEngine } from '../redis/engine.js';
+
+/** createEngines builds the registry for an agent. */
+export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean }): EngineRegistry {
+  const registry = new EngineRegistry();
+  registry.register('redis', new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues }));
+  return registry;
+}
+
+/** PROTOCOL_ERROR_WRITERS write a proxy-side error in each protocol's format (before any agent is involved). */
+export function respError(message: string): string {
+  return `-ERR xport: ${message.replace(/[\r\n]+/g, ' ')}\r\n`;
+}
