@@ -28,7 +28,17 @@ const MAX_RESPONSE_BYTES = 16 << 20;
 
 /** ApiClient calls the web API. */
 export class ApiClient {
-  constructor(readonly opts: ApiClientOptions) {}
+  constructor(private opts: ApiClientOptions) {}
+
+  /** insecure tells whether this client skips verifying the proxy (so tunnels do the same). */
+  get insecure(): boolean {
+    return Boolean(this.opts.insecure);
+  }
+
+  /** setCredentials swaps the client certificate (agents renewing theirs) for later requests. */
+  setCredentials(credentials: ApiCredentials): void {
+    this.opts = { ...this.opts, credentials };
+  }
 
   /** request sends one JSON request and returns the decoded JSON answer. */
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {

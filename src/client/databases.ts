@@ -318,7 +318,7 @@ export function routedDialer(o: RoutedDialerOptions): RoutedDialer {
       });
     return renewing;
   };
-  const insecure = o.session.api.opts.insecure;
+  const insecure = o.session.api.insecure;
   return {
     async dial() {
       const l = await fresh();

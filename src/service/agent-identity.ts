@@ -88,3 +88,11 @@ export async function loadOrJoin(o: { dataDir: string; proxyServer: string; auth
     notAfter: new Date(r.expires),
   };
 }
+
+/** renewAgentIdentity asks for a fresh host certificate with the current one and saves it (0600). */
+export async function renewAgentIdentity(dataDir: string, api: ApiClient, current: AgentIdentity): Promise<AgentIdentity> {
+  const kp = generateKeyPair('ecdsa-p256');
+  const r = await api.request<JoinReply>('POST', '/v1/agent/renew', { public_key: kp.publicKeyPem });
+  await writeSecretFile(agentIdentityPath(dataDir), kp.privateKeyPem + r.cert + r.host_ca + r.user_ca + r.db_ca);
+  return { ...current, certPem: r.cert, keyPem: kp.privateKeyPem, notAfter: new Date(r.expires) };
+}

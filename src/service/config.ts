@@ -88,6 +88,15 @@ const schema = z.strictObject({
       ca_pin: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
       databases: z.array(databaseSchema).optional(),
       resources: z.array(z.strictObject({ labels: labels })).optional(),
+      limits: z
+        .strictObject({
+          max_bulk_length: z.number().int().positive().optional(),
+          max_args: z.number().int().positive().optional(),
+          max_inline_length: z.number().int().positive().optional(),
+          max_request_bytes: z.number().int().positive().optional(),
+          max_pending_replies: z.number().int().positive().optional(),
+        })
+        .optional(),
     })
     .optional(),
   audit: z.strictObject({ redis_values: z.enum(['redact', 'full']).optional() }).optional(),
@@ -119,6 +128,14 @@ export interface ServiceConfig {
     databases: DatabaseConfig[];
     /** Serve `kind: db` resources whose labels match one of these selectors. */
     resources: Record<string, string>[];
+    /** RESP input bounds per client connection (defaults: Redis's own limits). */
+    limits: {
+      maxBulkLength?: number;
+      maxArgs?: number;
+      maxInlineLength?: number;
+      maxBufferedBytes?: number;
+      maxPendingReplies?: number;
+    };
   };
   audit: { redisValues: 'redact' | 'full' };
 }
@@ -207,6 +224,13 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       ...(c.db_service?.ca_pin !== undefined ? { caPin: c.db_service.ca_pin } : {}),
       databases: c.db_service?.databases ?? [],
       resources: c.db_service?.resources?.map((r) => r.labels) ?? (c.db_service === undefined ? [{ '*': '*' }] : []),
+      limits: {
+        ...(c.db_service?.limits?.max_bulk_length ? { maxBulkLength: c.db_service.limits.max_bulk_length } : {}),
+        ...(c.db_service?.limits?.max_args ? { maxArgs: c.db_service.limits.max_args } : {}),
+        ...(c.db_service?.limits?.max_inline_length ? { maxInlineLength: c.db_service.limits.max_inline_length } : {}),
+        ...(c.db_service?.limits?.max_request_bytes ? { maxBufferedBytes: c.db_service.limits.max_request_bytes } : {}),
+        ...(c.db_service?.limits?.max_pending_replies ? { maxPendingReplies: c.db_service.limits.max_pending_replies } : {}),
+      },
     },
     audit: { redisValues: c.audit?.redis_values ?? 'redact' },
   };

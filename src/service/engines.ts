@@ -5,12 +5,15 @@
 import { EngineRegistry } from '../db/engine.js';
 import type { CredentialProvider } from '../db/credentials.js';
 import type { Logger } from '../util/log.js';
-import { RedisEngine } from '../redis/engine.js';
+import { RedisEngine, type RedisEngineLimits } from '../redis/engine.js';
 
 /** createEngines builds the registry for an agent. */
-export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean }): EngineRegistry {
+export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits }): EngineRegistry {
   const registry = new EngineRegistry();
-  registry.register('redis', new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues }));
+  registry.register(
+    'redis',
+    new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues, ...(deps.limits ? { limits: deps.limits } : {}) }),
+  );
   return registry;
 }
 

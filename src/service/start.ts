@@ -23,7 +23,7 @@ import { ApiClient } from '../client/api.js';
 import { messageOf } from '../errors.js';
 import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
 import { startAgent, type RunningAgent } from './agent.js';
-import { loadOrJoin } from './agent-identity.js';
+import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
 import { SelfHostedCredentials } from './credentials.js';
 import { createEngines, respError } from './engines.js';
 import { specFromConfig } from './databases.js';
@@ -203,6 +203,7 @@ async function launchAgent(
     credentials: new SelfHostedCredentials(o.agentAuth, o.clock),
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
+    limits: config.db.limits,
   });
   return startAgent({
     clusterName: config.clusterName,
@@ -232,7 +233,7 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
   });
   const api = new ApiClient({ addr: config.db.proxyServer, caPem: id.hostCaPem, credentials: { certPem: id.certPem, keyPem: id.keyPem } });
   log.info('joined the cluster', { host_id: id.hostId, proxy: config.db.proxyServer, valid_until: id.notAfter.toISOString() });
-  return launchAgent(config, {
+  const agent = await launchAgent(config, {
     hostId: id.hostId,
     proxyAddr: config.db.proxyServer,
     tls: { certPem: id.certPem, keyPem: id.keyPem, caPem: id.hostCaPem },
@@ -240,6 +241,30 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
     clock,
     log,
   });
+  // Renew the host certificate at half-life: the tunnel uses it from its next dial and the API
+  // client from its next request, so live sessions are not interrupted.
+  let current = id;
+  const renew = async () => {
+    try {
+      const next = await renewAgentIdentity(config.dataDir, api, current);
+      current = next;
+      agent.tunnel.updateCertificate(next.certPem, next.keyPem);
+      api.setCredentials({ certPem: next.certPem, keyPem: next.keyPem });
+      log.info('renewed the agent certificate', { valid_until: next.notAfter.toISOString() });
+    } catch (err) {
+      log.warn('could not renew the agent certificate; will retry', { err: messageOf(err) });
+    }
+  };
+  const period = Math.max(60_000, (id.notAfter.getTime() - clock.now().getTime()) / 2);
+  const timer = setInterval(() => void renew(), Math.min(period, 2 ** 31 - 1));
+  timer.unref();
+  return {
+    ...agent,
+    async stop() {
+      clearInterval(timer);
+      await agent.stop();
+    },
+  };
 }
 
 async function writeAdminIdentity(auth: AuthService, dataDir: string): Promise<void> {

@@ -241,6 +241,20 @@ describe.runIf(hasRedis())('database access end to end', () => {
     expect(again.code).toBe(0);
   });
 
+  it('works from CI with an identity file and writes nothing to disk', async () => {
+    const dir = await tmpDir('xport-ci-');
+    const id = join(dir, 'ci.pem');
+    expect((await c.svc.xctl(['auth', 'sign', '--user=alice', '--format=file', `--out=${id}`, '--ttl=10m'])).code).toBe(0);
+    const home = join(dir, 'empty-home');
+    const r = await runCli('xsh', ['-i', id, `--proxy=${c.svc.addr}`, 'db', 'connect', 'cache', '--db-user=alice', '--', '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning', 'PING'], {
+      env: { XSH_HOME: home },
+    });
+    expect(r.stderr).not.toContain('ERROR');
+    expect(r.stdout.trim()).toBe('PONG');
+    const { readdir } = await import('node:fs/promises');
+    await expect(readdir(home)).rejects.toThrow();
+  });
+
   it('names the package when redis-cli is missing', async () => {
     const r = await c.alice.xsh(['db', 'connect', 'cache', '--db-user=alice'], { env: { PATH: '/nonexistent' } });
     expect(r.code).toBe(1);
@@ -305,6 +319,37 @@ describe.runIf(hasRedis())('a second agent that joins with a token', () => {
     expect(after.stdout.trim()).toBe('hello');
     expect(agentOut).toMatch(/reconnecting|lost the proxy connection/);
   }, 120_000);
+
+  it('lets two agents serve one database and fails over when one dies', async () => {
+    const token = (await c.svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
+    const dir = await tmpDir('xport-agent2-');
+    const cfgPath = join(dir, 'agent.yaml');
+    await runCli('xctl', [
+      'db', 'configure', 'create', `--token=${token}`, `--proxy=${c.svc.addr}`, `--ca-pin=${c.svc.pin}`,
+      '--name=cache', '--protocol=redis', `--uri=rediss://127.0.0.1:${c.redis.port}`, '--labels=env=dev',
+      `--data-dir=${join(dir, 'data')}`, `--output=file://${cfgPath}`,
+    ]);
+    const second = spawn(process.execPath, [join(ROOT, 'bin', 'xctl.js'), 'start', '-c', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let secondOut = '';
+    second.stdout!.on('data', (d: Buffer) => (secondOut += d.toString()));
+    second.stderr!.on('data', (d: Buffer) => (secondOut += d.toString()));
+    try {
+      await waitFor('two agents serving cache', async () => {
+        const r = await c.svc.xctl(['db', 'ls', '--format=json']);
+        const db = (JSON.parse(r.stdout) as { name: string; agents: string[] }[]).find((d) => d.name === 'cache');
+        if (second.exitCode !== null) throw new Error(`the second agent exited:\n${secondOut}`);
+        return (db?.agents.length ?? 0) === 2;
+      });
+      process.kill(second.pid!, 'SIGKILL');
+      await new Promise((r) => second.once('exit', r));
+      for (let i = 0; i < 5; i++) {
+        const r = await c.alice.xsh(['db', 'connect', 'cache', '--db-user=alice', '--', '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning', 'PING']);
+        expect(r.stdout.trim()).toBe('PONG');
+      }
+    } finally {
+      if (second.exitCode === null && second.signalCode === null) process.kill(second.pid!, 'SIGKILL');
+    }
+  }, 60_000);
 });
 
 
