@@ -680,19 +680,6 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
     expect(front.events).toEqual([expect.objectContaining({ type: 'db.session.start', success: false })]);
     expect(JSON.stringify(front.events)).not.toContain('not-the-password');
   });
-
-  it.runIf(process.env.XPORT_REDIS_BENCH === '1')('measures redis-benchmark through the engine against direct TLS (report only)', async () => {
-    const front = await startFront();
-    const args = ['-t', 'set,get', '-c', '50', '-n', '100000', '-q'];
-    const viaEngine = await runProcess('redis-benchmark', ['-h', '127.0.0.1', '-p', String(front.port), ...args], { timeoutMs: 300_000 });
-    const directTls = await runProcess(
-      'redis-benchmark',
-      ['-h', '127.0.0.1', '-p', String(fx.port), '--tls', '--cacert', fx.files.ca, '--cert', fx.files.cert, '--key', fx.files.key, '--sni', 'localhost', '--user', 'alice', '-a', 'alice-pw', ...args],
-      { timeoutMs: 300_000 },
-    );
-    console.log(`through the engine:\n${viaEngine.stdout}\ndirect TLS:\n${directTls.stdout}`);
-    expect(viaEngine.stdout).toMatch(/GET/);
-  });
 });
 
 function baseSession(db: DatabaseSpec): Omit<Session, 'checker'> {
