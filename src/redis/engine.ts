@@ -11,6 +11,9 @@
  *     category, audited with values redacted, forwarded byte for byte; replies forwarded byte
  *     for byte in request order, RESP2 and RESP3 alike.
  *
+ * Databases in cluster mode (`?mode=cluster`) are served by cluster/engine.ts, which presents the
+ * whole Redis Cluster to the client as one Redis.
+ *
  * Errors the engine makes reach the client as `-ERR xport: <message>`; errors from Redis pass
  * through untouched. Must not import auth/ or cloud/: RBAC arrives as `Session.checker`,
  * credentials through the `CredentialProvider` in the config.
@@ -23,6 +26,7 @@ import type { Session, SessionAuditEvent } from '../db/session.js';
 import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { ClusterEngine } from './cluster/engine.js';
 import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
 import { CommandTable, parseCompactTable } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
@@ -51,6 +55,8 @@ export interface RedisEngineConfig {
   /** Bound on dial + TLS handshake + setup replies (default 15 s). */
   connectTimeoutMs?: number;
   clock?: Clock;
+  /** Cluster mode: how old a cluster's topology may get before a session refreshes it (default 30 s). */
+  topologyRefreshMs?: number;
 }
 
 /** DEFAULT_MAX_PENDING_REPLIES is the default {@link RedisEngineLimits.maxPendingReplies}. */
@@ -72,6 +78,7 @@ interface ResolvedConfig {
   maxPendingReplies: number;
   connectTimeoutMs: number;
   clock: Clock;
+  topologyRefreshMs?: number;
 }
 
 /** withDefaults checks a config and fills the optional fields. */
@@ -93,6 +100,7 @@ function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
     maxPendingReplies,
     connectTimeoutMs,
     clock: cfg.clock ?? systemClock,
+    topologyRefreshMs: cfg.topologyRefreshMs,
   };
 }
 
@@ -129,11 +137,32 @@ export class RedisEngine implements Engine {
   readonly #tables = new Map<string, CommandTable>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
   readonly #counters: RelayCounters = { commands: 0, denied: 0, upstreamPauses: 0, clientPauses: 0 };
+  readonly #cluster: ClusterEngine;
   #active = 0;
   #sessions = 0;
 
   constructor(cfg: RedisEngineConfig) {
     this.#cfg = withDefaults(cfg);
+    const c = this.#cfg;
+    this.#cluster = new ClusterEngine({
+      credentials: c.credentials,
+      log: c.log,
+      redactValues: c.redactValues,
+      parser: c.parser,
+      maxPendingReplies: c.maxPendingReplies,
+      connectTimeoutMs: c.connectTimeoutMs,
+      clock: c.clock,
+      contexts: this.#contexts,
+      counters: this.#counters,
+      builtinTable: builtinCommandTable,
+      sendError: (client, err) => this.sendError(client, err),
+      topologyRefreshMs: c.topologyRefreshMs,
+    });
+  }
+
+  /** cluster is the part of the engine serving databases in cluster mode (topology, tables). */
+  get cluster(): ClusterEngine {
+    return this.#cluster;
   }
 
   /** stats returns a snapshot of the engine's counters. */
@@ -161,6 +190,10 @@ export class RedisEngine implements Engine {
     client.pause();
     client.on('error', ignoreError);
     try {
+      if (session.database.mode === 'cluster') {
+        await this.#cluster.handle(client, session, signal);
+        return;
+      }
       let prepared: Prepared;
       try {
         prepared = await this.#prepare(session, signal);

@@ -1,0 +1,112 @@
+/**
+ * redis/cluster/virtual-node: the read-only CLUSTER commands answered by the agent itself, as
+ * if the whole cluster were ONE node owning slots 0–16383. The real topology is never passed
+ * through: a cluster-aware client that learned the node addresses would connect to them
+ * directly and bypass xport (no RBAC, no audit). The agent cannot know the address the client
+ * dialled (a tunnel port on the user's machine), so the virtual node's address is unknown by
+ * Redis's own conventions: endpoint `?` with port 0 in CLUSTER SLOTS and CLUSTER SHARDS, an
+ * empty ip and port 0 in CLUSTER NODES. Clients should treat xport as a standalone Redis.
+ *
+ * `CLUSTER KEYSLOT` is computed locally and exactly (hash tags included), so applications can
+ * still plan multi-key commands and transactions by slot.
+ *
+ * Pure: imports node:crypto (for the virtual node id) and redis/resp encoders.
+ */
+import { createHash } from 'node:crypto';
+import { array, encodeValue, integer, map, type ReplyValue } from '../resp/index.js';
+import { SLOT_COUNT } from './slots.js';
+
+/** VIRTUAL_ENDPOINT is the unknown-endpoint placeholder the virtual node is reported at. */
+export const VIRTUAL_ENDPOINT = '?';
+
+/** virtualNodeId is a stable 40-hex node id for a database's virtual node. */
+export function virtualNodeId(database: string): string {
+  return createHash('sha1').update(`xport virtual cluster node\0${database}`).digest('hex');
+}
+
+/** verbatimOrBulk encodes text as a RESP3 verbatim string or a RESP2 bulk string, as Redis does for CLUSTER INFO/NODES. */
+function verbatimOrBulk(text: string, resp3: boolean): Buffer {
+  const body = Buffer.from(resp3 ? `txt:${text}` : text, 'utf8');
+  return Buffer.concat([Buffer.from(`${resp3 ? '=' : '$'}${body.length}\r\n`), body, Buffer.from('\r\n')]);
+}
+
+/**
+ * clusterInfoReply answers CLUSTER INFO for the virtual node. cluster_state is the real
+ * cluster's (ok only when every slot is served), so health checks stay meaningful.
+ */
+export function clusterInfoReply(assignedSlots: number, resp3: boolean): Buffer {
+  const ok = assignedSlots === SLOT_COUNT;
+  const lines = [
+    `cluster_state:${ok ? 'ok' : 'fail'}`,
+    `cluster_slots_assigned:${SLOT_COUNT}`,
+    `cluster_slots_ok:${ok ? SLOT_COUNT : assignedSlots}`,
+    'cluster_slots_pfail:0',
+    `cluster_slots_fail:${ok ? 0 : SLOT_COUNT - assignedSlots}`,
+    'cluster_known_nodes:1',
+    'cluster_size:1',
+    'cluster_current_epoch:1',
+    'cluster_my_epoch:1',
+    'cluster_stats_messages_sent:0',
+    'cluster_stats_messages_received:0',
+    'total_cluster_links_buffer_limit_exceeded:0',
+  ];
+  return verbatimOrBulk(lines.join('\r\n') + '\r\n', resp3);
+}
+
+/** clusterMyIdReply answers CLUSTER MYID (and MYSHARDID) with the virtual node's id. */
+export function clusterMyIdReply(id: string, resp3: boolean): Buffer {
+  return encodeValue(id, resp3);
+}
+
+/** clusterSlotsReply answers CLUSTER SLOTS: one range 0–16383 served by the virtual node. */
+export function clusterSlotsReply(id: string, resp3: boolean): Buffer {
+  const node: ReplyValue[] = [VIRTUAL_ENDPOINT, 0, id, { raw: map([], resp3) }];
+  return array([[0, SLOT_COUNT - 1, node]], resp3);
+}
+
+/** clusterShardsReply answers CLUSTER SHARDS: one shard with the virtual node as its only master. */
+export function clusterShardsReply(id: string, resp3: boolean): Buffer {
+  const node = map(
+    [
+      ['id', id],
+      ['port', 0],
+      ['ip', VIRTUAL_ENDPOINT],
+      ['endpoint', VIRTUAL_ENDPOINT],
+      ['role', 'master'],
+      ['replication-offset', 0],
+      ['health', 'online'],
+    ],
+    resp3,
+  );
+  const shard = map(
+    [
+      ['slots', [0, SLOT_COUNT - 1]],
+      ['nodes', [{ raw: node }]],
+    ],
+    resp3,
+  );
+  return array([{ raw: shard }], resp3);
+}
+
+/** clusterNodesReply answers CLUSTER NODES: the virtual node, myself, master of every slot. */
+export function clusterNodesReply(id: string, resp3: boolean): Buffer {
+  return verbatimOrBulk(`${id} :0@0 myself,master - 0 0 1 connected 0-${SLOT_COUNT - 1}\n`, resp3);
+}
+
+/** clusterKeySlotReply answers CLUSTER KEYSLOT. */
+export function clusterKeySlotReply(slot: number): Buffer {
+  return integer(slot);
+}
+
+const MODE_CLUSTER = Buffer.from('$4\r\nmode\r\n$7\r\ncluster\r\n');
+const MODE_STANDALONE = Buffer.from('$4\r\nmode\r\n$10\r\nstandalone\r\n');
+
+/**
+ * hideClusterMode rewrites the `mode` field of a HELLO reply from `cluster` to `standalone`
+ * (RESP2 and RESP3 encode the pair the same way): the client talks to what behaves as one Redis.
+ */
+export function hideClusterMode(raw: Buffer): Buffer {
+  const at = raw.indexOf(MODE_CLUSTER);
+  if (at < 0) return raw;
+  return Buffer.concat([raw.subarray(0, at), MODE_STANDALONE, raw.subarray(at + MODE_CLUSTER.length)]);
+}

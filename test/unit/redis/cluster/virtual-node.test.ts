@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import {
+  clusterInfoReply,
+  clusterKeySlotReply,
+  clusterMyIdReply,
+  clusterNodesReply,
+  clusterShardsReply,
+  clusterSlotsReply,
+  hideClusterMode,
+  virtualNodeId,
+} from '../../../../src/redis/cluster/virtual-node.js';
+import { ClusterTopology } from '../../../../src/redis/cluster/topology.js';
+import { decodeValue } from '../../../../src/redis/resp/value.js';
+
+const id = virtualNodeId('cache');
+const text = (b: Buffer) => b.toString('latin1');
+
+describe('the virtual single node', () => {
+  it('has a stable 40-hex id per database', () => {
+    expect(id).toMatch(/^[0-9a-f]{40}$/);
+    expect(virtualNodeId('cache')).toBe(id);
+    expect(virtualNodeId('other')).not.toBe(id);
+  });
+
+  it('answers CLUSTER SLOTS with one range at an unknown address, in RESP2 and RESP3', () => {
+    expect(text(clusterSlotsReply(id, false))).toBe(`*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$1\r\n?\r\n:0\r\n$40\r\n${id}\r\n*0\r\n`);
+    expect(text(clusterSlotsReply(id, true))).toBe(`*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$1\r\n?\r\n:0\r\n$40\r\n${id}\r\n%0\r\n`);
+  });
+
+  it('answers CLUSTER SHARDS and CLUSTER NODES with the same node, which a client cannot dial', () => {
+    for (const resp3 of [false, true]) {
+      const shards = decodeValue(clusterShardsReply(id, resp3));
+      // A cluster-aware client reading this finds no node to connect to.
+      expect(() => ClusterTopology.parseShards(shards, 'seed')).toThrow();
+    }
+    const line = `${id} :0@0 myself,master - 0 0 1 connected 0-16383\n`;
+    expect(text(clusterNodesReply(id, false))).toBe(`$${line.length}\r\n${line}\r\n`);
+    expect(text(clusterNodesReply(id, true))).toMatch(/^=\d+\r\ntxt:[0-9a-f]{40} :0@0 myself,master/);
+  });
+
+  it('reports the real cluster state in CLUSTER INFO', () => {
+    expect(text(clusterInfoReply(16384, false))).toContain('cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n');
+    expect(text(clusterInfoReply(16000, false))).toContain('cluster_state:fail');
+    expect(text(clusterInfoReply(16000, false))).toContain('cluster_slots_fail:384');
+    expect(text(clusterInfoReply(16384, true))).toMatch(/^=\d+\r\ntxt:cluster_state:ok/);
+    expect(text(clusterMyIdReply(id, false))).toBe(`$40\r\n${id}\r\n`);
+    expect(text(clusterKeySlotReply(12182))).toBe(':12182\r\n');
+  });
+
+  it('rewrites HELLO\'s mode from cluster to standalone and leaves other replies alone', () => {
+    const hello = Buffer.from('%3\r\n$6\r\nserver\r\n$5\r\nredis\r\n$4\r\nmode\r\n$7\r\ncluster\r\n$4\r\nrole\r\n$6\r\nmaster\r\n');
+    expect(text(hideClusterMode(hello))).toBe('%3\r\n$6\r\nserver\r\n$5\r\nredis\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n');
+    const other = Buffer.from('+OK\r\n');
+    expect(hideClusterMode(other)).toBe(other);
+  });
+});
