@@ -24,7 +24,8 @@
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
-import { formatAuth, formatHello, formatQuery, keyNames } from './audit-format.js';
+import { formatAuth, formatHello, formatQuery } from './audit-format.js';
+import { emitAudit, queryEvent } from './audit-event.js';
 import { keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
 import { ReplyOrderer } from './reply-orderer.js';
@@ -474,23 +475,11 @@ export class SessionRelay {
   }
 
   #auditCommand(req: Request, name: string, keys: readonly number[], subcommand: boolean, success: boolean, error?: string): void {
-    const ev: SessionAuditEvent = {
-      type: 'db.session.query',
-      success,
-      command: name,
-      keys: keys.length === 0 ? [] : keyNames(req.args, keys),
-      query: formatQuery(req.args, keys, this.#o.redactValues, subcommand),
-    };
-    if (error !== undefined) ev.error = error;
-    this.#emitAudit(ev);
+    this.#emitAudit(queryEvent(req.args, name, keys, subcommand, this.#o.redactValues, success, error));
   }
 
   #emitAudit(ev: SessionAuditEvent): void {
-    try {
-      this.#session.audit.emit(ev);
-    } catch (err) {
-      this.#o.log.warn('audit sink threw; event dropped', { session: this.#session.id, error: (err as Error).message });
-    }
+    emitAudit(this.#session, this.#o.log, ev);
   }
 
   #send(raw: Buffer): void {
