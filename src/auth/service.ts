@@ -100,7 +100,8 @@ export class AuthService {
    * create-only writes, so two racing first starts end with one set of CAs.
    */
   static async open(opts: AuthServiceOptions): Promise<AuthService> {
-    const audit = new AuditLog(opts.backend, { clock: opts.clock, log: opts.log });
+    // Large batches: every Redis command is an event, and each batch is one fsync'd transaction.
+    const audit = new AuditLog(opts.backend, { clock: opts.clock, log: opts.log, maxBatch: 4096 });
     const cas = new Map<CAType, CertificateAuthority>();
     for (const type of CA_TYPES) {
       const key = `cas/${type}`;

@@ -25,7 +25,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { ALPN_REDIS } from './constants.js';
 import { profileName, type ProfileStore } from './profile.js';
 import type { ClientSession } from './session.js';
-import { dialProxy } from './tls.js';
+import { createDialContext, dialProxy } from './tls.js';
+import type { SecureContext } from 'node:tls';
 
 /** DatabaseResource is one database as `GET /v1/databases` describes it (already RBAC-filtered). */
 export interface DatabaseResource {
@@ -319,15 +320,18 @@ export function routedDialer(o: RoutedDialerOptions): RoutedDialer {
     return renewing;
   };
   const insecure = o.session.api.insecure;
+  // One TLS context per routed certificate, reused by every connection a tunnel opens.
+  let context: { certPem: string; ctx: SecureContext } | undefined;
   return {
     async dial() {
       const l = await fresh();
+      if (context?.certPem !== l.certPem) {
+        context = { certPem: l.certPem, ctx: createDialContext({ caPem: o.session.hostCaPem, certPem: l.certPem, keyPem: o.session.keyPem }) };
+      }
       return dialProxy({
         addr: o.session.proxyAddr,
         alpn: ALPN_REDIS,
-        caPem: o.session.hostCaPem,
-        certPem: l.certPem,
-        keyPem: o.session.keyPem,
+        secureContext: context.ctx,
         ...(insecure ? { insecure: true } : {}),
       });
     },

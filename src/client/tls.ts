@@ -27,6 +27,20 @@ export interface DialOptions extends ProxyTrust {
   certPem?: string;
   keyPem?: string;
   timeoutMs?: number;
+  /**
+   * A prepared context (CA + client certificate), for callers that dial many times with the same
+   * credentials: building one from PEMs costs ~1.8 ms per connection (platform notes).
+   */
+  secureContext?: tls.SecureContext;
+}
+
+/** createDialContext prepares the TLS context {@link dialProxy} would build from these PEMs. */
+export function createDialContext(o: { caPem?: string; certPem?: string; keyPem?: string }): tls.SecureContext {
+  return tls.createSecureContext({
+    ...(o.caPem ? { ca: o.caPem } : {}),
+    ...(o.certPem && o.keyPem ? { cert: o.certPem, key: o.keyPem } : {}),
+    minVersion: 'TLSv1.2',
+  });
 }
 
 /** dialProxy opens a verified TLS connection to the proxy. */
@@ -40,8 +54,12 @@ export function dialProxy(opts: DialOptions): Promise<tls.TLSSocket> {
       port,
       ...(isIp ? {} : { servername: host }),
       ALPNProtocols: [opts.alpn],
-      ...(opts.caPem ? { ca: opts.caPem } : {}),
-      ...(opts.certPem && opts.keyPem ? { cert: opts.certPem, key: opts.keyPem } : {}),
+      ...(opts.secureContext
+        ? { secureContext: opts.secureContext }
+        : {
+            ...(opts.caPem ? { ca: opts.caPem } : {}),
+            ...(opts.certPem && opts.keyPem ? { cert: opts.certPem, key: opts.keyPem } : {}),
+          }),
       rejectUnauthorized: !(opts.insecure || pinned),
       minVersion: 'TLSv1.2',
     });

@@ -40,6 +40,12 @@ export interface TunnelAgentOptions {
    * which the handler owns the stream; rejecting refuses it with the error's message and kind.
    */
   onStream: (stream: Duplex, header: unknown) => Promise<void>;
+  /**
+   * connect replaces the TLS dial with an already-connected stream: an agent in the proxy's own
+   * process uses an in-memory pair (see TunnelServer.attachLocal), so its traffic is not
+   * encrypted and decrypted twice inside one process.
+   */
+  connect?: () => Duplex;
   log: Logger;
   /** Heartbeat interval (5 s). */
   heartbeatMs?: number;
@@ -142,6 +148,10 @@ export class TunnelAgent extends EventEmitter<TunnelAgentEvents> {
 
   #dial(): void {
     if (this.#stopped) return;
+    if (this.#opts.connect) {
+      this.#onConnected(this.#opts.connect());
+      return;
+    }
     const addr = this.#opts.proxyAddr;
     let settled = false;
     const socket = tls.connect({
@@ -189,8 +199,8 @@ export class TunnelAgent extends EventEmitter<TunnelAgentEvents> {
     });
   }
 
-  #onConnected(socket: tls.TLSSocket): void {
-    socket.setNoDelay(true);
+  #onConnected(socket: Duplex): void {
+    if (socket instanceof tls.TLSSocket) socket.setNoDelay(true);
     const mux = new Mux(socket, {
       ...this.#opts.mux,
       localIds: AGENT_STREAM_IDS,

@@ -137,8 +137,25 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
       socket.destroy();
       return;
     }
-    const certHostId = identity.hostId ?? identity.user;
     socket.setNoDelay(true);
+    this.#attach(socket, identity, remoteAddr);
+  }
+
+  /**
+   * attachLocal takes over the proxy end of an in-memory connection from an agent running in
+   * this same process, whose host identity the caller issued itself: no TLS, no certificate
+   * check, the same mux and registry as a remote agent.
+   */
+  attachLocal(socket: Duplex, identity: Identity): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#attach(socket, identity, 'in-process');
+  }
+
+  #attach(socket: Duplex, identity: Identity, remoteAddr: string): void {
+    const certHostId = identity.hostId ?? identity.user;
     const mux = new Mux(socket, { ...this.#opts.mux, localIds: PROXY_STREAM_IDS, peerName: `agent ${certHostId}` });
     this.#muxes.add(mux);
     let agent: AgentConn | undefined;

@@ -34,7 +34,11 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
     roles: () => auth.listRoles(),
     signDbClientCert: async (dbUser, publicKeyPem, notAfter) => auth.signDbClientCert(host, { dbUser, publicKeyPem, notAfter }),
     dynamicDatabases: () => auth.listDatabaseResources(),
-    emit: (e) => auth.audit.emit({ ...e, agent: host.hostId }),
+    // The event object is the caller's own fresh one: tag it in place rather than copy it again.
+    emit: (e) => {
+      e.agent = host.hostId;
+      auth.audit.emit(e);
+    },
     close: async () => {},
   };
 }

@@ -26,6 +26,7 @@ import { startAgent, type RunningAgent } from './agent.js';
 import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
 import { SelfHostedCredentials } from './credentials.js';
 import { createEngines, respError } from './engines.js';
+import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
 import type { ServiceConfig } from './config.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
@@ -169,8 +170,9 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
     let agent: RunningAgent | undefined;
     if (config.db.enabled) {
       if (!info) throw badParameter(`${config.source}: an in-process db_service needs proxy_service enabled`);
-      // The in-process agent still dials the proxy's tunnel port over loopback TLS: one code path
-      // for local and remote agents.
+      // The in-process agent joins its own proxy through an in-memory stream pair: the same mux,
+      // registry and session code as a remote agent, without encrypting every command twice more
+      // inside this process (the profile of the first version showed TLS writes dominating).
       const hostId = `${hostname()}-agent`;
       const kp = generateKeyPair('ecdsa-p256');
       const hostCert = auth.issueHostCertificate(hostId, [hostId], kp.publicKeyPem, HOST_CERT_TTL_MS);
@@ -182,6 +184,15 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         agentAuth: localAgentAuth(auth, hostIdentity),
         clock,
         log,
+        ...(tunnels && !config.db.proxyServer
+          ? {
+              connect: () => {
+                const [proxyEnd, agentEnd] = duplexPair();
+                tunnels!.attachLocal(proxyEnd, hostIdentity);
+                return agentEnd;
+              },
+            }
+          : {}),
       });
       const a = agent;
       cleanups.push(() => a.stop());
@@ -196,7 +207,15 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
 /** launchAgent builds the engines and starts an agent with the given identity. */
 async function launchAgent(
   config: ServiceConfig,
-  o: { hostId: string; proxyAddr: string; tls: { certPem: string; keyPem: string; caPem: string }; agentAuth: AgentAuth; clock: Clock; log: Logger },
+  o: {
+    hostId: string;
+    proxyAddr: string;
+    tls: { certPem: string; keyPem: string; caPem: string };
+    agentAuth: AgentAuth;
+    clock: Clock;
+    log: Logger;
+    connect?: () => import('node:stream').Duplex;
+  },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
   const engines = createEngines({
@@ -217,6 +236,7 @@ async function launchAgent(
     engines,
     log: o.log.child('agent'),
     clock: o.clock,
+    ...(o.connect ? { connect: o.connect } : {}),
   });
 }
 
