@@ -6,7 +6,7 @@ __xctl_spec() {
   case "$1" in
     'xctl')
       __xctl_subs='audit auth create db get install rm start status tokens users'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -14,7 +14,7 @@ __xctl_spec() {
       ;;
     'xctl audit')
       __xctl_subs='ls'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -22,7 +22,7 @@ __xctl_spec() {
       ;;
     'xctl audit ls')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --limit --proxy --since --type --user --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --limit --proxy --since --type --user --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --limit --proxy --since --type --user -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -30,7 +30,7 @@ __xctl_spec() {
       ;;
     'xctl auth')
       __xctl_subs='export sign'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -38,7 +38,7 @@ __xctl_spec() {
       ;;
     'xctl auth export')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --type --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --type --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy --type -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -46,7 +46,7 @@ __xctl_spec() {
       ;;
     'xctl auth sign')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -c -d -h -i -o -v'
+      __xctl_flags='--config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -V -c -d -h -i -o'
       __xctl_req='--config --data-dir --format --host --identity --out --proxy --ttl --user -c -i -o'
       __xctl_opt=''
       __xctl_args=0
@@ -54,7 +54,7 @@ __xctl_spec() {
       ;;
     'xctl create')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --file --force --help --identity --insecure --proxy --version -c -d -f -h -i -v'
+      __xctl_flags='--config --data-dir --debug --file --force --help --identity --insecure --proxy --version -V -c -d -f -h -i'
       __xctl_req='--config --data-dir --file --identity --proxy -c -f -i'
       __xctl_opt=''
       __xctl_args=0
@@ -62,7 +62,7 @@ __xctl_spec() {
       ;;
     'xctl db')
       __xctl_subs='configure ls'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -70,7 +70,7 @@ __xctl_spec() {
       ;;
     'xctl db configure')
       __xctl_subs='create'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -78,7 +78,7 @@ __xctl_spec() {
       ;;
     'xctl db configure create')
       __xctl_subs=''
-      __xctl_flags='--ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -c -d -h -i -o -v'
+      __xctl_flags='--ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
       __xctl_req='--ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
       __xctl_opt=''
       __xctl_args=0
@@ -86,7 +86,7 @@ __xctl_spec() {
       ;;
     'xctl db ls')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -94,7 +94,7 @@ __xctl_spec() {
       ;;
     'xctl get')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -102,7 +102,7 @@ __xctl_spec() {
       ;;
     'xctl install')
       __xctl_subs='systemd'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -110,7 +110,7 @@ __xctl_spec() {
       ;;
     'xctl install systemd')
       __xctl_subs=''
-      __xctl_flags='--binary --config --config-path --data-dir --debug --help --identity --insecure --output --proxy --version -c -d -h -i -o -v'
+      __xctl_flags='--binary --config --config-path --data-dir --debug --help --identity --insecure --output --proxy --version -V -c -d -h -i -o'
       __xctl_req='--binary --config --config-path --data-dir --identity --output --proxy -c -i -o'
       __xctl_opt=''
       __xctl_args=0
@@ -118,7 +118,7 @@ __xctl_spec() {
       ;;
     'xctl rm')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -126,7 +126,7 @@ __xctl_spec() {
       ;;
     'xctl start')
       __xctl_subs=''
-      __xctl_flags='--cluster-name --config --data-dir --debug --help --identity --insecure --listen-addr --proxy --version -c -d -h -i -v'
+      __xctl_flags='--cluster-name --config --data-dir --debug --help --identity --insecure --listen-addr --proxy --version -V -c -d -h -i'
       __xctl_req='--cluster-name --config --data-dir --identity --listen-addr --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -134,7 +134,7 @@ __xctl_spec() {
       ;;
     'xctl status')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -142,7 +142,7 @@ __xctl_spec() {
       ;;
     'xctl tokens')
       __xctl_subs='add del ls rm'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -150,7 +150,7 @@ __xctl_spec() {
       ;;
     'xctl tokens add')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --labels --proxy --ttl --type --value --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --labels --proxy --ttl --type --value --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --labels --proxy --ttl --type --value -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -158,7 +158,7 @@ __xctl_spec() {
       ;;
     'xctl tokens ls')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -166,7 +166,7 @@ __xctl_spec() {
       ;;
     'xctl tokens rm')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -174,7 +174,7 @@ __xctl_spec() {
       ;;
     'xctl users')
       __xctl_subs='add del ls reset rm update'
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -182,7 +182,7 @@ __xctl_spec() {
       ;;
     'xctl users add')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --db-names --db-users --debug --format --help --identity --insecure --proxy --roles --ttl --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --db-names --db-users --debug --format --help --identity --insecure --proxy --roles --ttl --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --db-names --db-users --format --identity --proxy --roles --ttl -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -190,7 +190,7 @@ __xctl_spec() {
       ;;
     'xctl users ls')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -198,7 +198,7 @@ __xctl_spec() {
       ;;
     'xctl users reset')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --ttl --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --ttl --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy --ttl -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -206,7 +206,7 @@ __xctl_spec() {
       ;;
     'xctl users rm')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=1
@@ -214,7 +214,7 @@ __xctl_spec() {
       ;;
     'xctl users update')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --set-db-names --set-db-users --set-roles --version -c -d -h -i -v'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --set-db-names --set-db-users --set-roles --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy --set-db-names --set-db-users --set-roles -c -i'
       __xctl_opt=''
       __xctl_args=1

@@ -146,7 +146,7 @@ complete -c xctl -n '__xctl_at \'xctl\'' -s 'h' -l 'help' -d 'display help for c
 complete -c xctl -n '__xctl_at \'xctl\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl audit
 complete -c xctl -n '__xctl_at \'xctl audit\'' -f
 complete -c xctl -n '__xctl_at \'xctl audit\'' -f -a '\'ls\'' -d 'list audit events, oldest first'
@@ -157,7 +157,7 @@ complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'h' -l 'help' -d 'display help
 complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl audit\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl audit\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl audit\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl audit ls
 complete -c xctl -n '__xctl_at \'xctl audit ls\'' -f
 complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -172,7 +172,7 @@ complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'proxy' -r -d 'proxy addres
 complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'since' -r -d 'only events newer than a duration ago (1h) or a date (2026-01-01)'
 complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'type' -r -d 'only events of this type (e.g. user.login, db.session.query)'
 complete -c xctl -n '__xctl_at \'xctl audit ls\'' -l 'user' -r -d 'only events of this user'
-complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl audit ls\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl auth
 complete -c xctl -n '__xctl_at \'xctl auth\'' -f
 complete -c xctl -n '__xctl_at \'xctl auth\'' -f -a '\'export\'' -d 'print CA certificates (PEM)'
@@ -184,7 +184,7 @@ complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'h' -l 'help' -d 'display help 
 complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl auth\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl auth\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl auth\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl auth export
 complete -c xctl -n '__xctl_at \'xctl auth export\'' -f
 complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -195,7 +195,7 @@ complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'i' -l 'identity' -r -d 
 complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
 complete -c xctl -n '__xctl_at \'xctl auth export\'' -l 'type' -x -a '\'db\' \'db-client\' \'host\' \'tls\' \'tls-host\' \'tls-user\' \'user\'' -d 'which CA (choices: "user", "host", "tls-user", "tls-host", "tls", "db", "db-client")'
-complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl auth export\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl auth sign
 complete -c xctl -n '__xctl_at \'xctl auth sign\'' -f
 complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -211,7 +211,7 @@ complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'overwrite' -d 'replace ex
 complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
 complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'ttl' -r -d 'certificate lifetime (default 12h)'
 complete -c xctl -n '__xctl_at \'xctl auth sign\'' -l 'user' -r -d 'with --format=file: the user the identity is for'
-complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl auth sign\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl create
 complete -c xctl -n '__xctl_at \'xctl create\'' -f
 complete -c xctl -n '__xctl_at \'xctl create\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -223,7 +223,7 @@ complete -c xctl -n '__xctl_at \'xctl create\'' -s 'h' -l 'help' -d 'display hel
 complete -c xctl -n '__xctl_at \'xctl create\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl create\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl create\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl create\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl create\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl db
 complete -c xctl -n '__xctl_at \'xctl db\'' -f
 complete -c xctl -n '__xctl_at \'xctl db\'' -f -a '\'configure\'' -d 'generate database agent configuration'
@@ -235,7 +235,7 @@ complete -c xctl -n '__xctl_at \'xctl db\'' -s 'h' -l 'help' -d 'display help fo
 complete -c xctl -n '__xctl_at \'xctl db\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl db\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl db\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl db\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl db\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl db configure
 complete -c xctl -n '__xctl_at \'xctl db configure\'' -f
 complete -c xctl -n '__xctl_at \'xctl db configure\'' -f -a '\'create\'' -d 'write the config for a database agent that joins this cluster with a token'
@@ -246,7 +246,7 @@ complete -c xctl -n '__xctl_at \'xctl db configure\'' -s 'h' -l 'help' -d 'displ
 complete -c xctl -n '__xctl_at \'xctl db configure\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl db configure\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl db configure\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl db configure\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl db configure\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl db configure create
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -f
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'ca-cert-file' -r -d 'CA that signed the database\'s certificate (default: the cluster\'s db CA)'
@@ -264,7 +264,7 @@ complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'protocol' -r -d
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'proxy' -r -d 'the proxy address the agent dials'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'token' -r -d 'join token from `xctl tokens add --type=db`, or a path to a file holding it'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'uri' -r -d 'database address: rediss://host:port[?mode=cluster]'
-complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl db ls
 complete -c xctl -n '__xctl_at \'xctl db ls\'' -f
 complete -c xctl -n '__xctl_at \'xctl db ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -275,7 +275,7 @@ complete -c xctl -n '__xctl_at \'xctl db ls\'' -s 'h' -l 'help' -d 'display help
 complete -c xctl -n '__xctl_at \'xctl db ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl db ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl db ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl db ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl db ls\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl get
 complete -c xctl -n '__xctl_at \'xctl get\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl get\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -285,7 +285,7 @@ complete -c xctl -n '__xctl_at \'xctl get\'' -s 'h' -l 'help' -d 'display help f
 complete -c xctl -n '__xctl_at \'xctl get\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl get\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl get\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl get\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl get\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl install
 complete -c xctl -n '__xctl_at \'xctl install\'' -f
 complete -c xctl -n '__xctl_at \'xctl install\'' -f -a '\'systemd\'' -d 'print (or write with -o) a systemd unit that runs xctl start -c /etc/xport.yaml'
@@ -296,7 +296,7 @@ complete -c xctl -n '__xctl_at \'xctl install\'' -s 'h' -l 'help' -d 'display he
 complete -c xctl -n '__xctl_at \'xctl install\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl install\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl install\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl install\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl install\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl install systemd
 complete -c xctl -n '__xctl_at \'xctl install systemd\'' -f
 complete -c xctl -n '__xctl_at \'xctl install systemd\'' -l 'binary' -r -d 'path of xctl (default: "/usr/local/bin/xctl")'
@@ -309,7 +309,7 @@ complete -c xctl -n '__xctl_at \'xctl install systemd\'' -s 'i' -l 'identity' -r
 complete -c xctl -n '__xctl_at \'xctl install systemd\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl install systemd\'' -s 'o' -l 'output' -r -d 'write the unit here instead of printing it'
 complete -c xctl -n '__xctl_at \'xctl install systemd\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl install systemd\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl install systemd\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl rm
 complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -318,7 +318,7 @@ complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'h' -l 'help' -d 'display help fo
 complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl rm\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl start
 complete -c xctl -n '__xctl_at \'xctl start\'' -f
 complete -c xctl -n '__xctl_at \'xctl start\'' -l 'cluster-name' -r -d 'cluster name for a new data dir (overrides cluster_name)'
@@ -330,7 +330,7 @@ complete -c xctl -n '__xctl_at \'xctl start\'' -s 'i' -l 'identity' -r -d 'admin
 complete -c xctl -n '__xctl_at \'xctl start\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl start\'' -l 'listen-addr' -r -d 'proxy listen address (overrides proxy_service.listen_addr)'
 complete -c xctl -n '__xctl_at \'xctl start\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl start\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl start\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl status
 complete -c xctl -n '__xctl_at \'xctl status\'' -f
 complete -c xctl -n '__xctl_at \'xctl status\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -341,7 +341,7 @@ complete -c xctl -n '__xctl_at \'xctl status\'' -s 'h' -l 'help' -d 'display hel
 complete -c xctl -n '__xctl_at \'xctl status\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl status\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl status\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl status\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl status\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl tokens
 complete -c xctl -n '__xctl_at \'xctl tokens\'' -f
 complete -c xctl -n '__xctl_at \'xctl tokens\'' -f -a '\'add\'' -d 'create a join token'
@@ -355,7 +355,7 @@ complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'h' -l 'help' -d 'display hel
 complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl tokens\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl tokens\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl tokens\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl tokens add
 complete -c xctl -n '__xctl_at \'xctl tokens add\'' -f
 complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -370,7 +370,7 @@ complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'proxy' -r -d 'proxy addr
 complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'ttl' -r -d 'token lifetime (default 30m)'
 complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'type' -x -a '\'db\'' -d 'what the token admits (choices: "db")'
 complete -c xctl -n '__xctl_at \'xctl tokens add\'' -l 'value' -r -d 'use this value (at least 32 hex characters) instead of a random one'
-complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl tokens add\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl tokens ls
 complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -f
 complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -381,7 +381,7 @@ complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'h' -l 'help' -d 'display 
 complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl tokens ls\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl tokens rm
 complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -390,7 +390,7 @@ complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'h' -l 'help' -d 'display 
 complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl tokens rm\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users
 complete -c xctl -n '__xctl_at \'xctl users\'' -f
 complete -c xctl -n '__xctl_at \'xctl users\'' -f -a '\'add\'' -d 'create a user and print a one-time invite'
@@ -406,7 +406,7 @@ complete -c xctl -n '__xctl_at \'xctl users\'' -s 'h' -l 'help' -d 'display help
 complete -c xctl -n '__xctl_at \'xctl users\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl users\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl users\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl users\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users add
 complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -420,7 +420,7 @@ complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'insecure' -d 'do not veri
 complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
 complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'roles' -r -d 'comma-separated roles (required)'
 complete -c xctl -n '__xctl_at \'xctl users add\'' -l 'ttl' -r -d 'invite lifetime (default 1h, at most 48h)'
-complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users add\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users ls
 complete -c xctl -n '__xctl_at \'xctl users ls\'' -f
 complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
@@ -431,7 +431,7 @@ complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'h' -l 'help' -d 'display h
 complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl users ls\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users ls\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users reset
 complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -441,7 +441,7 @@ complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'i' -l 'identity' -r -d 
 complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
 complete -c xctl -n '__xctl_at \'xctl users reset\'' -l 'ttl' -r -d 'link lifetime (default 8h, at most 24h)'
-complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users reset\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users rm
 complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -450,7 +450,7 @@ complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'h' -l 'help' -d 'display h
 complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl users rm\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users rm\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl users update
 complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
@@ -462,4 +462,4 @@ complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'proxy' -r -d 'proxy ad
 complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-db-names' -r -d 'replace the db_names trait'
 complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-db-users' -r -d 'replace the db_users trait'
 complete -c xctl -n '__xctl_at \'xctl users update\'' -l 'set-roles' -r -d 'replace the roles'
-complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'v' -l 'version' -d 'print the xctl version'
+complete -c xctl -n '__xctl_at \'xctl users update\'' -s 'V' -l 'version' -d 'print the xctl version'

@@ -6,7 +6,7 @@ __xsh_spec() {
   case "$1" in
     'xsh')
       __xsh_subs='db login logout proxy status'
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0
@@ -14,7 +14,7 @@ __xsh_spec() {
       ;;
     'xsh db')
       __xsh_subs='config connect login logout ls'
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0
@@ -22,7 +22,7 @@ __xsh_spec() {
       ;;
     'xsh db config')
       __xsh_subs=''
-      __xsh_flags='--debug --format --help --identity --insecure --port --proxy --user --version -d -f -h -i -p -v'
+      __xsh_flags='--debug --format --help --identity --insecure --port --proxy --user --version -V -d -f -h -i -p'
       __xsh_req='--format --identity --port --proxy --user -f -i -p'
       __xsh_opt=''
       __xsh_args=1
@@ -30,7 +30,7 @@ __xsh_spec() {
       ;;
     'xsh db connect')
       __xsh_subs=''
-      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --resp3 --user --version -d -h -i -n -u -v'
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --resp3 --user --version -V -d -h -i -n -u'
       __xsh_req='--db-name --db-user --identity --proxy --user -i -n -u'
       __xsh_opt=''
       __xsh_args=2
@@ -38,7 +38,7 @@ __xsh_spec() {
       ;;
     'xsh db login')
       __xsh_subs=''
-      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --user --version -d -h -i -n -u -v'
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --proxy --user --version -V -d -h -i -n -u'
       __xsh_req='--db-name --db-user --identity --proxy --user -i -n -u'
       __xsh_opt=''
       __xsh_args=1
@@ -46,7 +46,7 @@ __xsh_spec() {
       ;;
     'xsh db logout')
       __xsh_subs=''
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=1
@@ -54,7 +54,7 @@ __xsh_spec() {
       ;;
     'xsh db ls')
       __xsh_subs=''
-      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --verbose --version -d -f -h -i -v'
+      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --verbose --version -V -d -f -h -i -v'
       __xsh_req='--format --identity --proxy --user -f -i'
       __xsh_opt=''
       __xsh_args=1
@@ -62,7 +62,7 @@ __xsh_spec() {
       ;;
     'xsh login')
       __xsh_subs=''
-      __xsh_flags='--ca-pin --debug --help --identity --insecure --invite --key-storage --otp --password-stdin --proxy --ttl --user --version -d -h -i -v'
+      __xsh_flags='--ca-pin --debug --help --identity --insecure --invite --key-storage --otp --password-stdin --proxy --ttl --user --version -V -d -h -i'
       __xsh_req='--ca-pin --identity --invite --key-storage --otp --proxy --ttl --user -i'
       __xsh_opt=''
       __xsh_args=0
@@ -70,7 +70,7 @@ __xsh_spec() {
       ;;
     'xsh logout')
       __xsh_subs=''
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0
@@ -78,7 +78,7 @@ __xsh_spec() {
       ;;
     'xsh proxy')
       __xsh_subs='db'
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -d -h -i -v'
+      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0
@@ -86,7 +86,7 @@ __xsh_spec() {
       ;;
     'xsh proxy db')
       __xsh_subs=''
-      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --port --proxy --tunnel --user --version -d -h -i -n -p -u -v'
+      __xsh_flags='--db-name --db-user --debug --help --identity --insecure --port --proxy --tunnel --user --version -V -d -h -i -n -p -u'
       __xsh_req='--db-name --db-user --identity --port --proxy --user -i -n -p -u'
       __xsh_opt=''
       __xsh_args=1
@@ -94,7 +94,7 @@ __xsh_spec() {
       ;;
     'xsh status')
       __xsh_subs=''
-      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --version -d -f -h -i -v'
+      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --version -V -d -f -h -i'
       __xsh_req='--format --identity --proxy --user -f -i'
       __xsh_opt=''
       __xsh_args=0

@@ -109,7 +109,7 @@ complete -c xsh -n '__xsh_at \'xsh\'' -s 'i' -l 'identity' -r -d 'identity file 
 complete -c xsh -n '__xsh_at \'xsh\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db
 complete -c xsh -n '__xsh_at \'xsh db\'' -f
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'config\'' -d 'show the files of a database login, or (--format=cmd) the commands that reach the database'
@@ -123,7 +123,7 @@ complete -c xsh -n '__xsh_at \'xsh db\'' -s 'i' -l 'identity' -r -d 'identity fi
 complete -c xsh -n '__xsh_at \'xsh db\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh db\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db config
 complete -c xsh -n '__xsh_at \'xsh db config\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
 complete -c xsh -n '__xsh_at \'xsh db config\'' -s 'f' -l 'format' -x -a '\'cmd\' \'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "cmd", "json", "yaml", default: "text")'
@@ -133,7 +133,7 @@ complete -c xsh -n '__xsh_at \'xsh db config\'' -l 'insecure' -d 'do not verify 
 complete -c xsh -n '__xsh_at \'xsh db config\'' -s 'p' -l 'port' -r -d 'with --format=cmd: the local tunnel port to show (default: the placeholder PORT)'
 complete -c xsh -n '__xsh_at \'xsh db config\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db config\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db config\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db config\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db connect
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -s 'n' -l 'db-name' -r -d 'database name: the Redis DB number to select'
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -s 'u' -l 'db-user' -r -d 'database user to log in as (default: chosen by the server from your roles)'
@@ -144,7 +144,7 @@ complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'insecure' -d 'do not verify
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'resp3' -d 'start redis-cli in RESP3 mode (redis-cli -3)'
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db connect\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db connect\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db login
 complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'n' -l 'db-name' -r -d 'database name: the Redis DB number to select'
 complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'u' -l 'db-user' -r -d 'database user to log in as (default: chosen by the server from your roles)'
@@ -154,7 +154,7 @@ complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'i' -l 'identity' -r -d 'ident
 complete -c xsh -n '__xsh_at \'xsh db login\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh db login\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db login\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db logout
 complete -c xsh -n '__xsh_at \'xsh db logout\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
 complete -c xsh -n '__xsh_at \'xsh db logout\'' -s 'h' -l 'help' -d 'display help for command'
@@ -162,7 +162,7 @@ complete -c xsh -n '__xsh_at \'xsh db logout\'' -s 'i' -l 'identity' -r -d 'iden
 complete -c xsh -n '__xsh_at \'xsh db logout\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh db logout\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db logout\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db logout\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db logout\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db ls
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'f' -l 'format' -x -a '\'json\' \'text\' \'yaml\'' -d 'output format (choices: "text", "json", "yaml", default: "text")'
@@ -171,8 +171,8 @@ complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'i' -l 'identity' -r -d 'identity
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'verbose' -d 'also show each database\'s protocol, type and URI'
-complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'v' -l 'verbose' -d 'also show each database\'s protocol, type and URI'
+complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh login
 complete -c xsh -n '__xsh_at \'xsh login\'' -f
 complete -c xsh -n '__xsh_at \'xsh login\'' -l 'ca-pin' -r -d 'trust the proxy when its CA matches this pin (from `xctl status`)'
@@ -187,7 +187,7 @@ complete -c xsh -n '__xsh_at \'xsh login\'' -l 'password-stdin' -d 'read the pas
 complete -c xsh -n '__xsh_at \'xsh login\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh login\'' -l 'ttl' -r -d 'certificate lifetime in minutes or as a duration (12h), capped by your roles'
 complete -c xsh -n '__xsh_at \'xsh login\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh login\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh login\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh logout
 complete -c xsh -n '__xsh_at \'xsh logout\'' -f
 complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
@@ -196,7 +196,7 @@ complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'i' -l 'identity' -r -d 'identit
 complete -c xsh -n '__xsh_at \'xsh logout\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh logout\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh logout\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh proxy
 complete -c xsh -n '__xsh_at \'xsh proxy\'' -f
 complete -c xsh -n '__xsh_at \'xsh proxy\'' -f -a '\'db\'' -d 'start an authenticated local tunnel to a database for any Redis client; runs until interrupted'
@@ -206,7 +206,7 @@ complete -c xsh -n '__xsh_at \'xsh proxy\'' -s 'i' -l 'identity' -r -d 'identity
 complete -c xsh -n '__xsh_at \'xsh proxy\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh proxy\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh proxy\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh proxy\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh proxy\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh proxy db
 complete -c xsh -n '__xsh_at \'xsh proxy db\'' -s 'n' -l 'db-name' -r -d 'database name: the Redis DB number to select'
 complete -c xsh -n '__xsh_at \'xsh proxy db\'' -s 'u' -l 'db-user' -r -d 'database user to log in as (default: chosen by the server from your roles)'
@@ -218,7 +218,7 @@ complete -c xsh -n '__xsh_at \'xsh proxy db\'' -s 'p' -l 'port' -r -d 'local por
 complete -c xsh -n '__xsh_at \'xsh proxy db\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh proxy db\'' -l 'tunnel' -d 'authenticated tunnel: it does the TLS with the proxy, so clients connect without certificates (required for Redis)'
 complete -c xsh -n '__xsh_at \'xsh proxy db\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh proxy db\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh proxy db\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh status
 complete -c xsh -n '__xsh_at \'xsh status\'' -f
 complete -c xsh -n '__xsh_at \'xsh status\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
@@ -228,4 +228,4 @@ complete -c xsh -n '__xsh_at \'xsh status\'' -s 'i' -l 'identity' -r -d 'identit
 complete -c xsh -n '__xsh_at \'xsh status\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh status\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
 complete -c xsh -n '__xsh_at \'xsh status\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
-complete -c xsh -n '__xsh_at \'xsh status\'' -s 'v' -l 'version' -d 'print the xsh version'
+complete -c xsh -n '__xsh_at \'xsh status\'' -s 'V' -l 'version' -d 'print the xsh version'

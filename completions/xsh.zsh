@@ -8,7 +8,7 @@ __xsh_spec() {
   case "$1" in
     'xsh')
       __xsh_subs=('db:list Redis databases, log in to them and connect with redis-cli' 'login:log in to an xport cluster and save a short-lived certificate' 'logout:remove the saved certificates and keys of every profile (or the one named by --proxy)' 'proxy:local proxies for database clients other than the ones xsh starts' 'status:show the current login: user, cluster, roles and certificate validity')
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
@@ -16,7 +16,7 @@ __xsh_spec() {
       ;;
     'xsh db')
       __xsh_subs=('config:show the files of a database login, or (--format=cmd) the commands that reach the database' 'connect:connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli'\''s status' 'login:get a certificate routed to one database and save it in the profile' 'logout:remove the saved certificate of one database, or of all databases' 'ls:list the databases your roles allow; ">" marks the ones you are logged into')
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
@@ -24,7 +24,7 @@ __xsh_spec() {
       ;;
     'xsh db config')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-p:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "cmd", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-p:with --format=cmd: the local tunnel port to show (default: the placeholder PORT)')
       __xsh_req=('--format' '--identity' '--port' '--proxy' '--user' '-f' '-i' '-p')
       __xsh_opt=()
       __xsh_args=1
@@ -32,7 +32,7 @@ __xsh_spec() {
       ;;
     'xsh db connect')
       __xsh_subs=()
-      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--resp3:start redis-cli in RESP3 mode (redis-cli -3)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--resp3:start redis-cli in RESP3 mode (redis-cli -3)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)')
       __xsh_req=('--db-name' '--db-user' '--identity' '--proxy' '--user' '-i' '-n' '-u')
       __xsh_opt=()
       __xsh_args=2
@@ -40,7 +40,7 @@ __xsh_spec() {
       ;;
     'xsh db login')
       __xsh_subs=()
-      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-u:database user to log in as (default: chosen by the server from your roles)')
       __xsh_req=('--db-name' '--db-user' '--identity' '--proxy' '--user' '-i' '-n' '-u')
       __xsh_opt=()
       __xsh_args=1
@@ -48,7 +48,7 @@ __xsh_spec() {
       ;;
     'xsh db logout')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=1
@@ -56,7 +56,7 @@ __xsh_spec() {
       ;;
     'xsh db ls')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--verbose:also show each database'\''s protocol, type and URI' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--verbose:also show each database'\''s protocol, type and URI' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:also show each database'\''s protocol, type and URI')
       __xsh_req=('--format' '--identity' '--proxy' '--user' '-f' '-i')
       __xsh_opt=()
       __xsh_args=1
@@ -64,7 +64,7 @@ __xsh_spec() {
       ;;
     'xsh login')
       __xsh_subs=()
-      __xsh_flags=('--ca-pin:trust the proxy when its CA matches this pin (from `xctl status`)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--invite:complete an invite (or password reset) token from `xctl users add`' '--key-storage:where to keep the private key (choices: "auto", "keychain", "file", default: "auto")' '--otp:one-time code from your authenticator app' '--password-stdin:read the password (and then a one-time code, when needed) from standard input' '--proxy:xport proxy address (env XSH_PROXY)' '--ttl:certificate lifetime in minutes or as a duration (12h), capped by your roles' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--ca-pin:trust the proxy when its CA matches this pin (from `xctl status`)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--invite:complete an invite (or password reset) token from `xctl users add`' '--key-storage:where to keep the private key (choices: "auto", "keychain", "file", default: "auto")' '--otp:one-time code from your authenticator app' '--password-stdin:read the password (and then a one-time code, when needed) from standard input' '--proxy:xport proxy address (env XSH_PROXY)' '--ttl:certificate lifetime in minutes or as a duration (12h), capped by your roles' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--ca-pin' '--identity' '--invite' '--key-storage' '--otp' '--proxy' '--ttl' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
@@ -72,7 +72,7 @@ __xsh_spec() {
       ;;
     'xsh logout')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
@@ -80,7 +80,7 @@ __xsh_spec() {
       ;;
     'xsh proxy')
       __xsh_subs=('db:start an authenticated local tunnel to a database for any Redis client; runs until interrupted')
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0
@@ -88,7 +88,7 @@ __xsh_spec() {
       ;;
     'xsh proxy db')
       __xsh_subs=()
-      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:local port to listen on (default: a random free port)' '--proxy:xport proxy address (env XSH_PROXY)' '--tunnel:authenticated tunnel: it does the TLS with the proxy, so clients connect without certificates (required for Redis)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-p:local port to listen on (default: a random free port)' '-u:database user to log in as (default: chosen by the server from your roles)' '-v:print the xsh version')
+      __xsh_flags=('--db-name:database name: the Redis DB number to select' '--db-user:database user to log in as (default: chosen by the server from your roles)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--port:local port to listen on (default: a random free port)' '--proxy:xport proxy address (env XSH_PROXY)' '--tunnel:authenticated tunnel: it does the TLS with the proxy, so clients connect without certificates (required for Redis)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-n:database name: the Redis DB number to select' '-p:local port to listen on (default: a random free port)' '-u:database user to log in as (default: chosen by the server from your roles)')
       __xsh_req=('--db-name' '--db-user' '--identity' '--port' '--proxy' '--user' '-i' '-n' '-p' '-u')
       __xsh_opt=()
       __xsh_args=1
@@ -96,7 +96,7 @@ __xsh_spec() {
       ;;
     'xsh status')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:print the xsh version')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--format' '--identity' '--proxy' '--user' '-f' '-i')
       __xsh_opt=()
       __xsh_args=0

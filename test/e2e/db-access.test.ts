@@ -83,6 +83,9 @@ describe.runIf(hasRedis())('database access end to end', () => {
     expect(a.code).toBe(0);
     expect(a.stdout).toMatch(/^Name\s+Description\s+Allowed Users\s+Labels\s+Connect/m);
     expect(a.stdout).toMatch(/cache\s+test cache\s+\[alice\]\s+env=dev/);
+    const verbose = await c.alice.xsh(['db', 'ls', '-v']);
+    expect(verbose.stdout).toMatch(/^Name\s+Description\s+Protocol\s+Type\s+URI\s+Allowed Users/m);
+    expect(verbose.stdout).toMatch(/redis\s+self-hosted\s+rediss:\/\/127\.0\.0\.1:\d+/);
     const json = JSON.parse((await c.bob.xsh(['db', 'ls', '--format=json'])).stdout);
     expect(json).toEqual([expect.objectContaining({ name: 'cache', allowed_users: '[bob]', labels: { env: 'dev' } })]);
     const admin = await c.svc.xctl(['db', 'ls']);

@@ -17,7 +17,7 @@ const formatOption = (def = 'text') =>
 export function buildXctl(ctx: CliContext): Command {
   const program = new Command('xctl')
     .description('xport administration: users, roles, tokens, certificates, audit, and the service itself (xctl start)')
-    .version(VERSION, '-v, --version', 'print the xctl version')
+    .version(VERSION, '-V, --version', 'print the xctl version')
     .option('-c, --config <file>', 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)')
     .option('--data-dir <dir>', 'data dir of the local auth service (overrides the config)')
     .option('-i, --identity <file>', 'admin identity file, for use away from the auth host (with --proxy)')

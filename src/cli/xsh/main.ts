@@ -8,7 +8,7 @@ import { createContext, type CliContext } from '../shared/context.js';
 
 /** main runs xsh with argv and returns the exit code. */
 export async function main(argv: string[], ctx: CliContext = createContext()): Promise<number> {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     ctx.io.stdout.write(`${VERSION}\n`);
     return 0;
   }

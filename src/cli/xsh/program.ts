@@ -21,7 +21,7 @@ export interface XshGlobals {
 export function buildXsh(ctx: CliContext): Command {
   const program = new Command('xsh')
     .description('xport client: log in and reach Redis databases through the xport proxy')
-    .version(VERSION, '-v, --version', 'print the xsh version')
+    .version(VERSION, '-V, --version', 'print the xsh version')
     .option('--proxy <host:port>', 'xport proxy address (env XSH_PROXY)')
     .option('--user <name>', 'xport user name (env XSH_USER)')
     .option('-i, --identity <file>', 'identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
@@ -84,7 +84,7 @@ function addDbCommands(ctx: CliContext, program: Command): void {
     .command('ls')
     .description('list the databases your roles allow; ">" marks the ones you are logged into')
     .argument('[labels]', 'only databases with all of these labels: env=dev,team=x', labelMap)
-    .option('--verbose', 'also show each database\'s protocol, type and URI')
+    .option('-v, --verbose', 'also show each database\'s protocol, type and URI')
     .addOption(formatOption())
     .action(async (labels: Record<string, string> | undefined, _o, cmd: Command) => (await import('./db/ls.js')).runDbLs(ctx, labels, cmd.optsWithGlobals()));
   setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json');
