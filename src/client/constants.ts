@@ -4,3 +4,4 @@
  */
 export const ALPN_HTTP = 'http/1.1';
 export const ALPN_REDIS = 'xport-redis';
+export const ALPN_REDIS_MUX = 'xport-redis-mux';

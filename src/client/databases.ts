@@ -17,16 +17,16 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { badParameter, connectionProblem, notFound } from '../errors.js';
 import { certificateInfo } from '../pki/index.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { ALPN_REDIS } from './constants.js';
+import { ALPN_REDIS_MUX } from './constants.js';
 import { profileName, type ProfileStore } from './profile.js';
 import type { ClientSession } from './session.js';
 import { createDialContext, dialProxy } from './tls.js';
-import type { SecureContext } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Mux } from '../util/mux.js';
 
 /** DatabaseResource is one database as `GET /v1/databases` describes it (already RBAC-filtered). */
 export interface DatabaseResource {
@@ -287,10 +287,12 @@ export interface RoutedDialerOptions {
 
 /** RoutedDialer dials the proxy with a routed certificate that it keeps fresh. */
 export interface RoutedDialer {
-  /** dial opens one connection to the database through the proxy. */
-  dial(): Promise<TLSSocket>;
+  /** dial opens one session to the database through the proxy (a stream on a shared connection). */
+  dial(): Promise<Duplex>;
   /** current is the login used by the latest dial. */
   current(): DbLogin;
+  /** close ends the shared proxy connection (and every session still on it). */
+  close(): Promise<void>;
 }
 
 /**
@@ -320,22 +322,50 @@ export function routedDialer(o: RoutedDialerOptions): RoutedDialer {
     return renewing;
   };
   const insecure = o.session.api.insecure;
-  // One TLS context per routed certificate, reused by every connection a tunnel opens.
-  let context: { certPem: string; ctx: SecureContext } | undefined;
+  // All connections of a tunnel share ONE TLS connection to the proxy per routed certificate, each
+  // client connection a stream on it (ALPN xport-redis-mux): one handshake instead of one per
+  // client, and replies of many sessions leave the proxy in shared writes.
+  let shared: { certPem: string; mux: Promise<Mux> } | undefined;
+  const connect = (l: DbLogin): Promise<Mux> =>
+    dialProxy({
+      addr: o.session.proxyAddr,
+      alpn: ALPN_REDIS_MUX,
+      secureContext: createDialContext({ caPem: o.session.hostCaPem, certPem: l.certPem, keyPem: o.session.keyPem }),
+      ...(insecure ? { insecure: true } : {}),
+    }).then((socket) => {
+      socket.setNoDelay(true);
+      return new Mux(socket, { localIds: 'odd', peerName: `proxy ${o.session.proxyAddr}` });
+    });
   return {
     async dial() {
       const l = await fresh();
-      if (context?.certPem !== l.certPem) {
-        context = { certPem: l.certPem, ctx: createDialContext({ caPem: o.session.hostCaPem, certPem: l.certPem, keyPem: o.session.keyPem }) };
+      if (!shared || shared.certPem !== l.certPem) {
+        const old = shared;
+        shared = { certPem: l.certPem, mux: connect(l) };
+        // A renewed certificate gets a new connection; sessions on the old one finish there.
+        void old?.mux.then((m) => setTimeout(() => m.stats().streams === 0 && m.close(), 0)).catch(() => {});
       }
-      return dialProxy({
-        addr: o.session.proxyAddr,
-        alpn: ALPN_REDIS,
-        secureContext: context.ctx,
-        ...(insecure ? { insecure: true } : {}),
-      });
+      const current = shared;
+      let mux: Mux;
+      try {
+        mux = await current.mux;
+      } catch (err) {
+        if (shared === current) shared = undefined;
+        throw err;
+      }
+      if (mux.closed) {
+        if (shared === current) shared = undefined;
+        return this.dial();
+      }
+      return mux.openStream({ clientAddr: 'local' });
     },
     current: () => login,
+    async close() {
+      const s = shared;
+      shared = undefined;
+      const mux = await s?.mux.catch(() => undefined);
+      mux?.close();
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { accessDenied, authRequired, messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
+import { Mux } from '../util/mux.js';
 import type { ProtocolHandler } from './listener.js';
 
 /** DatabaseStreamOpener is what the handler needs from the tunnels ({@link TunnelServer}). */
@@ -105,6 +106,51 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
       },
       (err: unknown) => refuse(err),
     );
+  };
+}
+
+/**
+ * createDbMuxHandler returns the listener handler for ALPN `xport-redis-mux`: xsh's local tunnel
+ * keeps ONE connection per routed certificate and opens a stream per client connection, so
+ * sessions share one TLS connection (and its write batching) instead of one handshake each.
+ * Every stream is still its own database session at the agent, which re-verifies the
+ * certificate per stream. A connection whose certificate is refused answers each OPEN with the
+ * reason, which xsh shows to the client as `-ERR xport: …`.
+ */
+export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler {
+  const { log } = opts;
+  return (socket: tls.TLSSocket) => {
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    socket.on('error', (err) => log.debug('database tunnel connection error', { client_addr: remote, err: err.message }));
+    let identity: Identity | undefined;
+    let certDer: Buffer | undefined;
+    let refusal: unknown;
+    try {
+      ({ identity, certDer } = authenticate(socket, opts));
+    } catch (err) {
+      refusal = err;
+      log.info('database tunnel refused', { client_addr: remote, err: messageOf(err) });
+    }
+    const mux = new Mux(socket, { localIds: 'even', peerName: `xsh tunnel ${remote}` });
+    const expires = identity && 'expires' in identity ? (identity as { expires: Date }).expires : undefined;
+    mux.onStream(async (stream, header) => {
+      if (refusal) throw refusal;
+      if (expires && expires.getTime() <= (opts.now?.() ?? new Date()).getTime()) {
+        throw authRequired('your certificate has expired', { hint: LOGIN_HINT });
+      }
+      const client = typeof (header as { clientAddr?: unknown })?.clientAddr === 'string' ? (header as { clientAddr: string }).clientAddr : '?';
+      const db = await opts.tunnels.openDatabaseStream(identity!.route!.database, {
+        ...(opts.headerFor?.(identity!, socket) ?? {}),
+        cert: certDer!.toString('base64'),
+        clientAddr: `${remote} (local ${client})`,
+      });
+      if (stream.destroyed) {
+        db.destroy();
+        return;
+      }
+      splice(stream, db);
+    });
   };
 }
 

@@ -16,6 +16,8 @@ import { parseHostPort } from '../util/net.js';
 export const ALPN = {
   http: 'http/1.1',
   redis: 'xport-redis',
+  /** Many database sessions of one routed certificate over one connection (xsh's local tunnel). */
+  redisMux: 'xport-redis-mux',
   tunnel: 'xport-tunnel',
 } as const;
 

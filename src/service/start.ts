@@ -18,7 +18,7 @@ import { AuthService } from '../auth/service.js';
 import { startListener, ALPN, type Listener, type ProtocolHandler } from '../proxy/listener.js';
 import { createWebApi } from '../proxy/web-api.js';
 import { TunnelServer } from '../proxy/tunnel-server.js';
-import { createDbProxyHandler } from '../proxy/db-proxy.js';
+import { createDbMuxHandler, createDbProxyHandler } from '../proxy/db-proxy.js';
 import { ApiClient } from '../client/api.js';
 import { messageOf } from '../errors.js';
 import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
@@ -126,13 +126,15 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
             agents: d.agents,
           })),
       });
-      const redisHandler: ProtocolHandler = createDbProxyHandler({
+      const dbProxyOptions = {
         tunnels: t,
         cluster: config.clusterName,
         log: log.child('db-proxy'),
         userCaPem: auth.ca('user').certPem,
-        onError: (socket, err) => socket.write(respError(messageOf(err))),
-      });
+        onError: (socket: import('node:stream').Duplex, err: unknown) => socket.write(respError(messageOf(err))),
+      };
+      const redisHandler: ProtocolHandler = createDbProxyHandler(dbProxyOptions);
+      const redisMuxHandler: ProtocolHandler = createDbMuxHandler(dbProxyOptions);
       listener = await startListener({
         listenAddr: config.proxy.listenAddr,
         certChainPem: first.chain,
@@ -142,6 +144,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
           [ALPN.http]: (socket) => webApi.emit('connection', socket),
           [ALPN.tunnel]: (socket) => t.handleSocket(socket),
           [ALPN.redis]: redisHandler,
+          [ALPN.redisMux]: redisMuxHandler,
         },
         log: log.child('proxy'),
       });

@@ -54,6 +54,7 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
       await stopped;
     } finally {
       await tunnel.close();
+      await dialer.close();
     }
   } finally {
     unregister();

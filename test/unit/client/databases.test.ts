@@ -178,14 +178,18 @@ describe('ensureDbLogin', () => {
 });
 
 describe('routedDialer', () => {
-  it('dials the proxy with the certificate routed to the database', async () => {
+  it('dials the proxy with the certificate routed to the database, one stream per session on a shared connection', async () => {
     const { session, store } = await profileSession();
     const login = await dbLogin(session, store, { database: 'cache', dbUser: 'alice', dbName: '1' });
     const dialer = routedDialer({ session, store, login, now: () => new Date() });
     const s = await dialer.dial();
-    expect(s.alpnProtocol).toBe('xport-redis');
-    expect(await firstLine(s)).toBe('+routed cache alice 1');
+    expect(await firstLine(s as TLSSocket)).toBe('+routed cache alice 1');
+    const t = await dialer.dial();
+    expect(await firstLine(t as TLSSocket)).toBe('+routed cache alice 1');
+    // Both sessions travel on one TLS connection to the proxy.
+    expect(proxy.connections('xport-redis-mux')).toBe(1);
     s.destroy();
+    t.destroy();
   });
 
   it('renews a certificate within a minute of expiry once, however many dials arrive together', async () => {

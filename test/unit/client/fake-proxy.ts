@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { CertificateAuthority } from '../../../src/pki/ca.js';
+import { Mux } from '../../../src/util/mux.js';
 import { decodeIdentity } from '../../../src/pki/identity.js';
 import { generateKeyPair } from '../../../src/pki/keys.js';
 import type { Identity } from '../../../src/pki/types.js';
@@ -51,6 +52,8 @@ export const DATABASES = [
 export interface FakeProxy {
   addr: string;
   cluster: string;
+  /** connections counts the TLS connections accepted with an ALPN protocol. */
+  connections(alpn: string): number;
   userCa: CertificateAuthority;
   hostCa: CertificateAuthority;
   /** Bodies of every POST /v1/certs/db, in order. */
@@ -128,6 +131,7 @@ export async function startFakeProxy(cluster = 'example'): Promise<FakeProxy> {
   });
 
   const sockets = new Set<tls.TLSSocket>();
+  const alpnCounts = new Map<string, number>();
   const server = tls.createServer(
     {
       key: hostKeys.privateKeyPem,
@@ -135,10 +139,11 @@ export async function startFakeProxy(cluster = 'example'): Promise<FakeProxy> {
       ca: userCa.certPem,
       requestCert: true,
       rejectUnauthorized: true,
-      ALPNProtocols: ['http/1.1', 'xport-redis'],
+      ALPNProtocols: ['http/1.1', 'xport-redis', 'xport-redis-mux'],
     },
     (socket) => {
       sockets.add(socket);
+      alpnCounts.set(String(socket.alpnProtocol), (alpnCounts.get(String(socket.alpnProtocol)) ?? 0) + 1);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => {});
       if (socket.alpnProtocol === 'http/1.1') {
@@ -146,7 +151,17 @@ export async function startFakeProxy(cluster = 'example'): Promise<FakeProxy> {
         return;
       }
       const route = decodeIdentity(socket.getPeerCertificate().raw)?.route;
-      socket.write(`+routed ${route?.database ?? '-'} ${route?.dbUser ?? '-'} ${route?.dbName ?? '-'}\r\n`);
+      const routed = `+routed ${route?.database ?? '-'} ${route?.dbUser ?? '-'} ${route?.dbName ?? '-'}\r\n`;
+      if (socket.alpnProtocol === 'xport-redis-mux') {
+        // Like the real proxy: one connection per routed certificate, a stream per session.
+        const mux = new Mux(socket, { localIds: 'even', peerName: 'fake proxy' });
+        mux.onStream((stream) => {
+          stream.write(routed);
+          stream.pipe(stream);
+        });
+        return;
+      }
+      socket.write(routed);
       socket.pipe(socket);
     },
   );
@@ -156,6 +171,8 @@ export async function startFakeProxy(cluster = 'example'): Promise<FakeProxy> {
   return {
     addr,
     cluster,
+    /** connections counts the TLS connections accepted with an ALPN protocol. */
+    connections: (alpn: string) => alpnCounts.get(alpn) ?? 0,
     userCa,
     hostCa,
     get dbCertRequests() {

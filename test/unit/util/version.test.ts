@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { VERSION } from '../../../src/util/version.js';
 import { ALPN } from '../../../src/proxy/listener.js';
-import { ALPN_HTTP, ALPN_REDIS } from '../../../src/client/constants.js';
+import { ALPN_HTTP, ALPN_REDIS, ALPN_REDIS_MUX } from '../../../src/client/constants.js';
 
 describe('constants kept in two places', () => {
   it('VERSION equals package.json version', () => {
@@ -11,5 +11,6 @@ describe('constants kept in two places', () => {
   it("the client's ALPN names equal the proxy's", () => {
     expect(ALPN_HTTP).toBe(ALPN.http);
     expect(ALPN_REDIS).toBe(ALPN.redis);
+    expect(ALPN_REDIS_MUX).toBe(ALPN.redisMux);
   });
 });

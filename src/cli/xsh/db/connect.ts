@@ -53,5 +53,6 @@ export async function runDbConnect(ctx: CliContext, database: string, redisArgs:
   } finally {
     unregister();
     await tunnel.close();
+    await dialer.close();
   }
 }

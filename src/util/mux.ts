@@ -1,5 +1,6 @@
 /**
- * proxy/mux: many byte streams over one connection — the reverse tunnel's wire protocol.
+ * util/mux: many byte streams over one connection — the wire protocol of the agents' reverse
+ * tunnel and of xsh's tunnel to the proxy. Protocol-agnostic: imports only errors and node.
  *
  * An agent keeps ONE outbound TLS connection to the proxy; every user session is a stream on it.
  * Frames are `[type u8][streamId u32][length u32][payload]` (big-endian). Stream frames: OPEN
