@@ -27,17 +27,10 @@ import type { ClientSession } from './session.js';
 import { createDialContext, dialProxy } from './tls.js';
 import type { Duplex } from 'node:stream';
 import { Mux } from '../util/mux.js';
+import type { DatabaseSummary } from '../db/database.js';
 
-/** DatabaseResource is one database as `GET /v1/databases` describes it (already RBAC-filtered). */
-export interface DatabaseResource {
-  name: string;
-  description?: string;
-  protocol: string;
-  /** `self-hosted`, `elasticache`, `memorydb`, `azure`, … */
-  type: string;
-  uri: string;
-  mode: string;
-  labels: Record<string, string>;
+/** ListedDatabase is one database as `GET /v1/databases` describes it to a user (already RBAC-filtered). */
+export interface ListedDatabase extends DatabaseSummary {
   /** Formatted by the server like tsh: `[alice default]`, `[*], except: [admin]`, `(none)`. */
   allowed_users: string;
   status: string;
@@ -69,13 +62,13 @@ export interface DbLogin {
 export const DB_CERT_RENEW_BEFORE_MS = 60_000;
 
 /** listDatabases returns the databases the caller's roles allow, sorted by name. */
-export async function listDatabases(session: ClientSession): Promise<DatabaseResource[]> {
+export async function listDatabases(session: ClientSession): Promise<ListedDatabase[]> {
   const res = await session.api.request<{ databases?: unknown }>('GET', '/v1/databases');
   if (!Array.isArray(res.databases)) throw connectionProblem('the proxy answered GET /v1/databases without a database list');
   return res.databases.map(toResource).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function toResource(raw: unknown): DatabaseResource {
+function toResource(raw: unknown): ListedDatabase {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   if (!str(r.name)) throw connectionProblem('the proxy listed a database without a name');

@@ -32,6 +32,22 @@ export interface DatabaseSpec {
   };
 }
 
+/**
+ * DatabaseSummary is what listings say about a database, secrets and CA material left out: the
+ * common part of the web API's `GET /v1/databases` answer (the server adds the agents serving it,
+ * and for users the formatted allowed db users and an online status).
+ */
+export interface DatabaseSummary {
+  name: string;
+  description?: string;
+  protocol: string;
+  /** `self-hosted`, `elasticache`, `memorydb`, `azure`. */
+  type: string;
+  uri: string;
+  mode: string;
+  labels: Record<string, string>;
+}
+
 /** DEFAULT_REDIS_PORT is used when the URI names no port. */
 export const DEFAULT_REDIS_PORT = 6379;
 

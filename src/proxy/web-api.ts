@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.js';
 import { decodeIdentity, type Identity } from '../pki/index.js';
 import type { AuthService } from '../auth/service.js';
 import { roleToYaml } from '../auth/roles.js';
+import type { DatabaseSummary } from '../db/database.js';
 
 /** MAX_BODY_BYTES bounds every request body. */
 export const MAX_BODY_BYTES = 4 << 20;
@@ -55,15 +56,8 @@ const num = (v: unknown, name: string): number | undefined => {
   return v;
 };
 
-/** DatabaseAdvertView is what the web API needs to know about a database an agent serves. */
-export interface DatabaseView {
-  name: string;
-  description?: string;
-  protocol: string;
-  type: string;
-  uri: string;
-  mode: string;
-  labels: Record<string, string>;
+/** DatabaseView is a database agents serve right now, with the host ids of those agents. */
+export interface DatabaseView extends DatabaseSummary {
   agents: string[];
 }
 

@@ -8,18 +8,13 @@ import { stringify } from 'yaml';
 import { alreadyExists, usage } from '../../errors.js';
 import { writeFileAtomic, writeSecretFile } from '../../util/fs.js';
 import { parseHostPort } from '../../util/net.js';
-import { parseRedisUri } from '../../db/database.js';
+import { parseRedisUri, type DatabaseSummary } from '../../db/database.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
 import { connectAdmin, type XctlGlobals } from './admin.js';
 
-interface DbRow {
-  name: string;
-  description?: string;
-  protocol: string;
-  type: string;
-  uri: string;
-  labels: Record<string, string>;
+/** DbRow is a database as the admin listing of `GET /v1/databases` returns it. */
+interface DbRow extends DatabaseSummary {
   agents: string[];
   status: string;
 }

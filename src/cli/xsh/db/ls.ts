@@ -3,7 +3,7 @@
  * (Name, Description, Allowed Users, Labels, Connect; `--verbose` adds Protocol, Type, URI). An
  * active database login shows as `> name (user: u, db: d)` with its connect command.
  */
-import { activeDbLogins, listDatabases, type DatabaseResource, type DbLogin } from '../../../client/databases.js';
+import { activeDbLogins, listDatabases, type ListedDatabase, type DbLogin } from '../../../client/databases.js';
 import type { CliContext } from '../../shared/context.js';
 import { parseFormat, renderData, renderTable, type Format } from '../../shared/output.js';
 import type { XshGlobals } from '../program.js';
@@ -25,7 +25,7 @@ export async function runDbLs(ctx: CliContext, labels: Record<string, string> | 
 }
 
 /** matchesLabels tells whether db carries every wanted label with the wanted value. */
-export function matchesLabels(db: DatabaseResource, want: Record<string, string>): boolean {
+export function matchesLabels(db: ListedDatabase, want: Record<string, string>): boolean {
   return Object.entries(want).every(([k, v]) => db.labels[k] === v);
 }
 
@@ -41,7 +41,7 @@ export interface RenderDatabasesOptions {
  * renderDatabases renders the listing. Text follows tsh (an empty listing is the header alone);
  * json and yaml are a stable array of objects for scripts, `active` being null without a login.
  */
-export function renderDatabases(dbs: readonly DatabaseResource[], logins: readonly DbLogin[], o: RenderDatabasesOptions): string {
+export function renderDatabases(dbs: readonly ListedDatabase[], logins: readonly DbLogin[], o: RenderDatabasesOptions): string {
   const active = new Map(logins.filter((l) => l.expires.getTime() > o.now.getTime()).map((l) => [l.database, l]));
   if (o.format !== 'text') {
     return renderData(

@@ -5,10 +5,10 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { formatLabels, matchesLabels, renderDatabases } from '../../../../src/cli/xsh/db/ls.js';
-import type { DatabaseResource, DbLogin } from '../../../../src/client/databases.js';
+import type { ListedDatabase, DbLogin } from '../../../../src/client/databases.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
-const DBS: DatabaseResource[] = [
+const DBS: ListedDatabase[] = [
   {
     name: 'cache',
     description: 'Session cache',
