@@ -4,13 +4,13 @@
  * tunnel does the TLS and presents the routed certificate, renewing it shortly before it expires,
  * so clients connect to 127.0.0.1 with no certificates. Runs until SIGINT or SIGTERM.
  */
-import { ensureDbLogin, routedDialer } from '../../client/databases.js';
+import { routedDialer } from '../../client/databases.js';
 import { redisCliCommandLine } from '../../client/connect-command.js';
 import { usage } from '../../errors.js';
 import { startLocalTunnel } from '../../tunnel/local-tunnel.js';
 import { createLogger } from '../../util/log.js';
 import type { CliContext } from '../shared/context.js';
-import { openDbSession, type DbRouteOptions } from './db/common.js';
+import { openRoutedSession, type DbRouteOptions } from './db/common.js';
 import type { XshGlobals } from './program.js';
 
 /** ProxyDbOptions are `xsh proxy db`'s flags. */
@@ -27,13 +27,7 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
     });
   }
   const port = parsePort(o.port);
-  const { session, store } = await openDbSession(ctx, o);
-  const { login } = await ensureDbLogin(
-    session,
-    store,
-    { database, ...(o.dbUser ? { dbUser: o.dbUser } : {}), ...(o.dbName ? { dbName: o.dbName } : {}) },
-    ctx.clock.now(),
-  );
+  const { session, store, login } = await openRoutedSession(ctx, database, o);
   const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : 'warn', 'tunnel');
   const dialer = routedDialer({
     session,

@@ -2,6 +2,7 @@
  * cli/xsh/db/common: what every `xsh db` and `xsh proxy db` command does first — load the login
  * (a profile, or an identity file with `-i`) and the profile store database logins live in.
  */
+import { ensureDbLogin, type DbLogin } from '../../../client/databases.js';
 import { ProfileStore } from '../../../client/profile.js';
 import { loadSession, type ClientSession } from '../../../client/session.js';
 import type { CliContext } from '../../shared/context.js';
@@ -34,4 +35,23 @@ export async function openDbSession(ctx: CliContext, o: XshGlobals): Promise<DbS
 export interface DbRouteOptions {
   dbUser?: string;
   dbName?: string;
+}
+
+/**
+ * openRoutedSession loads the login and makes sure it holds a certificate routed to database as
+ * the requested db user and name (issuing one only when the saved one does not fit).
+ */
+export async function openRoutedSession(
+  ctx: CliContext,
+  database: string,
+  o: XshGlobals & DbRouteOptions,
+): Promise<DbSession & { login: DbLogin }> {
+  const { session, store } = await openDbSession(ctx, o);
+  const { login } = await ensureDbLogin(
+    session,
+    store,
+    { database, ...(o.dbUser ? { dbUser: o.dbUser } : {}), ...(o.dbName ? { dbName: o.dbName } : {}) },
+    ctx.clock.now(),
+  );
+  return { session, store, login };
 }

@@ -4,14 +4,14 @@
  * Arguments after `--` go to redis-cli untouched, so `xsh db connect cache -- GET k` works in
  * scripts.
  */
-import { ensureDbLogin, routedDialer } from '../../../client/databases.js';
+import { routedDialer } from '../../../client/databases.js';
 import { findOnPath, REDIS_CLI, redisCliArgs } from '../../../client/connect-command.js';
 import { notFound } from '../../../errors.js';
 import { startLocalTunnel } from '../../../tunnel/local-tunnel.js';
 import { createLogger } from '../../../util/log.js';
 import type { CliContext } from '../../shared/context.js';
 import type { XshGlobals } from '../program.js';
-import { openDbSession, type DbRouteOptions } from './common.js';
+import { openRoutedSession, type DbRouteOptions } from './common.js';
 
 /** DbConnectOptions are `xsh db connect`'s flags. */
 export interface DbConnectOptions extends XshGlobals, DbRouteOptions {
@@ -27,13 +27,7 @@ export async function runDbConnect(ctx: CliContext, database: string, redisArgs:
   const redisCli = await findOnPath(REDIS_CLI, ctx.env.PATH);
   if (!redisCli) throw notFound(`${REDIS_CLI} was not found on PATH`, { hint: REDIS_CLI_INSTALL_HINT });
 
-  const { session, store } = await openDbSession(ctx, o);
-  const { login } = await ensureDbLogin(
-    session,
-    store,
-    { database, ...(o.dbUser ? { dbUser: o.dbUser } : {}), ...(o.dbName ? { dbName: o.dbName } : {}) },
-    ctx.clock.now(),
-  );
+  const { session, store, login } = await openRoutedSession(ctx, database, o);
   const dialer = routedDialer({ session, store, login, now: () => ctx.clock.now() });
   // Dial failures reach redis-cli as `-ERR xport: …`; logging them too would print them twice.
   const tunnel = await startLocalTunnel({
