@@ -26,7 +26,7 @@ import type { Session, SessionAuditEvent } from '../db/session.js';
 import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { ClusterEngine } from './cluster/engine.js';
+import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
 import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
 import { CommandTable, parseCompactTable } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
@@ -70,16 +70,7 @@ export interface RedisEngineStats extends RelayCounters {
   sessions: number;
 }
 
-interface ResolvedConfig {
-  credentials: CredentialProvider;
-  log: Logger;
-  redactValues: boolean;
-  parser: RequestParserOptions;
-  maxPendingReplies: number;
-  connectTimeoutMs: number;
-  clock: Clock;
-  topologyRefreshMs?: number;
-}
+type ResolvedConfig = EngineSettings;
 
 /** withDefaults checks a config and fills the optional fields. */
 function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
@@ -145,18 +136,11 @@ export class RedisEngine implements Engine {
     this.#cfg = withDefaults(cfg);
     const c = this.#cfg;
     this.#cluster = new ClusterEngine({
-      credentials: c.credentials,
-      log: c.log,
-      redactValues: c.redactValues,
-      parser: c.parser,
-      maxPendingReplies: c.maxPendingReplies,
-      connectTimeoutMs: c.connectTimeoutMs,
-      clock: c.clock,
+      ...c,
       contexts: this.#contexts,
       counters: this.#counters,
       builtinTable: builtinCommandTable,
       sendError: (client, err) => this.sendError(client, err),
-      topologyRefreshMs: c.topologyRefreshMs,
     });
   }
 

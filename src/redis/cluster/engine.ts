@@ -32,8 +32,8 @@ import { ClusterRouter, newClusterCounters, replyLine, type ClusterCounters, typ
 import { TopologyCache, type DatabaseTopology } from './topology-cache.js';
 import { ClusterTopology, nodeAddress } from './topology.js';
 
-/** ClusterEngineConfig is what the Redis engine shares with its cluster sessions. */
-export interface ClusterEngineConfig {
+/** EngineSettings are the Redis engine's settings with defaults applied, shared by both modes. */
+export interface EngineSettings {
   credentials: CredentialProvider;
   log: Logger;
   redactValues: boolean;
@@ -41,6 +41,12 @@ export interface ClusterEngineConfig {
   maxPendingReplies: number;
   connectTimeoutMs: number;
   clock: Clock;
+  /** How old a topology may get before a session refreshes it (default 30 s). */
+  topologyRefreshMs?: number;
+}
+
+/** ClusterEngineConfig is what the Redis engine shares with its cluster sessions. */
+export interface ClusterEngineConfig extends EngineSettings {
   /** The engine's TLS context cache (one context per credential, shared with standalone sessions). */
   contexts: SecureContextCache;
   /** The engine's counters. */
@@ -49,8 +55,6 @@ export interface ClusterEngineConfig {
   builtinTable: () => CommandTable;
   /** Writes an agent error to the client and ends it (the engine's sendError). */
   sendError: (client: Duplex, err: unknown) => void;
-  /** How old a topology may get before a session refreshes it (default 30 s). */
-  topologyRefreshMs?: number;
 }
 
 /** Prepared is a session's first node connection and what was read through it. */
