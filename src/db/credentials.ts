@@ -3,7 +3,8 @@
  * behalf, per database type (self-hosted: a short-lived db_client certificate; AWS: an IAM token;
  * Azure: an access key or Entra ID token). Implementations live in service/ and cloud/.
  */
-import type { DatabaseSpec } from './database.js';
+import { badParameter } from '../errors.js';
+import type { DatabaseSpec, DatabaseType } from './database.js';
 
 /** UpstreamCredentials is everything needed to open one authenticated upstream connection. */
 export interface UpstreamCredentials {
@@ -27,7 +28,83 @@ export interface UpstreamCredentials {
   expiresAt?: Date;
 }
 
-/** CredentialProvider returns credentials for a database and db user. */
+/** CredentialOptions bound what a provider may return and let the caller cancel. */
+export interface CredentialOptions {
+  /** Credentials must not outlive this (the user's certificate). */
+  notAfter: Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * CredentialProvider returns credentials for a database and db user. It is asked again for every
+ * upstream dial (a cluster node link opened late gets fresh credentials) and before `expiresAt`
+ * (the engine re-authenticates live connections), so it should cache what is still valid.
+ */
 export interface CredentialProvider {
-  credentials(db: DatabaseSpec, dbUser: string, opts: { notAfter: Date; signal?: AbortSignal }): Promise<UpstreamCredentials>;
+  credentials(db: DatabaseSpec, dbUser: string, opts: CredentialOptions): Promise<UpstreamCredentials>;
+  /**
+   * invalidate drops cached credentials the database refused (WRONGPASS after a key rotation), so
+   * the next call fetches fresh ones. Optional: providers without a cache need not implement it.
+   */
+  invalidate?(db: DatabaseSpec, dbUser: string): void;
+}
+
+/**
+ * CredentialRegistry chooses the provider by database type: the one place a new kind of database
+ * plugs in (like the engine registry). It is itself a CredentialProvider, so engines never see it.
+ */
+export class CredentialRegistry implements CredentialProvider {
+  private readonly providers = new Map<DatabaseType, CredentialProvider>();
+
+  /** register serves these database types with provider; a type registered twice is a programming error. */
+  register(types: DatabaseType | readonly DatabaseType[], provider: CredentialProvider): this {
+    for (const t of typeof types === 'string' ? [types] : types) {
+      if (this.providers.has(t)) throw new Error(`credential provider for database type "${t}" registered twice`);
+      this.providers.set(t, provider);
+    }
+    return this;
+  }
+
+  /** types lists the registered database types. */
+  types(): DatabaseType[] {
+    return [...this.providers.keys()];
+  }
+
+  private providerFor(db: DatabaseSpec): CredentialProvider {
+    const p = this.providers.get(db.type);
+    if (!p) throw badParameter(`database "${db.name}" is of type "${db.type}", which this agent cannot authenticate to`, { hint: `Supported types: ${this.types().join(', ')}.` });
+    return p;
+  }
+
+  credentials(db: DatabaseSpec, dbUser: string, opts: CredentialOptions): Promise<UpstreamCredentials> {
+    try {
+      return this.providerFor(db).credentials(db, dbUser, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  invalidate(db: DatabaseSpec, dbUser: string): void {
+    this.providers.get(db.type)?.invalidate?.(db, dbUser);
+  }
+}
+
+/**
+ * lazyProvider loads a provider on first use, so a cloud SDK is imported only by an agent that
+ * serves such a database (and never by xsh). A failed load is retried on the next call.
+ */
+export function lazyProvider(load: () => Promise<CredentialProvider>): CredentialProvider {
+  let loading: Promise<CredentialProvider> | undefined;
+  let loaded: CredentialProvider | undefined;
+  const get = () => {
+    if (!loading) {
+      loading = load().then((p) => (loaded = p));
+      loading.catch(() => (loading = undefined));
+    }
+    return loading;
+  };
+  return {
+    credentials: async (db, dbUser, opts) => (await get()).credentials(db, dbUser, opts),
+    invalidate: (db, dbUser) => loaded?.invalidate?.(db, dbUser),
+  };
 }

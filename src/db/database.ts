@@ -4,9 +4,12 @@
  * config, dynamic ones from `xctl create -f db.yaml`. Imports only errors and util.
  */
 import { badParameter } from '../errors.js';
+import type { AwsDatabase, AzureDatabase, CloudType } from './cloud.js';
 
 /** DatabaseType says who runs the database and so how the agent authenticates to it. */
-export type DatabaseType = 'self-hosted' | 'elasticache' | 'memorydb' | 'azure';
+export type DatabaseType = 'self-hosted' | CloudType;
+/** DATABASE_TYPES lists every {@link DatabaseType}, for validation of input from the network. */
+export const DATABASE_TYPES: readonly DatabaseType[] = ['self-hosted', 'elasticache', 'elasticache-serverless', 'memorydb', 'azure-redis', 'azure-redis-enterprise'];
 /** RedisMode is standalone or cluster (`?mode=` in the URI). */
 export type RedisMode = 'standalone' | 'cluster';
 /** TlsMode is how the agent verifies the database's certificate. */
@@ -23,6 +26,10 @@ export interface DatabaseSpec {
   mode: RedisMode;
   labels: Record<string, string>;
   type: DatabaseType;
+  /** Set for ElastiCache, ElastiCache Serverless and MemoryDB databases. */
+  aws?: AwsDatabase;
+  /** Set for Azure Cache for Redis and Redis Enterprise / Azure Managed Redis databases. */
+  azure?: AzureDatabase;
   tls: {
     mode: TlsMode;
     /** PEM of the CA that signed the database's server certificate (read from tls.ca_cert_file). */
@@ -41,7 +48,7 @@ export interface DatabaseSummary {
   name: string;
   description?: string;
   protocol: string;
-  /** `self-hosted`, `elasticache`, `memorydb`, `azure`. */
+  /** A {@link DatabaseType}: `self-hosted`, `elasticache`, `memorydb`, `azure-redis`, … */
   type: string;
   uri: string;
   mode: string;

@@ -6,13 +6,20 @@ import { LineCounter, parseAllDocuments, isNode } from 'yaml';
 import { z } from 'zod';
 import { badParameter } from '../errors.js';
 import { parseRedisUri, type DatabaseSpec } from './database.js';
+import { awsBlockSchema, azureBlockSchema, cloudFields, type AwsBlock, type AzureBlock } from './cloud.js';
 
 /** DatabaseResource is a dynamic database as stored (`databases/<name>`) and written by users. */
 export interface DatabaseResource {
   kind: 'db';
   version: 'v1';
   metadata: { name: string; description?: string; labels?: Record<string, string> };
-  spec: { protocol: 'redis'; uri: string; tls?: { mode?: 'verify-full' | 'verify-ca' | 'insecure'; ca_cert?: string; server_name?: string } };
+  spec: {
+    protocol: 'redis';
+    uri: string;
+    tls?: { mode?: 'verify-full' | 'verify-ca' | 'insecure'; ca_cert?: string; server_name?: string };
+    aws?: AwsBlock;
+    azure?: AzureBlock;
+  };
 }
 
 const resourceSchema = z.strictObject({
@@ -33,6 +40,8 @@ const resourceSchema = z.strictObject({
         server_name: z.string().optional(),
       })
       .optional(),
+    aws: awsBlockSchema.optional(),
+    azure: azureBlockSchema.optional(),
   }),
 });
 
@@ -48,7 +57,7 @@ export function specFromResource(r: DatabaseResource): DatabaseSpec {
     port,
     mode,
     labels: r.metadata.labels ?? {},
-    type: 'self-hosted',
+    ...cloudFields(r.spec, `db/${r.metadata.name}: spec`),
     tls: {
       mode: r.spec.tls?.mode ?? 'verify-full',
       ...(r.spec.tls?.ca_cert ? { caCertPem: r.spec.tls.ca_cert } : {}),
@@ -90,6 +99,7 @@ export function parseDatabaseResources(text: string, source = 'db.yaml'): Databa
       throw badParameter(`${source}:${line ?? '?'}: ${path.join('.')}: ${what}`);
     }
     parseRedisUri(r.data.spec.uri);
+    cloudFields(r.data.spec, `${source}: db/${r.data.metadata.name}: spec`);
     out.push(r.data as DatabaseResource);
   }
   if (out.length === 0) throw badParameter(`${source}: no resources found`);

@@ -8,7 +8,7 @@
  * resources) reach the proxy without a reconnect. Adverts hold what users may see in
  * `xsh db ls` — never credentials or CA material. Imports db types, errors and util only.
  */
-import type { DatabaseSpec, DatabaseType, RedisMode } from '../db/database.js';
+import { DATABASE_TYPES, type DatabaseSpec, type DatabaseType, type RedisMode } from '../db/database.js';
 
 /** Stream ids: the proxy opens streams (odd ids), the agent would use even ones. */
 export const PROXY_STREAM_IDS = 'odd' as const;
@@ -51,7 +51,6 @@ const MAX_DATABASES = 10_000;
 const MAX_NAME = 253;
 const MAX_TEXT = 4096;
 const MAX_LABELS = 64;
-const DATABASE_TYPES: readonly DatabaseType[] = ['self-hosted', 'elasticache', 'memorydb', 'azure'];
 const MODES: readonly RedisMode[] = ['standalone', 'cluster'];
 const MIN_HEARTBEAT_MS = 10;
 const MAX_HEARTBEAT_MS = 60_000;

@@ -31,6 +31,8 @@ export interface AgentOptions {
   staticDatabases: DatabaseSpec[];
   /** Serve `kind: db` resources whose labels match one of these selectors ('*': '*' = all). */
   resourceSelectors: Record<string, string>[];
+  /** Databases found by cloud discovery (static and dynamic ones win on a name clash); stopped with the agent. */
+  discovered?: { databases(): DatabaseSpec[]; stop(): void };
   auth: AgentAuth;
   engines: EngineRegistry;
   log: Logger;
@@ -60,6 +62,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let dynamic: DatabaseSpec[] = [];
   const databases = () => {
     const byName = new Map<string, DatabaseSpec>();
+    for (const d of o.discovered?.databases() ?? []) byName.set(d.name, d);
     for (const d of dynamic) byName.set(d.name, d);
     // Static config wins over a dynamic resource of the same name.
     for (const d of o.staticDatabases) byName.set(d.name, d);
@@ -209,6 +212,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     databases,
     async stop() {
       clearInterval(poll);
+      o.discovered?.stop();
       for (const s of sessions) s.abort(new Error('agent stopping'));
       await tunnel.stop();
       await o.auth.close();

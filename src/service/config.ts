@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { badParameter, notFound } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { parseHostPort } from '../util/net.js';
+import { awsBlockSchema, azureBlockSchema, AZURE_CLOUDS, type AwsMatcher, type AzureCloud, type AzureMatcher } from '../db/cloud.js';
 
 /** DEFAULT_CONFIG_PATH is where xctl looks for its config when -c is not given. */
 export const DEFAULT_CONFIG_PATH = '/etc/xport.yaml';
@@ -57,7 +58,27 @@ const databaseSchema = z.strictObject({
       server_name: z.string().optional(),
     })
     .optional(),
+  aws: awsBlockSchema.optional(),
+  azure: azureBlockSchema.optional(),
 });
+
+const awsMatcherSchema = z.strictObject({
+  types: z.array(z.enum(['elasticache', 'elasticache-serverless', 'memorydb'])).min(1),
+  regions: z.array(z.string().min(1)).min(1),
+  tags: labels.optional(),
+  assume_role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+  external_id: z.string().optional(),
+});
+
+const azureMatcherSchema = z.strictObject({
+  types: z.array(z.enum(['redis', 'redis-enterprise'])).min(1),
+  regions: z.array(z.string().min(1)).optional(),
+  subscriptions: z.array(z.string().min(1)).optional(),
+  resource_groups: z.array(z.string().min(1)).optional(),
+  tags: labels.optional(),
+});
+
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an https:// URL');
 
 const schema = z.strictObject({
   version: z.literal('v1'),
@@ -88,6 +109,15 @@ const schema = z.strictObject({
       ca_pin: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>').optional(),
       databases: z.array(databaseSchema).optional(),
       resources: z.array(z.strictObject({ labels: labels })).optional(),
+      aws: z.array(awsMatcherSchema).optional(),
+      azure: z.array(azureMatcherSchema).optional(),
+      azure_cloud: z
+        .union([
+          z.enum(['AzurePublicCloud', 'AzureChinaCloud', 'AzureUSGovernment']),
+          z.strictObject({ authority_host: httpsUrl, resource_manager_endpoint: httpsUrl }),
+        ])
+        .optional(),
+      discovery_interval: duration.optional(),
       limits: z
         .strictObject({
           max_bulk_length: z.number().int().positive().optional(),
@@ -128,6 +158,13 @@ export interface ServiceConfig {
     databases: DatabaseConfig[];
     /** Serve `kind: db` resources whose labels match one of these selectors. */
     resources: Record<string, string>[];
+    /** Cloud discovery matchers (`db_service.aws`, `db_service.azure`). */
+    aws: AwsMatcher[];
+    azure: AzureMatcher[];
+    /** The Azure cloud (authority and ARM endpoint); AZURE_AUTHORITY_HOST overrides the authority. */
+    azureCloud: AzureCloud;
+    /** How often discovery runs (default 5 minutes). */
+    discoveryIntervalMs: number;
     /** RESP input bounds per client connection (defaults: Redis's own limits). */
     limits: {
       maxBulkLength?: number;
@@ -188,6 +225,15 @@ function lineOfParent(doc: ReturnType<typeof parseDocument>, path: (string | num
   return undefined;
 }
 
+/** DEFAULT_DISCOVERY_INTERVAL_MS is how often cloud discovery runs unless `db_service.discovery_interval` says otherwise. */
+export const DEFAULT_DISCOVERY_INTERVAL_MS = 5 * 60_000;
+
+function azureCloudOf(c: NonNullable<FileConfig['db_service']>['azure_cloud']): AzureCloud {
+  if (c === undefined) return AZURE_CLOUDS.AzurePublicCloud;
+  if (typeof c === 'string') return AZURE_CLOUDS[c];
+  return { name: 'custom', authorityHost: c.authority_host.replace(/\/+$/, ''), resourceManagerEndpoint: c.resource_manager_endpoint.replace(/\/+$/, '') };
+}
+
 /** withDefaults fills defaults the way an embedded all-in-one start expects. */
 export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfig {
   const dataDir = c.data_dir ?? DEFAULT_DATA_DIR;
@@ -224,6 +270,22 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       ...(c.db_service?.ca_pin !== undefined ? { caPin: c.db_service.ca_pin } : {}),
       databases: c.db_service?.databases ?? [],
       resources: c.db_service?.resources?.map((r) => r.labels) ?? (c.db_service === undefined ? [{ '*': '*' }] : []),
+      aws: (c.db_service?.aws ?? []).map((m) => ({
+        types: m.types,
+        regions: m.regions,
+        tags: m.tags ?? { '*': '*' },
+        ...(m.assume_role_arn ? { assumeRoleArn: m.assume_role_arn } : {}),
+        ...(m.external_id ? { externalId: m.external_id } : {}),
+      })),
+      azure: (c.db_service?.azure ?? []).map((m) => ({
+        types: m.types,
+        regions: m.regions ?? ['*'],
+        subscriptions: m.subscriptions ?? ['*'],
+        resourceGroups: m.resource_groups ?? ['*'],
+        tags: m.tags ?? { '*': '*' },
+      })),
+      azureCloud: azureCloudOf(c.db_service?.azure_cloud),
+      discoveryIntervalMs: c.db_service?.discovery_interval ? parseDuration(c.db_service.discovery_interval) : DEFAULT_DISCOVERY_INTERVAL_MS,
       limits: {
         ...(c.db_service?.limits?.max_bulk_length ? { maxBulkLength: c.db_service.limits.max_bulk_length } : {}),
         ...(c.db_service?.limits?.max_args ? { maxArgs: c.db_service.limits.max_args } : {}),

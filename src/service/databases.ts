@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { badParameter } from '../errors.js';
 import { parseRedisUri, type DatabaseSpec } from '../db/database.js';
+import { cloudFields } from '../db/cloud.js';
 import type { DatabaseConfig } from './config.js';
 
 /** specFromConfig builds a spec from a static `db_service.databases` entry. */
 export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
   const { host, port, mode } = parseRedisUri(c.uri);
+  const cloud = cloudFields(c, `database "${c.name}"`);
   let caCertPem: string | undefined;
   if (c.tls?.ca_cert_file) {
     try {
@@ -27,7 +29,7 @@ export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
     port,
     mode,
     labels: c.static_labels ?? {},
-    type: 'self-hosted',
+    ...cloud,
     tls: {
       mode: c.tls?.mode ?? 'verify-full',
       ...(caCertPem ? { caCertPem } : {}),

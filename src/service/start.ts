@@ -24,7 +24,8 @@ import { messageOf } from '../errors.js';
 import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
-import { SelfHostedCredentials } from './credentials.js';
+import { createCredentialProviders } from './providers.js';
+import { createDiscoveries, startDiscovery } from './discovery.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
@@ -221,8 +222,14 @@ async function launchAgent(
   },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
+  const credentials = createCredentialProviders({ config, agentAuth: o.agentAuth, clock: o.clock, log: o.log });
+  for (const d of staticDatabases) {
+    if (!credentials.types().includes(d.type)) throw badParameter(`database "${d.name}" is of type "${d.type}", which this build of xport cannot serve yet`);
+  }
+  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery')), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
+  await discovery.refresh();
   const engines = createEngines({
-    credentials: new SelfHostedCredentials(o.agentAuth, o.clock),
+    credentials,
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
@@ -235,6 +242,7 @@ async function launchAgent(
     tls: o.tls,
     staticDatabases,
     resourceSelectors: config.db.resources,
+    discovered: discovery,
     auth: o.agentAuth,
     engines,
     log: o.log.child('agent'),

@@ -24,7 +24,7 @@ const DBS: ListedDatabase[] = [
   {
     name: 'queue',
     protocol: 'redis',
-    type: 'azure',
+    type: 'azure-redis',
     uri: 'rediss://queue.redis.cache.windows.net:6380',
     mode: 'standalone',
     labels: {},

@@ -1,0 +1,26 @@
+/**
+ * service/providers: the one place credential providers are registered, by database type. A
+ * cloud provider is loaded lazily (dynamic `import()` inside {@link lazyProvider}), so an agent that
+ * serves only self-hosted Redis never loads a cloud SDK.
+ */
+import { CredentialRegistry } from '../db/credentials.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { ServiceConfig } from './config.js';
+import type { AgentAuth } from './agent-auth.js';
+import { SelfHostedCredentials } from './credentials.js';
+
+/** ProviderDeps is what providers may need from the service. */
+export interface ProviderDeps {
+  config: ServiceConfig;
+  agentAuth: AgentAuth;
+  clock: Clock;
+  log: Logger;
+}
+
+/** createCredentialProviders builds the registry an agent's engines authenticate through. */
+export function createCredentialProviders(deps: ProviderDeps): CredentialRegistry {
+  const registry = new CredentialRegistry();
+  registry.register('self-hosted', new SelfHostedCredentials(deps.agentAuth, deps.clock));
+  return registry;
+}
