@@ -174,6 +174,50 @@ export class Fixture {
     this.stunnelPort = clientPort;
     return clientPort;
   }
+
+  /**
+   * startHaproxyPair starts what a user who only wants "TLS to Redis" picks: Debian's HAProxy in
+   * `mode tcp`, a client side (plain in, TLS out with the bench client certificate, verifying the
+   * server) and a server side (TLS in, requiring that client certificate, plain out to Redis's plain
+   * port) — the same shape and the same certificates as the stunnel pair. Returns the client port.
+   */
+  async startHaproxyPair() {
+    const dir = join(this.work, 'haproxy');
+    mkdirSync(dir, { recursive: true });
+    const serverPort = await freePort();
+    const clientPort = await freePort();
+    const f = this.files;
+    // HAProxy wants certificate and key in one PEM file.
+    const serverPem = join(dir, 'server.pem');
+    const clientPem = join(dir, 'client.pem');
+    writeFileSync(serverPem, readFileSync(f.serverCert, 'utf8') + readFileSync(f.serverKey, 'utf8'), { mode: 0o600 });
+    writeFileSync(clientPem, readFileSync(f.benchClientCert, 'utf8') + readFileSync(f.benchClientKey, 'utf8'), { mode: 0o600 });
+    const common = ['global', '  maxconn 4000', 'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 5m', '  timeout server 5m'];
+    const server = [
+      ...common,
+      'frontend redis-server-side',
+      `  bind 127.0.0.1:${serverPort} ssl crt ${serverPem} ca-file ${f.benchClientCa} verify required ssl-min-ver TLSv1.2`,
+      '  default_backend redis',
+      'backend redis',
+      `  server redis 127.0.0.1:${this.redisPlainPort}`,
+    ];
+    const client = [
+      ...common,
+      'frontend redis-client-side',
+      `  bind 127.0.0.1:${clientPort}`,
+      '  default_backend tls-out',
+      'backend tls-out',
+      `  server s 127.0.0.1:${serverPort} ssl crt ${clientPem} ca-file ${f.dbCa} verify required verifyhost localhost sni str(localhost) ssl-min-ver TLSv1.2`,
+    ];
+    writeFileSync(join(dir, 'server.cfg'), server.join('\n') + '\n');
+    writeFileSync(join(dir, 'client.cfg'), client.join('\n') + '\n');
+    const s = this.group.start('haproxy (server side)', 'haproxy', ['-db', '-f', join(dir, 'server.cfg')]);
+    await waitForPort(serverPort, 'haproxy server side', 10_000, s);
+    const c = this.group.start('haproxy (client side)', 'haproxy', ['-db', '-f', join(dir, 'client.cfg')]);
+    await waitForPort(clientPort, 'haproxy client side', 10_000, c);
+    this.haproxyPort = clientPort;
+    return clientPort;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
 //
 // Scenario groups (PREFIX matches their names, or a sub-scenario such as access.c1):
 //   certs    in-process issuance, login and db-cert round trips over HTTPS, xctl auth sign
-//   access   redis-benchmark: direct plain, direct TLS, stunnel pair, xport full path
+//   access   redis-benchmark: direct plain, direct TLS, HAProxy pair, stunnel pair, xport full path
 //   cluster  a 6-node TLS Redis Cluster: redis-benchmark through xport vs redis-benchmark --cluster
 //   startup  xsh --version / status / db ls against node -e 0 (hyperfine)
 //   memory   RSS idle, per idle session, during a sustained load; audit throughput and drops
@@ -105,8 +105,11 @@ try {
   if (needFixture) {
     fx = await startFixture(group, root, work, log);
     if (['access', 'memory', 'profile'].some(selected)) await fx.startTunnel();
-    if (selected('access')) await fx.startStunnelPair();
-    log(`fixture up: proxy ${fx.proxyAddr}, redis tls ${fx.redisTlsPort}/plain ${fx.redisPlainPort}, tunnel ${fx.tunnelPort ?? '-'}, stunnel ${fx.stunnelPort ?? '-'}`);
+    if (selected('access')) {
+      await fx.startStunnelPair();
+      await fx.startHaproxyPair();
+    }
+    log(`fixture up: proxy ${fx.proxyAddr}, redis tls ${fx.redisTlsPort}/plain ${fx.redisPlainPort}, tunnel ${fx.tunnelPort ?? '-'}, stunnel ${fx.stunnelPort ?? '-'}, haproxy ${fx.haproxyPort ?? '-'}`);
   }
 
   // 2. The access path.
@@ -212,6 +215,7 @@ function environment() {
     redis: version('redis-server', ['--version']).replace(/ sha=.*/, ''),
     redisBenchmark: version('redis-benchmark', ['--version']),
     stunnel: version('stunnel4', ['-version']),
+    haproxy: version('haproxy', ['-v']),
     hyperfine: version('hyperfine', ['--version']),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? '?',
@@ -226,10 +230,11 @@ function methodSection() {
     '',
     '* Everything ran on 127.0.0.1 in a temp dir: `xctl start` (all-in-one: auth, proxy and the in-process agent), one',
     '  `redis-server` 7 with a plain port and a mutual-TLS port (`tls-auth-clients yes`, ACL user alice, `default` off), the',
-    '  stunnel pair and `xsh proxy db cache --tunnel --db-user alice`. Every TLS hop is mutual TLS with ECDSA P-256 keys.',
+    '  stunnel pair, the HAProxy pair (Debian `haproxy`, `mode tcp`, same certificates) and `xsh proxy db cache --tunnel',
+    '  --db-user alice`. Every TLS hop is mutual TLS with ECDSA P-256 keys.',
     '* Redis trusts two client CAs: xport\'s db_client CA (`server.cas` from `xctl auth sign --format=redis`, used by the',
     '  agent) and a bench-only CA made with xport\'s own pki (`dist/pki`), which signs the client certificate that',
-    '  `redis-benchmark --tls` and the client-side stunnel present. xport cannot issue a bare db_client certificate (the',
+    '  `redis-benchmark --tls` and the client-side stunnel and HAProxy present. xport cannot issue a bare db_client certificate (the',
     '  CA key stays in its store), and a second Redis without client-certificate checks would not be the same baseline.',
     '* Every path authenticates as the ACL user: `redis-benchmark --user alice -a …`. On the xport path the AUTH goes',
     '  through the agent\'s checks; alice\'s role `bench-dev` allows env=dev as alice and denies FLUSHALL (one rule active);',
