@@ -52,6 +52,8 @@ const SID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 /** AgentSessionRegistry verifies session proofs and remembers which agent serves which session. */
 export class AgentSessionRegistry {
   readonly #sessions = new Map<string, AgentSession>();
+  /** Proofs verified before (a login's sessions share one), so a new session costs no signature check. */
+  readonly #verified = new Map<string, VerifiedIdentity>();
   #directory: AgentDirectory | undefined;
 
   constructor(private readonly o: { userCaPem: string; clusterName: string; clock: Clock }) {}
@@ -125,6 +127,18 @@ export class AgentSessionRegistry {
   }
 
   #verify(proof: string, forEvents: boolean): VerifiedIdentity {
+    const nowMs = this.o.clock.now().getTime();
+    const cached = this.#verified.get(proof);
+    if (cached && cached.expires.getTime() > nowMs) return cached;
+    const id = this.#verifyOnce(proof, forEvents);
+    if (id.expires.getTime() > nowMs) {
+      if (this.#verified.size >= 1024) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(proof, id);
+    }
+    return id;
+  }
+
+  #verifyOnce(proof: string, forEvents: boolean): VerifiedIdentity {
     const der = Buffer.from(proof, 'base64');
     let now = this.o.clock.now();
     if (forEvents) {

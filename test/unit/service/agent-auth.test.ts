@@ -1,0 +1,162 @@
+/**
+ * The auth service's side of "agents are trusted no further than the sessions they serve"
+ * (issue 8 §5), through the in-process agent's AgentAuth (all-in-one `xctl start`), which must
+ * meet the same checks as a remote agent. Real CAs and certificates; the clock is a FakeClock so
+ * expiry is exact.
+ */
+import { describe, expect, it } from 'vitest';
+import { AuthService } from '../../../src/auth/service.js';
+import { EVENT_GRACE_MS } from '../../../src/auth/agent-sessions.js';
+import { localAgentAuth } from '../../../src/service/agent-auth.js';
+import { certificateInfo, generateKeyPair, type Identity } from '../../../src/pki/index.js';
+import { MemoryBackend } from '../../../src/store/memory.js';
+import { FakeClock } from '../../../src/util/clock.js';
+import { nullLogger } from '../../../src/util/log.js';
+import { isXError } from '../../../src/errors.js';
+
+const HOUR = 3_600_000;
+const CLUSTER = 'example';
+
+async function setup() {
+  const clock = new FakeClock(new Date());
+  const backend = new MemoryBackend(clock);
+  const auth = await AuthService.open({ backend, clock, log: nullLogger, clusterName: CLUSTER, version: 'test', secondFactor: 'off' });
+  // What the proxy's registry says: agent-1 serves cache; agent-2 serves other; agent-3 is gone.
+  const serving: Record<string, string[]> = { 'agent-1': ['cache'], 'agent-2': ['other'] };
+  auth.useAgentDirectory({ connected: (h) => h in serving, serves: (h, db) => serving[h]?.includes(db) ?? false });
+  const host = (hostId: string): Identity => ({ user: hostId, roles: [], traits: { db_users: [], db_names: [] }, usage: 'host', cluster: CLUSTER, hostId });
+  /** routed issues a user certificate routed to a database, as `xsh db login` gets one, and returns it as the proxy passes it. */
+  const routed = (user: string, database: string, dbUser: string, ttlMs = HOUR) => {
+    const now = clock.now().getTime();
+    const issued = auth.ca('user').issue({
+      publicKey: generateKeyPair('ecdsa-p256').publicKeyPem,
+      commonName: user,
+      organization: ['dev'],
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + ttlMs),
+      extKeyUsage: ['clientAuth'],
+      identity: { user, roles: ['dev'], traits: { db_users: [dbUser], db_names: [] }, usage: 'user', cluster: CLUSTER, route: { database, dbUser } },
+    });
+    return Buffer.from(issued.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+  };
+  const events = async (type: string) => {
+    await auth.audit.flush();
+    return auth.audit.search({ type, limit: 10_000 });
+  };
+  const sign = (hostId: string, req: { session?: { id: string; proof: string }; dbUser: string; database?: string; notAfter?: Date }) =>
+    localAgentAuth(auth, host(hostId)).signDbClientCert({
+      ...(req.session ? { session: req.session } : {}),
+      database: req.database ?? 'cache',
+      dbUser: req.dbUser,
+      publicKeyPem: generateKeyPair('ecdsa-p256').publicKeyPem,
+      notAfter: req.notAfter ?? new Date(clock.now().getTime() + 24 * HOUR),
+    });
+  return { clock, auth, host, routed, events, sign, serving };
+}
+
+async function refusal(p: Promise<unknown> | (() => unknown)): Promise<{ kind: string; message: string }> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    if (isXError(err)) return { kind: err.kind, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('db_client certificates for the in-process agent', () => {
+  it('signs only for the db user the session is routed to, and never beyond the proof', async () => {
+    const { sign, routed, clock, events } = await setup();
+    const proof = routed('alice', 'cache', 'alice', HOUR);
+    const r = await sign('agent-1', { session: { id: 's1', proof }, dbUser: 'alice' });
+    expect(certificateInfo(r.certPem).commonName).toBe('alice');
+    expect(r.notAfter.getTime()).toBeLessThanOrEqual(clock.now().getTime() + HOUR);
+    expect((await events('cert.create')).at(-1)).toMatchObject({ success: true, cert_type: 'db_client', user: 'alice', db_user: 'alice', sid: 's1', host_id: 'agent-1' });
+  });
+
+  it('refuses without a proof, for another db user, another database, or a database the agent does not serve', async () => {
+    const { sign, routed, events } = await setup();
+    const proof = routed('alice', 'cache', 'alice');
+    expect((await refusal(sign('agent-1', { dbUser: 'alice' }))).message).toContain('only for a session the agent serves');
+    expect((await refusal(sign('agent-1', { session: { id: 's2', proof }, dbUser: 'root' }))).message).toContain('routed to db user "alice", not "root"');
+    expect((await refusal(sign('agent-1', { session: { id: 's3', proof }, dbUser: 'alice', database: 'payroll' }))).message).toContain('routed to database "cache", not "payroll"');
+    expect((await refusal(sign('agent-2', { session: { id: 's4', proof }, dbUser: 'alice' }))).message).toContain('agent agent-2 does not serve database "cache"');
+    const denied = (await events('cert.create')).filter((e) => e.success === false);
+    expect(denied).toHaveLength(4);
+    expect(denied.every((e) => e.cert_type === 'db_client' && typeof e.error === 'string')).toBe(true);
+  });
+
+  it('refuses an expired proof, a proof from another cluster and a session id another agent holds', async () => {
+    const { sign, routed, clock, serving } = await setup();
+    const short = routed('alice', 'cache', 'alice', 60_000);
+    clock.advance(61_000);
+    expect((await refusal(sign('agent-1', { session: { id: 's5', proof: short }, dbUser: 'alice' }))).kind).toBe('auth-required');
+    const other = await setup();
+    const foreign = other.routed('alice', 'cache', 'alice');
+    expect((await refusal(sign('agent-1', { session: { id: 's6', proof: foreign }, dbUser: 'alice' }))).message).toMatch(/not issued by/);
+    const proof = routed('alice', 'cache', 'alice');
+    await sign('agent-1', { session: { id: 's7', proof }, dbUser: 'alice' });
+    // agent-2 learns the sid and alice's proof, and serves cache too: still not its session.
+    serving['agent-2']!.push('cache');
+    expect((await refusal(sign('agent-2', { session: { id: 's7', proof }, dbUser: 'alice' }))).message).toBe('session s7 belongs to another agent or user');
+  });
+
+  it('tells an agent that is not connected yet to retry', async () => {
+    const { sign, routed } = await setup();
+    expect((await refusal(sign('agent-3', { session: { id: 's8', proof: routed('alice', 'cache', 'alice') }, dbUser: 'alice' }))).kind).toBe('connection-problem');
+  });
+});
+
+describe('audit events from agents', () => {
+  it('records an in-process session event under the user of the proof, whatever the event says', async () => {
+    const { auth, host, routed, events } = await setup();
+    const a = localAgentAuth(auth, host('agent-1'));
+    const proof = routed('alice', 'cache', 'alice');
+    a.openSession({ id: 'sid-1', proof });
+    a.emit({ type: 'db.session.query', sid: 'sid-1', user: 'mallory', db_user: 'root', db_service: 'payroll', command: 'get' }, { id: 'sid-1', proof });
+    expect((await events('db.session.query')).at(-1)).toMatchObject({ sid: 'sid-1', user: 'alice', db_user: 'alice', db_service: 'cache', agent: 'agent-1', command: 'get' });
+  });
+
+  it('refuses to open a session for a database the in-process agent does not serve', async () => {
+    const { auth, host, routed } = await setup();
+    const a = localAgentAuth(auth, host('agent-2'));
+    expect((await refusal(() => a.openSession({ id: 'sid-2', proof: routed('alice', 'cache', 'alice') }))).message).toContain('does not serve database "cache"');
+  });
+
+  it('rejects events of sessions the agent does not serve and reports them once per batch', async () => {
+    const { auth, host, routed, events } = await setup();
+    const proof = routed('alice', 'cache', 'alice');
+    auth.agentSessions.register(host('agent-1'), 'held-by-1', proof);
+    const r = auth.acceptAgentEvents(host('agent-1'), [
+      { type: 'db.session.query', sid: 'unknown' },
+      { type: 'user.login', sid: 'held-by-1', user: 'admin' },
+      { type: 'db.session.query', sid: 'held-by-1', user: 'bob' },
+      'not an object',
+    ]);
+    expect(r).toEqual({ accepted: 1, rejected: 3 });
+    const other = auth.acceptAgentEvents(host('agent-2'), [{ type: 'db.session.query', sid: 'held-by-1' }], { 'held-by-1': proof });
+    expect(other).toEqual({ accepted: 0, rejected: 1 });
+    const rejected = await events('agent.events.rejected');
+    expect(rejected.map((e) => [e.host_id, e.count])).toEqual([
+      ['agent-1', 3],
+      ['agent-2', 1],
+    ]);
+    expect((await events('db.session.query')).map((e) => e.user)).toEqual(['alice']);
+  });
+
+  it('learns a session from the proof a batch carries (after a restart), and takes late events within the grace only', async () => {
+    const { auth, host, routed, clock, events } = await setup();
+    const proof = routed('alice', 'cache', 'alice', 60_000);
+    clock.advance(120_000); // the session ended with its certificate; its last events arrive now
+    expect(auth.acceptAgentEvents(host('agent-1'), [{ type: 'db.session.end', sid: 'late-1' }], { 'late-1': proof })).toEqual({ accepted: 1, rejected: 0 });
+    clock.advance(EVENT_GRACE_MS);
+    expect(auth.acceptAgentEvents(host('agent-1'), [{ type: 'db.session.end', sid: 'late-2' }], { 'late-2': proof })).toEqual({ accepted: 0, rejected: 1 });
+    expect((await events('db.session.end')).map((e) => e.sid)).toEqual(['late-1']);
+  });
+
+  it('refuses the agent API to user certificates', async () => {
+    const { auth } = await setup();
+    const user: Identity = { user: 'alice', roles: ['dev'], traits: { db_users: [], db_names: [] }, usage: 'user', cluster: CLUSTER };
+    expect((await refusal(() => auth.acceptAgentEvents(user, []))).kind).toBe('access-denied');
+  });
+});
