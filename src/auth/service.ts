@@ -38,6 +38,10 @@ export const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000;
 export const MAX_CERT_TTL_MS = 30 * 3_600_000;
 /** AGENT_CERT_TTL_MS is an agent host certificate's lifetime; agents renew at half-life. */
 export const AGENT_CERT_TTL_MS = 7 * 24 * 3_600_000;
+/** SESSION_EVENT_PREFIX is the only kind of audit event an agent may record: its sessions' own. */
+const SESSION_EVENT_PREFIX = 'db.session.';
+/** AUTH_ASSIGNED_FIELDS are set by the audit log, never taken from an agent. */
+const AUTH_ASSIGNED_FIELDS = ['id', 'code', 'time'] as const;
 /** ADMIN_USER is the name in the local admin identity xctl uses on the auth host. */
 export const ADMIN_USER = 'xctl-admin';
 
@@ -577,7 +581,7 @@ export class AuthService {
 
   /**
    * acceptAgentEvents records the audit events an agent sends, each under the session it names:
-   * only `db.*` events of sessions the agent serves (registered before, or proven by `proofs`,
+   * only `db.session.*` events of sessions the agent serves (registered before, or proven by `proofs`,
    * sid → routed certificate) are taken, with `user`, `db_service` and `db_user` taken from the
    * session's proof rather than from the event. The rest are counted and reported in one
    * `agent.events.rejected` event per batch. Throws connection-problem when the agent is not
@@ -601,10 +605,12 @@ export class AuthService {
     let rejected = 0;
     for (const raw of events) {
       const e = raw as Record<string, unknown> | null;
-      if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !e.type.startsWith('db.')) {
+      if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !e.type.startsWith(SESSION_EVENT_PREFIX)) {
         rejected++;
         continue;
       }
+      // The auth service numbers, codes and times what it records; an agent cannot backdate.
+      for (const k of AUTH_ASSIGNED_FIELDS) if (k in e) delete e[k];
       const s = this.agentSessions.lookup(actor, e.sid);
       if (!s) {
         rejected++;
@@ -642,7 +648,7 @@ export class AuthService {
         s = undefined;
       }
     }
-    if (!s || !e.type.startsWith('db.')) {
+    if (!s || !e.type.startsWith(SESSION_EVENT_PREFIX)) {
       this.audit.emit({
         type: 'agent.events.rejected',
         success: false,

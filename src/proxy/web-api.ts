@@ -338,8 +338,9 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       if (!Array.isArray(b.events) || b.events.length > 10_000) throw badParameter('events must be a list of at most 10000 events');
       // sessions: sid → the session's proof (the user's routed certificate, base64 DER).
       const sessions = b.sessions ?? {};
-      if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions) || Object.keys(sessions).length > 10_000) {
-        throw badParameter('sessions must be a map of at most 10000 session ids to proofs');
+      if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions) || Object.keys(sessions).length > 1_000) {
+        // Each new proof costs a signature check: bound them per request.
+        throw badParameter('sessions must be a map of at most 1000 session ids to proofs');
       }
       return auth.acceptAgentEvents(id, b.events, sessions as Record<string, unknown>);
     }),

@@ -130,18 +130,25 @@ describe('audit events from agents', () => {
     const r = auth.acceptAgentEvents(host('agent-1'), [
       { type: 'db.session.query', sid: 'unknown' },
       { type: 'user.login', sid: 'held-by-1', user: 'admin' },
-      { type: 'db.session.query', sid: 'held-by-1', user: 'bob' },
+      { type: 'db.create', sid: 'held-by-1', name: 'payroll' },
+      { type: 'db.session.query', sid: 'held-by-1', user: 'bob', time: '2001-01-01T00:00:00.000Z', id: 'forged-id', code: 'T0000' },
       'not an object',
     ]);
-    expect(r).toEqual({ accepted: 1, rejected: 3 });
+    expect(r).toEqual({ accepted: 1, rejected: 4 });
     const other = auth.acceptAgentEvents(host('agent-2'), [{ type: 'db.session.query', sid: 'held-by-1' }], { 'held-by-1': proof });
     expect(other).toEqual({ accepted: 0, rejected: 1 });
     const rejected = await events('agent.events.rejected');
     expect(rejected.map((e) => [e.host_id, e.count])).toEqual([
-      ['agent-1', 3],
+      ['agent-1', 4],
       ['agent-2', 1],
     ]);
-    expect((await events('db.session.query')).map((e) => e.user)).toEqual(['alice']);
+    const recorded = await events('db.session.query');
+    expect(recorded.map((e) => e.user)).toEqual(['alice']);
+    // Time, id and code are the auth service's, not the agent's.
+    expect(recorded[0]!.time).not.toBe('2001-01-01T00:00:00.000Z');
+    expect(recorded[0]!.id).not.toBe('forged-id');
+    expect(recorded[0]!.code).not.toBe('T0000');
+    expect(await events('db.create')).toEqual([]);
   });
 
   it('learns a session from the proof a batch carries (after a restart), and takes late events within the grace only', async () => {
