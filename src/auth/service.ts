@@ -83,6 +83,7 @@ export class AuthService {
   readonly audit: AuditLog;
   /** agentSessions binds the sessions agents serve to the users who opened them. */
   readonly agentSessions: AgentSessionRegistry;
+  readonly #joinFailures = new SourceRateLimit(10, 60_000);
 
   private constructor(
     private readonly opts: AuthServiceOptions,
@@ -473,12 +474,17 @@ export class AuthService {
       }
       await this.tokens.consume(req.token, 'db');
     } catch (err) {
-      this.audit.emit({
-        type: 'agent.join',
-        success: false,
-        error: (err as Error).message,
-        ...(req.remoteAddr ? { remote_addr: req.remoteAddr } : {}),
-      });
+      // Anyone can call join: audit the failures, but a flood from one source only up to a rate.
+      const suppressed = this.#joinFailures.take(req.remoteAddr ?? '', this.opts.clock.now().getTime());
+      if (suppressed !== undefined) {
+        this.audit.emit({
+          type: 'agent.join',
+          success: false,
+          error: (err as Error).message,
+          ...(req.remoteAddr ? { remote_addr: req.remoteAddr } : {}),
+          ...(suppressed > 0 ? { suppressed } : {}),
+        });
+      }
       throw err;
     }
     const hostId = req.hostId && /^[a-zA-Z0-9._-]{1,128}$/.test(req.hostId) ? req.hostId : randomUUID();
@@ -709,4 +715,32 @@ export class AuthService {
 
 function isIpAddress(s: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
+}
+
+/**
+ * SourceRateLimit lets `perWindow` events per source address through per window and counts the
+ * rest, so an anonymous flood cannot flood the audit log. Bounded: at most 10,000 sources.
+ */
+class SourceRateLimit {
+  readonly #by = new Map<string, { start: number; n: number; dropped: number }>();
+  constructor(private readonly perWindow: number, private readonly windowMs: number) {}
+
+  /** take returns how many were suppressed since the last one let through, or undefined to suppress this one. */
+  take(source: string, now: number): number | undefined {
+    let b = this.#by.get(source);
+    if (!b || now - b.start >= this.windowMs) {
+      if (!b && this.#by.size >= 10_000) this.#by.clear();
+      const dropped = b?.dropped ?? 0;
+      b = { start: now, n: 0, dropped: 0 };
+      this.#by.set(source, b);
+      b.n++;
+      return dropped;
+    }
+    if (b.n >= this.perWindow) {
+      b.dropped++;
+      return undefined;
+    }
+    b.n++;
+    return 0;
+  }
 }

@@ -167,3 +167,27 @@ describe('audit events from agents', () => {
     expect((await refusal(() => auth.acceptAgentEvents(user, []))).kind).toBe('access-denied');
   });
 });
+
+describe('joining', () => {
+  it('refuses a join for another cluster name before it uses the token up, naming the right name', async () => {
+    const { auth } = await setup();
+    const { token } = await auth.tokens.create({ type: 'db' }, 'admin');
+    const publicKeyPem = generateKeyPair('ecdsa-p256').publicKeyPem;
+    const err = await refusal(auth.joinAgent({ token, publicKeyPem, clusterName: 'xport' }));
+    expect(err.message).toBe(`this agent's config names cluster "xport", but the proxy serves cluster "${CLUSTER}"`);
+    const ok = await auth.joinAgent({ token, publicKeyPem, clusterName: CLUSTER });
+    expect(ok.cluster_name).toBe(CLUSTER);
+    expect((await refusal(auth.joinAgent({ token, publicKeyPem }))).message).toBe('join token is invalid, used up or has expired');
+  });
+
+  it('audits failed joins from one source at most 10 a minute, then says how many it left out', async () => {
+    const { auth, clock, events } = await setup();
+    const publicKeyPem = generateKeyPair('ecdsa-p256').publicKeyPem;
+    for (let i = 0; i < 25; i++) await refusal(auth.joinAgent({ token: 'f'.repeat(32), publicKeyPem, remoteAddr: '192.0.2.7' }));
+    await refusal(auth.joinAgent({ token: 'f'.repeat(32), publicKeyPem, remoteAddr: '192.0.2.8' }));
+    expect((await events('agent.join')).map((e) => e.remote_addr)).toEqual([...Array(10).fill('192.0.2.7'), '192.0.2.8']);
+    clock.advance(60_000);
+    await refusal(auth.joinAgent({ token: 'f'.repeat(32), publicKeyPem, remoteAddr: '192.0.2.7' }));
+    expect((await events('agent.join')).at(-1)).toMatchObject({ success: false, remote_addr: '192.0.2.7', suppressed: 15 });
+  });
+});
