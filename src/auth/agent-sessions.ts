@@ -7,7 +7,10 @@
  * user's certificate routed to the database, which the proxy put in the stream header and which
  * only the agents serving that database ever receive. The registry verifies the proof (user CA,
  * this cluster, validity, a route) and that the asking agent is connected and serves the routed
- * database right now, and binds the session id to that agent and that user. Everything an agent
+ * database right now, and binds the session id to that agent and that user. A db_client
+ * certificate further needs the session to be live: the proxy tells the registry which streams
+ * it has open to which agent with which certificate ({@link AgentSessionRegistry.streamOpening}),
+ * so a proof an agent kept from an earlier session is worth nothing once that session closed. Everything an agent
  * asks later is judged against that binding: the db user and database come from the route, the
  * audit `user` from the certificate, never from the request.
  *
@@ -43,6 +46,8 @@ export interface AgentSession {
 
 /** EVENT_GRACE_MS is how long after its certificate expired a session's audit events are still taken. */
 export const EVENT_GRACE_MS = 3_600_000;
+/** ENDED_GRACE_MS is how long a session whose user sent everything still counts as live. */
+export const ENDED_GRACE_MS = 30_000;
 /** MAX_PROOF_CHARS bounds a proof (a certificate is about 1 KB; base64 of 16 KB is generous). */
 const MAX_PROOF_CHARS = 16_384;
 /** MAX_SESSIONS bounds the cache; the oldest entries go first (agents resend proofs). */
@@ -52,6 +57,11 @@ const SID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 /** AgentSessionRegistry verifies session proofs and remembers which agent serves which session. */
 export class AgentSessionRegistry {
   readonly #sessions = new Map<string, AgentSession>();
+  /**
+   * Streams the proxy has open to each agent, by `hostId \n proof` (a login's sessions share a
+   * proof): how many are open, and until when one whose user stopped sending still counts.
+   */
+  readonly #live = new Map<string, { open: number; lingerUntil: number }>();
   /** Proofs verified before (a login's sessions share one), so a new session costs no signature check. */
   readonly #verified = new Map<string, VerifiedIdentity>();
   #directory: AgentDirectory | undefined;
@@ -107,6 +117,54 @@ export class AgentSessionRegistry {
     };
     this.#remember(s);
     return s;
+  }
+
+  /**
+   * streamOpening records that the proxy is handing a session (the user's certificate in the
+   * stream header) to an agent, before the agent sees it; the returned function is told when the
+   * user has sent everything (`ended`: the session still counts for {@link ENDED_GRACE_MS}, time
+   * for an agent that got the stream and its last bytes at once to ask for its credentials) and
+   * when the stream is gone (`closed`). {@link isLive} holds only in between: an agent that keeps
+   * a stream half-open, or a proof from an earlier session, gains nothing by it.
+   */
+  streamOpening(hostId: string, proof: unknown): (how: 'ended' | 'closed') => void {
+    if (typeof proof !== 'string') return () => {};
+    const key = `${hostId}\n${proof}`;
+    if (this.#live.size >= MAX_SESSIONS) this.#sweepLive();
+    let e = this.#live.get(key);
+    if (!e) {
+      e = { open: 0, lingerUntil: 0 };
+      this.#live.set(key, e);
+    }
+    e.open++;
+    const entry = e;
+    let counted = true;
+    return (how) => {
+      if (how === 'ended') {
+        if (!counted) return;
+        counted = false;
+        entry.open--;
+        entry.lingerUntil = Math.max(entry.lingerUntil, this.o.clock.now().getTime() + ENDED_GRACE_MS);
+        return;
+      }
+      if (counted) {
+        counted = false;
+        entry.open--;
+      }
+      // Gone for good: nothing of it lingers (another open stream of the login still counts).
+      if (entry.open <= 0) this.#live.delete(key);
+    };
+  }
+
+  /** isLive says whether the proxy has a session open on the agent with this proof. */
+  isLive(hostId: string, proof: string): boolean {
+    const e = this.#live.get(`${hostId}\n${proof}`);
+    return e !== undefined && (e.open > 0 || e.lingerUntil > this.o.clock.now().getTime());
+  }
+
+  #sweepLive(): void {
+    const now = this.o.clock.now().getTime();
+    for (const [k, e] of this.#live) if (e.open <= 0 && e.lingerUntil <= now) this.#live.delete(k);
   }
 
   /** lookup returns the session sid if the agent registered it, else undefined. */

@@ -543,6 +543,9 @@ export class AuthService {
       s = this.agentSessions.register(actor, req.session.id, req.session.proof);
       const now = this.opts.clock.now();
       if (s.expires <= now.getTime()) throw accessDenied(`the session of user "${s.user}" has expired`);
+      if (!this.agentSessions.isLive(hostId, s.proof)) {
+        throw accessDenied(`no session of user "${s.user}" is open on agent ${hostId}: the proxy routed none there, or it has ended`);
+      }
       if (s.dbUser !== req.dbUser) {
         throw accessDenied(`session ${s.sid} of user "${s.user}" is routed to db user "${s.dbUser}", not "${escapeControl(req.dbUser)}"`);
       }

@@ -110,7 +110,14 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         return { chain: cert.certPem + auth.ca('host').certPem, key: kp.privateKeyPem };
       };
       const first = issueProxyCert();
-      const t = new TunnelServer({ cluster: config.clusterName, log: log.child('tunnel'), hostCaPem: auth.ca('host').certPem });
+      const t = new TunnelServer({
+        cluster: config.clusterName,
+        log: log.child('tunnel'),
+        hostCaPem: auth.ca('host').certPem,
+        // Which sessions each agent serves right now: the auth service signs db_client
+        // certificates only for those.
+        onStreamOpening: (hostId, header) => auth.agentSessions.streamOpening(hostId, (header as { cert?: unknown }).cert),
+      });
       tunnels = t;
       t.on('agent-connected', (a) => log.info('agent connected', { host_id: a.hostId, from: a.remoteAddr, databases: a.databases.map((d) => d.name).join(',') }));
       t.on('agent-disconnected', (a, reason) => log.info('agent disconnected', { host_id: a.hostId, reason }));

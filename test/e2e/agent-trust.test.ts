@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { readdir, readFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/client/api.js';
@@ -68,59 +69,71 @@ async function routedCertBase64(u: XshUser, db: string, dbUser: string): Promise
 interface Rogue {
   hostId: string;
   api: ApiClient;
-  advertise(dbs: DatabaseAdvert[]): void;
+  /** Headers of the streams the proxy routed to it (the user's certificate is in `cert`). */
+  headers: { cert: string }[];
   stop(): Promise<void>;
 }
+
+/** The database the rogue advertises: env=dev, so alice's role lets her route to it. */
+const ROGUE_DB: DatabaseAdvert = { name: 'rogue-db', protocol: 'redis', uri: 'rediss://127.0.0.1:1', labels: { env: 'dev' }, type: 'self-hosted', mode: 'standalone' };
 
 async function joinRogue(c: DbCluster, token: string): Promise<Rogue> {
   const kp = generateKeyPair('ecdsa-p256');
   const anon = new ApiClient({ addr: c.svc.addr, caPin: c.svc.pin });
   const j = await anon.request<{ host_id: string; cert: string; host_ca: string }>('POST', '/v1/webapi/join', { token, public_key: kp.publicKeyPem });
   const api = new ApiClient({ addr: c.svc.addr, caPem: j.host_ca, credentials: { certPem: j.cert, keyPem: kp.privateKeyPem } });
-  let adverts: DatabaseAdvert[] = [];
+  const headers: { cert: string }[] = [];
   const tunnel = new TunnelAgent({
     proxyAddr: c.svc.addr,
     tls: { certPem: j.cert, keyPem: kp.privateKeyPem, caPem: j.host_ca },
     hostId: j.host_id,
     version: '0.1.0',
-    databases: () => adverts,
-    // Never serve a real user: refusing with a non-access error sends the proxy to the next agent.
-    onStream: async () => {
-      throw new Error('rogue agent does not serve sessions');
-    },
+    databases: () => [ROGUE_DB],
+    // Accept the session and hold it open, keeping what the proxy sent.
+    onStream: async (_stream, header) => void headers.push(header as { cert: string }),
     log: nullLogger,
-    heartbeatMs: 200,
   });
   tunnel.start();
-  return {
-    hostId: j.host_id,
-    api,
-    advertise: (dbs) => (adverts = dbs),
-    stop: () => tunnel.stop(),
-  };
+  await waitFor('the rogue agent online', async () => {
+    const r = await c.svc.xctl(['db', 'ls', '--format=json']);
+    return (JSON.parse(r.stdout) as { name: string; agents: string[] }[]).some((d) => d.name === ROGUE_DB.name && d.agents.includes(j.host_id));
+  });
+  return { hostId: j.host_id, api, headers, stop: () => tunnel.stop() };
 }
 
-async function waitServes(c: DbCluster, hostId: string, db: string, serves: boolean): Promise<void> {
-  await waitFor(`${hostId} ${serves ? 'serving' : 'not serving'} ${db}`, async () => {
-    const r = await c.svc.xctl(['db', 'ls', '--format=json']);
-    const row = (JSON.parse(r.stdout) as { name: string; agents: string[] }[]).find((d) => d.name === db);
-    return (row?.agents.includes(hostId) ?? false) === serves;
+/** startTunnel runs `xsh proxy db NAME --tunnel` for a user and resolves with its port. */
+async function startTunnel(u: XshUser, db: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', db, '--db-user=alice', '--tunnel'], {
+    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let port = 0;
+  await waitFor(`xsh proxy db ${db} --tunnel`, async () => {
+    if (child.exitCode !== null) throw new Error(`the tunnel exited:\n${out}`);
+    port = Number(/redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out)?.[1] ?? 0);
+    return port > 0;
+  });
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        process.kill(child.pid!, 'SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
 }
 
 describe.runIf(hasRedis())('an agent is trusted no further than the sessions it serves', () => {
   let c: DbCluster;
   let rogue: Rogue;
-  let cacheAdvert: DatabaseAdvert;
-  let alice: { b64: string; expires: Date };
   beforeAll(async () => {
     c = await startDbCluster({ xportArgs: ['--cluster-name', CLUSTER] });
     const token = (await c.svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
     rogue = await joinRogue(c, token);
-    const ls = JSON.parse((await c.svc.xctl(['db', 'ls', '--format=json'])).stdout) as (DatabaseAdvert & { agents: string[] })[];
-    const cache = ls.find((d) => d.name === 'cache')!;
-    cacheAdvert = { name: 'cache', protocol: 'redis', uri: cache.uri, labels: cache.labels, type: cache.type, mode: cache.mode };
-    alice = await routedCertBase64(c.alice, 'cache', 'alice');
   }, 120_000);
   afterAll(async () => {
     await rogue?.stop();
@@ -131,20 +144,23 @@ describe.runIf(hasRedis())('an agent is trusted no further than the sessions it 
     rogue.api.request<{ cert: string; expires: string }>('POST', '/v1/agent/db-client-cert', {
       public_key: generateKeyPair('ecdsa-p256').publicKeyPem,
       not_after: new Date(Date.now() + 3_600_000).toISOString(),
+      database: ROGUE_DB.name,
       ...body,
     });
 
   it('refuses a db_client certificate for a db user no live session authorised, and audits the refusal', async () => {
-    rogue.advertise([cacheAdvert]);
-    await waitServes(c, rogue.hostId, 'cache', true);
-    const err = await apiError(certRequest({ db_user: 'alice', database: 'cache' }));
+    const err = await apiError(certRequest({ db_user: 'alice' }));
     expect(err.kind).toBe('access-denied');
     expect(err.message).toContain('only for a session the agent serves');
-    const made = await apiError(certRequest({ db_user: 'alice', sid: 'made-up-session', proof: Buffer.from('not a certificate').toString('base64') }));
-    expect(made.kind).toBe('access-denied');
+    const junk = await apiError(certRequest({ db_user: 'alice', sid: 'made-up-session', proof: Buffer.from('not a certificate').toString('base64') }));
+    expect(junk.kind).toBe('access-denied');
+    // A real certificate of alice routed to this very database, but no session of hers is open here.
+    const kept = await routedCertBase64(c.alice, ROGUE_DB.name, 'alice');
+    const idle = await apiError(certRequest({ db_user: 'alice', sid: 'idle-1', proof: kept.b64 }));
+    expect(idle.message).toContain(`no session of user "alice" is open on agent ${rogue.hostId}`);
     await waitFor('refusals audited', async () => {
       const rows = (await audit(c, 'cert.create')).filter((e) => e.cert_type === 'db_client' && e.host_id === rogue.hostId && e.success === false);
-      return rows.length >= 2;
+      return rows.length >= 3;
     });
   });
 
@@ -157,90 +173,85 @@ describe.runIf(hasRedis())('an agent is trusted no further than the sessions it 
       notBefore: new Date(Date.now() - 60_000),
       notAfter: new Date(Date.now() + 3_600_000),
       extKeyUsage: ['clientAuth'],
-      identity: { user: 'alice', roles: ['dev-all'], traits: { db_users: ['alice'], db_names: [] }, usage: 'user', cluster: CLUSTER, route: { database: 'cache', dbUser: 'alice' } },
+      identity: { user: 'alice', roles: ['dev-all'], traits: { db_users: ['alice'], db_names: [] }, usage: 'user', cluster: CLUSTER, route: { database: ROGUE_DB.name, dbUser: 'alice' } },
     });
     const b64 = Buffer.from(forged.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
-    const err = await apiError(certRequest({ db_user: 'alice', database: 'cache', sid: 'forged-1', proof: b64 }));
+    const err = await apiError(certRequest({ db_user: 'alice', sid: 'forged-1', proof: b64 }));
     expect(err.kind).toBe('access-denied');
     expect(err.message).toMatch(/not issued by/);
   });
 
-  it('refuses a real proof for another db user, or a database the agent does not serve', async () => {
-    const otherUser = await apiError(certRequest({ db_user: 'bob', database: 'cache', sid: 'other-user-1', proof: alice.b64 }));
-    expect(otherUser.kind).toBe('access-denied');
-    expect(otherUser.message).toContain('is routed to db user "alice", not "bob"');
-
-    rogue.advertise([{ ...cacheAdvert, name: 'elsewhere' }]);
-    await waitServes(c, rogue.hostId, 'cache', false);
-    const notServed = await apiError(certRequest({ db_user: 'alice', database: 'cache', sid: 'other-db-1', proof: alice.b64 }));
-    expect(notServed.kind).toBe('access-denied');
-    expect(notServed.message).toContain('does not serve database "cache"');
+  it('refuses a real proof routed to a database the agent does not serve', async () => {
+    const cache = await routedCertBase64(c.alice, 'cache', 'alice');
+    const err = await apiError(certRequest({ db_user: 'alice', database: 'cache', sid: 'other-db-1', proof: cache.b64 }));
+    expect(err.kind).toBe('access-denied');
+    expect(err.message).toContain(`agent ${rogue.hostId} does not serve database "cache"`);
   });
 
-  it('signs for the routed db user of a session the agent serves, never beyond the proof', async () => {
-    rogue.advertise([cacheAdvert]);
-    await waitServes(c, rogue.hostId, 'cache', true);
-    const r = await certRequest({
-      db_user: 'alice',
-      database: 'cache',
-      sid: 'served-1',
-      proof: alice.b64,
-      not_after: new Date(alice.expires.getTime() + 24 * 3_600_000).toISOString(),
-    });
-    const info = certificateInfo(r.cert);
-    expect(info.commonName).toBe('alice');
-    expect(info.notAfter.getTime()).toBeLessThanOrEqual(alice.expires.getTime());
-    await waitFor('issue audited under the proof user', async () =>
-      (await audit(c, 'cert.create')).some((e) => e.cert_type === 'db_client' && e.success === true && e.user === 'alice' && e.sid === 'served-1'),
-    );
+  it('signs for the routed db user only while the session routed to the agent is open, never beyond its certificate', async () => {
+    const tunnel = await startTunnel(c.alice, ROGUE_DB.name);
+    const client = connect(tunnel.port, '127.0.0.1');
+    try {
+      await waitFor('the session routed to the rogue', async () => rogue.headers.length > 0);
+      const proof = rogue.headers.at(-1)!.cert;
+      const expires = certificateInfo(Buffer.from(proof, 'base64')).notAfter;
+      const r = await certRequest({ db_user: 'alice', sid: 'served-1', proof, not_after: new Date(expires.getTime() + 24 * 3_600_000).toISOString() });
+      const info = certificateInfo(r.cert);
+      expect(info.commonName).toBe('alice');
+      expect(info.notAfter.getTime()).toBeLessThanOrEqual(expires.getTime());
+      const other = await apiError(certRequest({ db_user: 'root', sid: 'served-2', proof }));
+      expect(other.message).toContain('is routed to db user "alice", not "root"');
+      await waitFor('the issue audited under the proof user', async () =>
+        (await audit(c, 'cert.create')).some((e) => e.cert_type === 'db_client' && e.success === true && e.user === 'alice' && e.sid === 'served-1'),
+      );
+      // The session ends (the user's tunnel goes away): the proof the agent kept is worth
+      // nothing now, though the agent holds its end of the stream open.
+      client.destroy();
+      await tunnel.stop();
+      await waitFor('refused once the session closed', async () => {
+        const err = await certRequest({ db_user: 'alice', sid: `after-${Date.now()}`, proof }).then(() => undefined, (e: Error) => e);
+        return err !== undefined && err.message.includes('no session of user "alice" is open');
+      });
+    } finally {
+      client.destroy();
+      await tunnel.stop();
+    }
   });
 
   it('refuses audit events for a session the agent does not serve, and records its own under the user of the proof', async () => {
-    rogue.advertise([cacheAdvert]);
-    await waitServes(c, rogue.hostId, 'cache', true);
     // A real session through the real agent: its sid belongs to that agent.
     const real = await c.alice.xsh(['db', 'connect', 'cache', '--db-user=alice', '--', '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning', 'PING']);
     expect(real.stdout.trim()).toBe('PONG');
     let realSid = '';
     await waitFor('the real session audited', async () => {
-      const s = (await audit(c, 'db.session.start')).find((e) => e.user === 'alice' && e.success !== false && e.agent !== rogue.hostId);
+      const s = (await audit(c, 'db.session.start')).find((e) => e.user === 'alice' && e.db_service === 'cache' && e.success !== false);
       realSid = s?.sid ?? '';
       return realSid !== '';
     });
+    const cache = await routedCertBase64(c.alice, 'cache', 'alice');
+    const own = await routedCertBase64(c.alice, ROGUE_DB.name, 'alice');
+    const post = (body: Record<string, unknown>) => rogue.api.request<{ accepted: number; rejected: number }>('POST', '/v1/agent/events', body);
 
-    const unknown = await rogue.api.request<{ accepted: number; rejected: number }>('POST', '/v1/agent/events', {
-      events: [{ type: 'db.session.query', sid: 'never-opened', user: 'bob', db_service: 'cache', command: 'flushall', query: 'FLUSHALL' }],
-    });
-    expect(unknown).toEqual({ accepted: 0, rejected: 1 });
-
-    const hijack = await rogue.api.request<{ accepted: number; rejected: number }>('POST', '/v1/agent/events', {
-      sessions: { [realSid]: alice.b64 },
-      events: [{ type: 'db.session.query', sid: realSid, user: 'alice', db_service: 'cache', command: 'flushall', query: 'FLUSHALL' }],
-    });
-    expect(hijack).toEqual({ accepted: 0, rejected: 1 });
-
-    const notDb = await rogue.api.request<{ accepted: number; rejected: number }>('POST', '/v1/agent/events', {
-      sessions: { 'rogue-own-1': alice.b64 },
-      events: [{ type: 'user.login', sid: 'rogue-own-1', user: 'admin', success: true }],
-    });
-    expect(notDb).toEqual({ accepted: 0, rejected: 1 });
-
-    const own = await rogue.api.request<{ accepted: number; rejected: number }>('POST', '/v1/agent/events', {
-      sessions: { 'rogue-own-1': alice.b64 },
-      events: [{ type: 'db.session.query', sid: 'rogue-own-1', user: 'bob', db_user: 'root', db_service: 'payroll', command: 'get', query: 'GET x' }],
-    });
-    expect(own).toEqual({ accepted: 1, rejected: 0 });
+    expect(await post({ events: [{ type: 'db.session.query', sid: 'never-opened', user: 'bob', db_service: 'cache', command: 'flushall', query: 'FLUSHALL' }] })).toEqual({ accepted: 0, rejected: 1 });
+    expect(
+      await post({ sessions: { [realSid]: cache.b64 }, events: [{ type: 'db.session.query', sid: realSid, user: 'alice', db_service: 'cache', command: 'flushall', query: 'FLUSHALL' }] }),
+    ).toEqual({ accepted: 0, rejected: 1 });
+    expect(await post({ sessions: { 'rogue-own-1': own.b64 }, events: [{ type: 'user.login', sid: 'rogue-own-1', user: 'admin', success: true }] })).toEqual({ accepted: 0, rejected: 1 });
+    expect(
+      await post({
+        sessions: { 'rogue-own-1': own.b64 },
+        events: [{ type: 'db.session.query', sid: 'rogue-own-1', user: 'bob', db_user: 'root', db_service: 'payroll', command: 'get', query: 'GET x' }],
+      }),
+    ).toEqual({ accepted: 1, rejected: 0 });
 
     await waitFor('events judged in the audit log', async () => {
-      const queries = await audit(c, 'db.session.query');
-      const rejected = await audit(c, 'agent.events.rejected');
-      const mine = queries.filter((e) => e.agent === rogue.hostId);
-      return mine.length === 1 && rejected.filter((e) => e.host_id === rogue.hostId).length >= 3;
+      const mine = (await audit(c, 'db.session.query')).filter((e) => e.agent === rogue.hostId);
+      const rejected = (await audit(c, 'agent.events.rejected')).filter((e) => e.host_id === rogue.hostId);
+      return mine.length === 1 && rejected.length >= 3;
     });
     const queries = await audit(c, 'db.session.query');
-    const mine = queries.filter((e) => e.agent === rogue.hostId);
     // The user, db user and database come from the proof, not from what the agent wrote.
-    expect(mine[0]).toMatchObject({ sid: 'rogue-own-1', user: 'alice', db_user: 'alice', db_service: 'cache' });
+    expect(queries.filter((e) => e.agent === rogue.hostId)[0]).toMatchObject({ sid: 'rogue-own-1', user: 'alice', db_user: 'alice', db_service: ROGUE_DB.name });
     expect(queries.some((e) => e.sid === 'never-opened' || e.command === 'flushall')).toBe(false);
     expect(queries.some((e) => e.user === 'bob')).toBe(false);
   });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthService } from '../../../src/auth/service.js';
-import { EVENT_GRACE_MS } from '../../../src/auth/agent-sessions.js';
+import { ENDED_GRACE_MS, EVENT_GRACE_MS } from '../../../src/auth/agent-sessions.js';
 import { localAgentAuth } from '../../../src/service/agent-auth.js';
 import { certificateInfo, generateKeyPair, type Identity } from '../../../src/pki/index.js';
 import { MemoryBackend } from '../../../src/store/memory.js';
@@ -43,6 +43,8 @@ async function setup() {
     await auth.audit.flush();
     return auth.audit.search({ type, limit: 10_000 });
   };
+  /** open is the proxy handing a session to an agent (TunnelServer's onStreamOpening); it returns the stream's close. */
+  const open = (hostId: string, proof: string) => auth.agentSessions.streamOpening(hostId, proof);
   const sign = (hostId: string, req: { session?: { id: string; proof: string }; dbUser: string; database?: string; notAfter?: Date }) =>
     localAgentAuth(auth, host(hostId)).signDbClientCert({
       ...(req.session ? { session: req.session } : {}),
@@ -51,7 +53,7 @@ async function setup() {
       publicKeyPem: generateKeyPair('ecdsa-p256').publicKeyPem,
       notAfter: req.notAfter ?? new Date(clock.now().getTime() + 24 * HOUR),
     });
-  return { clock, auth, host, routed, events, sign, serving };
+  return { clock, auth, host, routed, events, sign, serving, open };
 }
 
 async function refusal(p: Promise<unknown> | (() => unknown)): Promise<{ kind: string; message: string }> {
@@ -66,8 +68,9 @@ async function refusal(p: Promise<unknown> | (() => unknown)): Promise<{ kind: s
 
 describe('db_client certificates for the in-process agent', () => {
   it('signs only for the db user the session is routed to, and never beyond the proof', async () => {
-    const { sign, routed, clock, events } = await setup();
+    const { sign, routed, clock, events, open } = await setup();
     const proof = routed('alice', 'cache', 'alice', HOUR);
+    open('agent-1', proof);
     const r = await sign('agent-1', { session: { id: 's1', proof }, dbUser: 'alice' });
     expect(certificateInfo(r.certPem).commonName).toBe('alice');
     expect(r.notAfter.getTime()).toBeLessThanOrEqual(clock.now().getTime() + HOUR);
@@ -75,8 +78,10 @@ describe('db_client certificates for the in-process agent', () => {
   });
 
   it('refuses without a proof, for another db user, another database, or a database the agent does not serve', async () => {
-    const { sign, routed, events } = await setup();
+    const { sign, routed, events, open } = await setup();
     const proof = routed('alice', 'cache', 'alice');
+    open('agent-1', proof);
+    open('agent-2', proof);
     expect((await refusal(sign('agent-1', { dbUser: 'alice' }))).message).toContain('only for a session the agent serves');
     expect((await refusal(sign('agent-1', { session: { id: 's2', proof }, dbUser: 'root' }))).message).toContain('routed to db user "alice", not "root"');
     expect((await refusal(sign('agent-1', { session: { id: 's3', proof }, dbUser: 'alice', database: 'payroll' }))).message).toContain('routed to database "cache", not "payroll"');
@@ -87,18 +92,52 @@ describe('db_client certificates for the in-process agent', () => {
   });
 
   it('refuses an expired proof, a proof from another cluster and a session id another agent holds', async () => {
-    const { sign, routed, clock, serving } = await setup();
+    const { sign, routed, clock, serving, open } = await setup();
     const short = routed('alice', 'cache', 'alice', 60_000);
+    open('agent-1', short);
     clock.advance(61_000);
     expect((await refusal(sign('agent-1', { session: { id: 's5', proof: short }, dbUser: 'alice' }))).kind).toBe('auth-required');
     const other = await setup();
     const foreign = other.routed('alice', 'cache', 'alice');
     expect((await refusal(sign('agent-1', { session: { id: 's6', proof: foreign }, dbUser: 'alice' }))).message).toMatch(/not issued by/);
     const proof = routed('alice', 'cache', 'alice');
+    open('agent-1', proof);
+    open('agent-2', proof);
     await sign('agent-1', { session: { id: 's7', proof }, dbUser: 'alice' });
     // agent-2 learns the sid and alice's proof, and serves cache too: still not its session.
     serving['agent-2']!.push('cache');
     expect((await refusal(sign('agent-2', { session: { id: 's7', proof }, dbUser: 'alice' }))).message).toBe('session s7 belongs to another agent or user');
+  });
+
+  it('refuses a proof the agent kept from a session the proxy no longer has open, or never routed to it', async () => {
+    const { sign, routed, open, serving } = await setup();
+    const proof = routed('alice', 'cache', 'alice');
+    const close = open('agent-1', proof);
+    const second = open('agent-1', proof); // a second session of the same login
+    await sign('agent-1', { session: { id: 'l1', proof }, dbUser: 'alice' });
+    close('closed');
+    await sign('agent-1', { session: { id: 'l2', proof }, dbUser: 'alice' });
+    second('closed');
+    second('closed'); // closing twice changes nothing
+    expect((await refusal(sign('agent-1', { session: { id: 'l3', proof }, dbUser: 'alice' }))).message).toBe(
+      'no session of user "alice" is open on agent agent-1: the proxy routed none there, or it has ended',
+    );
+    // agent-2 serves cache too but the proxy routed this login's sessions to agent-1 only.
+    serving['agent-2']!.push('cache');
+    expect((await refusal(sign('agent-2', { session: { id: 'l4', proof }, dbUser: 'alice' }))).message).toContain('no session of user "alice" is open on agent agent-2');
+  });
+
+  it('still signs for a short while after the user sent everything, then not even while the agent holds the stream open', async () => {
+    const { sign, routed, open, clock } = await setup();
+    const proof = routed('alice', 'cache', 'alice');
+    const stream = open('agent-1', proof);
+    stream('ended'); // the user's last bytes and END went out together with the OPEN
+    clock.advance(ENDED_GRACE_MS - 1000);
+    await sign('agent-1', { session: { id: 'e1', proof }, dbUser: 'alice' });
+    clock.advance(1000);
+    expect((await refusal(sign('agent-1', { session: { id: 'e2', proof }, dbUser: 'alice' }))).message).toContain('no session of user "alice" is open');
+    stream('closed');
+    expect((await refusal(sign('agent-1', { session: { id: 'e3', proof }, dbUser: 'alice' }))).message).toContain('no session of user "alice" is open');
   });
 
   it('tells an agent that is not connected yet to retry', async () => {
