@@ -167,12 +167,17 @@ export class AgentSessionRegistry {
     for (const [k, e] of this.#live) if (e.open <= 0 && e.lingerUntil <= now) this.#live.delete(k);
   }
 
-  /** lookup returns the session sid if the agent registered it, else undefined. */
-  lookup(actor: Identity, sid: unknown): AgentSession | undefined {
+  /**
+   * lookup returns the session sid if the agent registered it, else undefined; with `nowMs`,
+   * not once its proof expired more than {@link EVENT_GRACE_MS} ago. (The in-process agent's
+   * per-command path leaves the time out: reading the clock per command cost more than the
+   * rest of the check, and that agent ends each session at its certificate's expiry itself.)
+   */
+  lookup(actor: Identity, sid: unknown, nowMs?: number): AgentSession | undefined {
     if (typeof sid !== 'string') return undefined;
     const s = this.#sessions.get(sid);
     if (!s || s.hostId !== (actor.hostId ?? actor.user)) return undefined;
-    if (s.expires + EVENT_GRACE_MS <= this.o.clock.now().getTime()) {
+    if (nowMs !== undefined && s.expires + EVENT_GRACE_MS <= nowMs) {
       this.#sessions.delete(sid);
       return undefined;
     }

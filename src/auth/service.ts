@@ -599,9 +599,10 @@ export class AuthService {
   acceptAgentEvents(actor: Identity, events: unknown[], proofs: Record<string, unknown> = {}): { accepted: number; rejected: number } {
     this.requireHost(actor);
     const hostId = actor.hostId ?? actor.user;
+    const nowMs = this.opts.clock.now().getTime();
     const refused = new Map<string, string>();
     for (const [sid, proof] of Object.entries(proofs)) {
-      if (this.agentSessions.lookup(actor, sid)?.proof === proof) continue;
+      if (this.agentSessions.lookup(actor, sid, nowMs)?.proof === proof) continue;
       try {
         this.agentSessions.register(actor, sid, proof, { forEvents: true });
       } catch (err) {
@@ -620,7 +621,7 @@ export class AuthService {
       }
       // The auth service numbers, codes and times what it records; an agent cannot backdate.
       for (const k of AUTH_ASSIGNED_FIELDS) if (k in e) delete e[k];
-      const s = this.agentSessions.lookup(actor, e.sid);
+      const s = this.agentSessions.lookup(actor, e.sid, nowMs);
       if (!s) {
         rejected++;
         if (rejectedSids.size < 10) rejectedSids.add(typeof e.sid === 'string' ? escapeControl(e.sid.slice(0, 64)) : '(none)');
