@@ -459,11 +459,11 @@ export class AuthService {
    * joinAgent admits a database agent with a join token and signs its host certificate. A token
    * admits as many agents as it was created for (`xctl tokens add --uses N`, one by default).
    *
-   * The agent learns the cluster name from the reply. If its config names a cluster, that name
+   * The auth service names the agent (a random host id). The agent learns the cluster name from the reply. If its config names a cluster, that name
    * must match: the check comes before the token is used up, so the operator can fix the config
    * and start again with the same token.
    */
-  async joinAgent(req: { token: string; publicKeyPem: string; hostId?: string; remoteAddr?: string; clusterName?: string }) {
+  async joinAgent(req: { token: string; publicKeyPem: string; remoteAddr?: string; clusterName?: string }) {
     try {
       await this.tokens.validate(req.token, 'db');
       if (req.clusterName !== undefined && req.clusterName !== this.opts.clusterName) {
@@ -487,7 +487,9 @@ export class AuthService {
       }
       throw err;
     }
-    const hostId = req.hostId && /^[a-zA-Z0-9._-]{1,128}$/.test(req.hostId) ? req.hostId : randomUUID();
+    // Always a fresh id, never one the joiner picks: an agent that could name itself after a
+    // connected one would displace its tunnel and inherit the sessions bound to that id.
+    const hostId = randomUUID();
     const cert = this.issueHostCertificate(hostId, [hostId], req.publicKeyPem, AGENT_CERT_TTL_MS);
     this.audit.emit({ type: 'agent.join', success: true, user: hostId, host_id: hostId, remote_addr: req.remoteAddr });
     return this.agentCredentials(hostId, cert.certPem, cert.notAfter);

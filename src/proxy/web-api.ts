@@ -301,7 +301,6 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return auth.joinAgent({
         token: str(b.token, 'token')!,
         publicKeyPem: str(b.public_key, 'public_key')!,
-        ...(b.host_id !== undefined ? { hostId: str(b.host_id, 'host_id')! } : {}),
         ...(b.cluster_name !== undefined ? { clusterName: str(b.cluster_name, 'cluster_name')! } : {}),
         remoteAddr: c.remoteAddr,
       });

@@ -276,7 +276,7 @@ describe.runIf(hasRedis())('join tokens and the cluster name a remote agent join
   const join1 = (token: string) =>
     new ApiClient({ addr: c.svc.addr, caPin: c.svc.pin }).request('POST', '/v1/webapi/join', { token, public_key: generateKeyPair('ecdsa-p256').publicKeyPem });
 
-  it('admits one agent per token unless the token was created with --uses', async () => {
+  it('admits one agent per token unless the token was created with --uses, and never lets the joiner pick its host id', async () => {
     const once = (await c.svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
     await join1(once);
     const again = await apiError(join1(once));
@@ -289,6 +289,18 @@ describe.runIf(hasRedis())('join tokens and the cluster name a remote agent join
     await join1(twice);
     await join1(twice);
     expect((await apiError(join1(twice))).kind).toBe('access-denied');
+    // A joiner cannot pick its host id: naming itself after the in-process agent would take over
+    // that agent's tunnel and the sessions bound to it.
+    const inProcess = (JSON.parse((await c.svc.xctl(['db', 'ls', '--format=json'])).stdout) as { name: string; agents: string[] }[]).find((d) => d.name === 'cache')!.agents[0]!;
+    const named = (await c.svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
+    const joined = await new ApiClient({ addr: c.svc.addr, caPin: c.svc.pin }).request<{ host_id: string }>('POST', '/v1/webapi/join', {
+      token: named,
+      public_key: generateKeyPair('ecdsa-p256').publicKeyPem,
+      host_id: inProcess,
+    });
+    expect(joined.host_id).not.toBe(inProcess);
+    expect(joined.host_id).toMatch(/^[0-9a-f-]{36}$/);
+
     const bad = await c.svc.xctl(['tokens', 'add', '--type=db', '--uses=0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--uses must be a whole number from 1 to 10000');
