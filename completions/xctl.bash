@@ -150,8 +150,8 @@ __xctl_spec() {
       ;;
     'xctl tokens add')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --labels --proxy --ttl --type --value --version -V -c -d -h -i'
-      __xctl_req='--config --data-dir --format --identity --labels --proxy --ttl --type --value -c -i'
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --labels --proxy --ttl --type --uses --value --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --format --identity --labels --proxy --ttl --type --uses --value -c -i'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0

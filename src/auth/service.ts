@@ -28,6 +28,8 @@ import { AccessChecker } from './rbac.js';
 import { BUILTIN_ROLES, isBuiltinRole, parseRoles } from './roles.js';
 import type { PublicUser, Role, Traits } from './types.js';
 import { parseDatabaseResources, type DatabaseResource } from '../db/resource.js';
+import { AgentSessionRegistry, type AgentDirectory, type AgentSession } from './agent-sessions.js';
+import { escapeControl } from '../util/escape.js';
 import { randomUUID } from 'node:crypto';
 
 /** DEFAULT_LOGIN_TTL_MS is the default user certificate lifetime (tsh's 12h). */
@@ -36,6 +38,10 @@ export const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000;
 export const MAX_CERT_TTL_MS = 30 * 3_600_000;
 /** AGENT_CERT_TTL_MS is an agent host certificate's lifetime; agents renew at half-life. */
 export const AGENT_CERT_TTL_MS = 7 * 24 * 3_600_000;
+/** SESSION_EVENT_PREFIX is the only kind of audit event an agent may record: its sessions' own. */
+const SESSION_EVENT_PREFIX = 'db.session.';
+/** AUTH_ASSIGNED_FIELDS are set by the audit log, never taken from an agent. */
+const AUTH_ASSIGNED_FIELDS = ['id', 'code', 'time'] as const;
 /** ADMIN_USER is the name in the local admin identity xctl uses on the auth host. */
 export const ADMIN_USER = 'xctl-admin';
 
@@ -75,6 +81,9 @@ export class AuthService {
   readonly users: UserService;
   readonly tokens: JoinTokenService;
   readonly audit: AuditLog;
+  /** agentSessions binds the sessions agents serve to the users who opened them. */
+  readonly agentSessions: AgentSessionRegistry;
+  readonly #joinFailures = new SourceRateLimit(10, 60_000);
 
   private constructor(
     private readonly opts: AuthServiceOptions,
@@ -93,6 +102,12 @@ export class AuthService {
       limiter: new LoginLimiter(opts.backend, opts.clock),
     });
     this.tokens = new JoinTokenService({ backend: opts.backend, clock: opts.clock, emit });
+    this.agentSessions = new AgentSessionRegistry({ userCaPem: this.ca('user').certPem, clusterName: opts.clusterName, clock: opts.clock });
+  }
+
+  /** useAgentDirectory tells the auth service which agents the proxy has and what they serve. */
+  useAgentDirectory(d: AgentDirectory): void {
+    this.agentSessions.useDirectory(d);
   }
 
   /**
@@ -441,14 +456,42 @@ export class AuthService {
   // ---- agents ------------------------------------------------------------------------------
 
   /**
-   * joinAgent admits a database agent with a join token and signs its host certificate. db
-   * tokens stay valid until they expire, so several agents can join with one (as in Teleport).
+   * joinAgent admits a database agent with a join token and signs its host certificate. A token
+   * admits as many agents as it was created for (`xctl tokens add --uses N`, one by default).
+   *
+   * The auth service names the agent (a random host id). The agent learns the cluster name from the reply. If its config names a cluster, that name
+   * must match: the check comes before the token is used up, so the operator can fix the config
+   * and start again with the same token.
    */
-  async joinAgent(req: { token: string; publicKeyPem: string; hostId?: string; remoteAddr?: string }) {
-    await this.tokens.validate(req.token, 'db');
-    const hostId = req.hostId && /^[a-zA-Z0-9._-]{1,128}$/.test(req.hostId) ? req.hostId : randomUUID();
+  async joinAgent(req: { token: string; publicKeyPem: string; remoteAddr?: string; clusterName?: string }) {
+    try {
+      await this.tokens.validate(req.token, 'db');
+      if (req.clusterName !== undefined && req.clusterName !== this.opts.clusterName) {
+        throw badParameter(
+          `this agent's config names cluster "${escapeControl(req.clusterName.slice(0, 64))}", but the proxy serves cluster "${this.opts.clusterName}"`,
+          { hint: `Set cluster_name: ${this.opts.clusterName} in the agent's config, or remove the cluster_name line (the agent takes it from the join).` },
+        );
+      }
+      await this.tokens.consume(req.token, 'db');
+    } catch (err) {
+      // Anyone can call join: audit the failures, but a flood from one source only up to a rate.
+      const suppressed = this.#joinFailures.take(req.remoteAddr ?? '', this.opts.clock.now().getTime());
+      if (suppressed !== undefined) {
+        this.audit.emit({
+          type: 'agent.join',
+          success: false,
+          error: (err as Error).message,
+          ...(req.remoteAddr ? { remote_addr: req.remoteAddr } : {}),
+          ...(suppressed > 0 ? { suppressed } : {}),
+        });
+      }
+      throw err;
+    }
+    // Always a fresh id, never one the joiner picks: an agent that could name itself after a
+    // connected one would displace its tunnel and inherit the sessions bound to that id.
+    const hostId = randomUUID();
     const cert = this.issueHostCertificate(hostId, [hostId], req.publicKeyPem, AGENT_CERT_TTL_MS);
-    this.audit.emit({ type: 'agent.join', user: hostId, host_id: hostId, remote_addr: req.remoteAddr });
+    this.audit.emit({ type: 'agent.join', success: true, user: hostId, host_id: hostId, remote_addr: req.remoteAddr });
     return this.agentCredentials(hostId, cert.certPem, cert.notAfter);
   }
 
@@ -480,22 +523,166 @@ export class AuthService {
 
   /**
    * signDbClientCert issues the short-lived client certificate an agent presents to self-hosted
-   * Redis (CN = db user), from the db_client CA, never beyond notAfter.
+   * Redis (CN = db user), from the db_client CA — only for a session the agent serves: the
+   * request carries the session's proof (the user's routed certificate), whose route must name
+   * this db user (and this database), and the certificate never outlives that proof. Refusals
+   * are audited: they mean a broken or hostile agent.
    */
-  signDbClientCert(actor: Identity, req: { dbUser: string; publicKeyPem: string; notAfter: Date }) {
+  signDbClientCert(
+    actor: Identity,
+    req: { session?: { id: string; proof: string } | undefined; database?: string; dbUser: string; publicKeyPem: string; notAfter: Date },
+  ) {
+    const hostId = actor.hostId ?? actor.user;
+    let s: AgentSession | undefined;
+    try {
+      this.requireHost(actor);
+      if (!/^[^\s\x00-\x1f]{1,128}$/.test(req.dbUser)) throw badParameter('invalid db user name');
+      if (!req.session) {
+        throw accessDenied('a db_client certificate is issued only for a session the agent serves', {
+          hint: 'The agent must present the proof it received with the session; upgrade the agent.',
+        });
+      }
+      s = this.agentSessions.register(actor, req.session.id, req.session.proof);
+      const now = this.opts.clock.now();
+      if (s.expires <= now.getTime()) throw accessDenied(`the session of user "${s.user}" has expired`);
+      if (!this.agentSessions.isLive(hostId, s.proof)) {
+        throw accessDenied(`no session of user "${s.user}" is open on agent ${hostId}: the proxy routed none there, or it has ended`);
+      }
+      if (s.dbUser !== req.dbUser) {
+        throw accessDenied(`session ${s.sid} of user "${s.user}" is routed to db user "${s.dbUser}", not "${escapeControl(req.dbUser)}"`);
+      }
+      if (req.database !== undefined && req.database !== s.database) {
+        throw accessDenied(`session ${s.sid} of user "${s.user}" is routed to database "${s.database}", not "${escapeControl(req.database.slice(0, 128))}"`);
+      }
+      const notAfter = new Date(Math.min(req.notAfter.getTime(), s.expires, now.getTime() + MAX_CERT_TTL_MS));
+      if (notAfter.getTime() <= now.getTime()) throw badParameter('the session has already expired');
+      const issued = this.ca('db_client').issue({
+        publicKey: req.publicKeyPem,
+        commonName: req.dbUser,
+        notBefore: new Date(now.getTime() - 60_000),
+        notAfter,
+        extKeyUsage: ['clientAuth'],
+      });
+      this.audit.emit({
+        type: 'cert.create',
+        success: true,
+        user: s.user,
+        cert_type: 'db_client',
+        db_service: s.database,
+        db_user: s.dbUser,
+        sid: s.sid,
+        host_id: hostId,
+        expires: issued.notAfter.toISOString(),
+        serial: issued.serial,
+      });
+      return { certPem: issued.certPem, notAfter: issued.notAfter };
+    } catch (err) {
+      this.audit.emit({
+        type: 'cert.create',
+        success: false,
+        cert_type: 'db_client',
+        ...(s ? { user: s.user, sid: s.sid, db_service: s.database } : {}),
+        db_user: escapeControl(String(req.dbUser).slice(0, 128)),
+        host_id: hostId,
+        error: (err as Error).message,
+      });
+      throw err;
+    }
+  }
+
+  /**
+   * acceptAgentEvents records the audit events an agent sends, each under the session it names:
+   * only `db.session.*` events of sessions the agent serves (registered before, or proven by `proofs`,
+   * sid → routed certificate) are taken, with `user`, `db_service` and `db_user` taken from the
+   * session's proof rather than from the event. The rest are counted and reported in one
+   * `agent.events.rejected` event per batch. Throws connection-problem when the agent is not
+   * connected to the proxy yet (the agent retries the batch).
+   */
+  acceptAgentEvents(actor: Identity, events: unknown[], proofs: Record<string, unknown> = {}): { accepted: number; rejected: number } {
     this.requireHost(actor);
-    if (!/^[^\s\x00-\x1f]{1,128}$/.test(req.dbUser)) throw badParameter('invalid db user name');
-    const now = this.opts.clock.now();
-    const notAfter = new Date(Math.min(req.notAfter.getTime(), now.getTime() + MAX_CERT_TTL_MS));
-    if (notAfter.getTime() <= now.getTime()) throw badParameter('the session has already expired');
-    const issued = this.ca('db_client').issue({
-      publicKey: req.publicKeyPem,
-      commonName: req.dbUser,
-      notBefore: new Date(now.getTime() - 60_000),
-      notAfter,
-      extKeyUsage: ['clientAuth'],
-    });
-    return { certPem: issued.certPem, notAfter: issued.notAfter };
+    const hostId = actor.hostId ?? actor.user;
+    const nowMs = this.opts.clock.now().getTime();
+    const refused = new Map<string, string>();
+    for (const [sid, proof] of Object.entries(proofs)) {
+      if (this.agentSessions.lookup(actor, sid, nowMs)?.proof === proof) continue;
+      try {
+        this.agentSessions.register(actor, sid, proof, { forEvents: true });
+      } catch (err) {
+        if ((err as { kind?: string }).kind === 'connection-problem') throw err;
+        refused.set(sid, (err as Error).message);
+      }
+    }
+    let accepted = 0;
+    const rejectedSids = new Set<string>();
+    let rejected = 0;
+    for (const raw of events) {
+      const e = raw as Record<string, unknown> | null;
+      if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !e.type.startsWith(SESSION_EVENT_PREFIX)) {
+        rejected++;
+        continue;
+      }
+      // The auth service numbers, codes and times what it records; an agent cannot backdate.
+      for (const k of AUTH_ASSIGNED_FIELDS) if (k in e) delete e[k];
+      const s = this.agentSessions.lookup(actor, e.sid, nowMs);
+      if (!s) {
+        rejected++;
+        if (rejectedSids.size < 10) rejectedSids.add(typeof e.sid === 'string' ? escapeControl(e.sid.slice(0, 64)) : '(none)');
+        continue;
+      }
+      this.#recordSessionEvent(e, s, hostId);
+      accepted++;
+    }
+    if (rejected > 0) {
+      const firstError = refused.values().next().value as string | undefined;
+      this.audit.emit({
+        type: 'agent.events.rejected',
+        success: false,
+        host_id: hostId,
+        count: rejected,
+        sids: [...rejectedSids],
+        error: firstError ?? 'the events name no session this agent serves',
+      });
+    }
+    return { accepted, rejected };
+  }
+
+  /**
+   * acceptAgentEvent is {@link acceptAgentEvents} for one event of the in-process agent, which
+   * registered its session with {@link AgentSessionRegistry.register} when it opened; the event
+   * object is the caller's own and is rewritten in place.
+   */
+  acceptAgentEvent(actor: Identity, e: { type: string; [k: string]: unknown }, proof?: string): boolean {
+    let s = this.agentSessions.lookup(actor, e.sid);
+    if (!s && proof !== undefined) {
+      try {
+        s = this.agentSessions.register(actor, e.sid, proof, { forEvents: true });
+      } catch {
+        s = undefined;
+      }
+    }
+    if (!s || !e.type.startsWith(SESSION_EVENT_PREFIX)) {
+      this.audit.emit({
+        type: 'agent.events.rejected',
+        success: false,
+        host_id: actor.hostId ?? actor.user,
+        count: 1,
+        sids: [typeof e.sid === 'string' ? escapeControl(e.sid.slice(0, 64)) : '(none)'],
+        error: 'the event names no session this agent serves',
+      });
+      return false;
+    }
+    this.#recordSessionEvent(e, s, actor.hostId ?? actor.user);
+    return true;
+  }
+
+  #recordSessionEvent(e: Record<string, unknown>, s: AgentSession, hostId: string): void {
+    // Who and where come from the proof, never from what the agent wrote.
+    e.sid = s.sid;
+    e.user = s.user;
+    e.db_service = s.database;
+    e.db_user = s.dbUser;
+    e.agent = hostId;
+    this.audit.emit(e as { type: string });
   }
 
   // ---- admin wrappers (authorization + delegation) -----------------------------------------
@@ -534,4 +721,32 @@ export class AuthService {
 
 function isIpAddress(s: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
+}
+
+/**
+ * SourceRateLimit lets `perWindow` events per source address through per window and counts the
+ * rest, so an anonymous flood cannot flood the audit log. Bounded: at most 10,000 sources.
+ */
+class SourceRateLimit {
+  readonly #by = new Map<string, { start: number; n: number; dropped: number }>();
+  constructor(private readonly perWindow: number, private readonly windowMs: number) {}
+
+  /** take returns how many were suppressed since the last one let through, or undefined to suppress this one. */
+  take(source: string, now: number): number | undefined {
+    let b = this.#by.get(source);
+    if (!b || now - b.start >= this.windowMs) {
+      if (!b && this.#by.size >= 10_000) this.#by.clear();
+      const dropped = b?.dropped ?? 0;
+      b = { start: now, n: 0, dropped: 0 };
+      this.#by.set(source, b);
+      b.n++;
+      return dropped;
+    }
+    if (b.n >= this.perWindow) {
+      b.dropped++;
+      return undefined;
+    }
+    b.n++;
+    return 0;
+  }
 }

@@ -3,8 +3,9 @@
  * (`xctl tokens add --type=db`).
  *
  * A token is 32 random hex characters (as `tctl tokens add`), stored only as its SHA-256 under
- * `tokens/<sha256 hex>` with an expiry (30 min by default). It is not consumed on use: several
- * agents may join with one token until it expires, as in Teleport. Imports errors, util and the
+ * `tokens/<sha256 hex>` with an expiry (30 min by default) and a number of uses (one by default,
+ * `--uses N` for a fleet): a join token is a bearer secret that mints host certificates, so a
+ * leaked one must not admit agents for the rest of its lifetime. Imports errors, util and the
  * store contract; must not import HTTP, the CLI or the service wiring.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,6 +31,8 @@ export interface CreateJoinTokenRequest {
   value?: string;
   /** Labels the joining agent inherits. */
   labels?: Record<string, string>;
+  /** How many agents may join with it (default 1). */
+  uses?: number;
 }
 
 /** JoinTokenListing is a join token as listed: its hint, never the token. */
@@ -39,10 +42,14 @@ export interface JoinTokenListing {
   type: JoinTokenType;
   labels: Record<string, string>;
   expires: Date;
+  /** Joins left. */
+  uses: number;
 }
 
 /** JOIN_TOKEN_TTL_MS is the default join token lifetime (as `tctl tokens add`). */
 export const JOIN_TOKEN_TTL_MS = 30 * 60_000;
+/** MAX_JOIN_TOKEN_USES bounds `--uses`. */
+export const MAX_JOIN_TOKEN_USES = 10_000;
 
 const TOKENS = 'tokens/';
 const TOKEN_TYPES: readonly JoinTokenType[] = ['db'];
@@ -57,8 +64,8 @@ export function tokenHint(token: string): string {
 }
 
 const invalidJoinToken = () =>
-  accessDenied('join token is invalid or has expired', {
-    hint: 'Create a new one with: xctl tokens add --type=db.',
+  accessDenied('join token is invalid, used up or has expired', {
+    hint: 'Create a new one with: xctl tokens add --type=db (add --uses N to let N agents join with it).',
   });
 
 function checkLabels(labels: Record<string, string>): Record<string, string> {
@@ -98,6 +105,10 @@ export class JoinTokenService {
         hint: 'Leave out --value to get a random token, or generate one with: openssl rand -hex 16.',
       });
     }
+    const uses = req.uses ?? 1;
+    if (!Number.isInteger(uses) || uses < 1 || uses > MAX_JOIN_TOKEN_USES) {
+      throw badParameter(`a join token's uses must be a whole number from 1 to ${MAX_JOIN_TOKEN_USES}`);
+    }
     const labels = checkLabels(req.labels ?? {});
     const token = req.value ?? randomBytes(16).toString('hex');
     const now = this.deps.clock.now();
@@ -110,6 +121,7 @@ export class JoinTokenService {
       labels,
       expires: expires.toISOString(),
       createdAt: now.toISOString(),
+      uses,
     };
     try {
       await this.deps.backend.put(TOKENS + hash, stored, { expectRevision: 0, expires });
@@ -128,6 +140,7 @@ export class JoinTokenService {
       hint: stored.hint,
       labels,
       expires: stored.expires,
+      uses,
       success: true,
     });
     return { token, expires, type: req.type };
@@ -136,7 +149,7 @@ export class JoinTokenService {
   /** list returns the unexpired join tokens by hint, soonest to expire first. */
   async list(): Promise<JoinTokenListing[]> {
     return (await this.live())
-      .map((t) => ({ hint: t.hint, type: t.type, labels: { ...t.labels }, expires: new Date(t.expires) }))
+      .map((t) => ({ hint: t.hint, type: t.type, labels: { ...t.labels }, expires: new Date(t.expires), uses: t.uses ?? 1 }))
       .sort((a, b) => a.expires.getTime() - b.expires.getTime());
   }
 
@@ -173,6 +186,34 @@ export class JoinTokenService {
     const t = item?.value;
     if (!t || t.type !== type || Date.parse(t.expires) <= this.deps.clock.now().getTime()) throw invalidJoinToken();
     return t;
+  }
+
+  /**
+   * consume uses up one join of a live token of the given type and returns it; the last use
+   * deletes it. Revision-checked writes make two agents racing for the last use end with one
+   * admitted. Unknown, expired, used-up and wrong-type tokens fail alike.
+   */
+  async consume(token: string, type: JoinTokenType): Promise<JoinToken> {
+    if (typeof token !== 'string' || !VALUE_RE.test(token)) throw invalidJoinToken();
+    const key = TOKENS + sha256(token);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const item = await this.deps.backend.get<JoinToken>(key);
+      const t = item?.value;
+      if (!item || !t || t.type !== type || Date.parse(t.expires) <= this.deps.clock.now().getTime()) throw invalidJoinToken();
+      // Tokens stored before uses existed count as single-use.
+      const left = t.uses ?? 1;
+      try {
+        if (left <= 1) {
+          if (!(await this.deps.backend.delete(key, { expectRevision: item.revision }))) throw invalidJoinToken();
+        } else {
+          await this.deps.backend.put<JoinToken>(key, { ...t, uses: left - 1 }, { expectRevision: item.revision, expires: new Date(t.expires) });
+        }
+        return { ...t, uses: left - 1 };
+      } catch (err) {
+        if (!(isXError(err) && err.kind === 'conflict')) throw err;
+      }
+    }
+    throw invalidJoinToken();
   }
 
   private async live(): Promise<JoinToken[]> {

@@ -67,6 +67,8 @@ export interface JoinToken {
   labels: Record<string, string>;
   expires: string;
   createdAt: string;
+  /** Joins left; absent in tokens stored before uses existed (one). */
+  uses?: number;
 }
 
 /** UserToken is an invite (1h default) or reset (8h default) token, single use, stored hashed. */

@@ -5,6 +5,7 @@
  */
 import { badParameter } from '../errors.js';
 import type { DatabaseSpec, DatabaseType } from './database.js';
+import type { Session } from './session.js';
 
 /** UpstreamCredentials is everything needed to open one authenticated upstream connection. */
 export interface UpstreamCredentials {
@@ -28,11 +29,32 @@ export interface UpstreamCredentials {
   expiresAt?: Date;
 }
 
-/** CredentialOptions bound what a provider may return and let the caller cancel. */
+/**
+ * SessionProof names the session credentials are asked for and carries what authorised it: the
+ * user's certificate routed to the database (base64 DER), as the proxy passed it to the agent.
+ * The auth service issues a db_client certificate only against such a proof (issue 8 §5).
+ */
+export interface SessionProof {
+  id: string;
+  proof: string;
+}
+
+/** CredentialOptions bound what a provider returns to one session. */
 export interface CredentialOptions {
-  /** Credentials must not outlive this (the user's certificate). */
+  /** The credentials must not outlive this (the session's certificate expiry). */
   notAfter: Date;
   signal?: AbortSignal;
+  /** The session asking; providers that do not ask the auth service may ignore it. */
+  session?: SessionProof;
+}
+
+/** credentialOptions is what an engine passes to {@link CredentialProvider.credentials} for a session. */
+export function credentialOptions(session: Session, signal?: AbortSignal): CredentialOptions {
+  return {
+    notAfter: session.expires,
+    ...(signal ? { signal } : {}),
+    ...(session.proof !== undefined ? { session: { id: session.id, proof: session.proof } } : {}),
+  };
 }
 
 /**

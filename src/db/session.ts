@@ -47,6 +47,11 @@ export interface Session {
   dbName?: string;
   /** When the user's certificate expires; upstream credentials must not outlive it. */
   expires: Date;
+  /**
+   * The user's certificate routed to this database (base64 DER), as the proxy passed it: the
+   * proof the agent presents when it asks the auth service for anything on the user's behalf.
+   */
+  proof?: string;
   clientAddr?: string;
   checker: SessionChecker;
   audit: SessionAudit;

@@ -50,6 +50,13 @@ export interface TunnelServerOptions {
   random?: () => number;
   /** Clock for heartbeat deadlines, in ms. */
   now?: () => number;
+  /**
+   * onStreamOpening is told before a stream is offered to an agent, with the stream's header;
+   * the function it returns is called with `ended` when the proxy has sent its last byte on the
+   * stream (the user will send nothing more) and with `closed` when the stream closes or the
+   * agent refuses it. The auth service uses it to know which sessions each agent serves now.
+   */
+  onStreamOpening?: (hostId: string, header: object) => (how: 'ended' | 'closed') => void;
 }
 
 /** AgentInfo describes one connected agent. */
@@ -264,9 +271,20 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
     let lastErr: unknown;
     for (const agent of candidates) {
       if (agent.mux.closed) continue;
+      // Before the OPEN frame: the agent may ask the auth service about the session at once.
+      const release = this.#opts.onStreamOpening?.(agent.hostId, header);
       try {
-        return await agent.mux.openStream({ ...header, database: dbName }, { timeoutMs });
+        const stream = await agent.mux.openStream({ ...header, database: dbName }, { timeoutMs });
+        if (release) {
+          if (stream.destroyed) release('closed');
+          else {
+            stream.once('finish', () => release('ended'));
+            stream.once('close', () => release('closed'));
+          }
+        }
+        return stream;
       } catch (err) {
+        release?.('closed');
         if (isXError(err) && (err.kind === 'access-denied' || err.kind === 'auth-required')) throw err;
         lastErr = err;
         this.#log.warn('agent could not open a database stream', { host_id: agent.hostId, database: dbName, err: messageOf(err) });

@@ -207,6 +207,7 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
           type,
           ...(b.ttl_ms !== undefined ? { ttlMs: num(b.ttl_ms, 'ttl_ms')! } : {}),
           ...(b.value !== undefined ? { value: str(b.value, 'value')! } : {}),
+          ...(b.uses !== undefined ? { uses: num(b.uses, 'uses')! } : {}),
           labels: labels as Record<string, string>,
         },
         id.user,
@@ -300,7 +301,7 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return auth.joinAgent({
         token: str(b.token, 'token')!,
         publicKeyPem: str(b.public_key, 'public_key')!,
-        ...(b.host_id !== undefined ? { hostId: str(b.host_id, 'host_id')! } : {}),
+        ...(b.cluster_name !== undefined ? { clusterName: str(b.cluster_name, 'cluster_name')! } : {}),
         remoteAddr: c.remoteAddr,
       });
     }),
@@ -310,7 +311,11 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
     }),
     route('POST', '/v1/agent/db-client-cert', async (c) => {
       const b = await c.body();
+      const sid = str(b.sid, 'sid', false);
+      const proof = str(b.proof, 'proof', false);
       const r = auth.signDbClientCert(c.identity(), {
+        session: sid !== undefined && proof !== undefined ? { id: sid, proof } : undefined,
+        ...(b.database !== undefined ? { database: str(b.database, 'database')! } : {}),
         dbUser: str(b.db_user, 'db_user')!,
         publicKeyPem: str(b.public_key, 'public_key')!,
         notAfter: parseDate(str(b.not_after, 'not_after')!, 'not_after'),
@@ -330,11 +335,13 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       auth.requireHost(id);
       const b = await c.body();
       if (!Array.isArray(b.events) || b.events.length > 10_000) throw badParameter('events must be a list of at most 10000 events');
-      for (const e of b.events as Record<string, unknown>[]) {
-        if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !e.type.startsWith('db.')) continue;
-        auth.audit.emit({ ...e, type: e.type, agent: id.hostId ?? id.user });
+      // sessions: sid → the session's proof (the user's routed certificate, base64 DER).
+      const sessions = b.sessions ?? {};
+      if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions) || Object.keys(sessions).length > 1_000) {
+        // Each new proof costs a signature check: bound them per request.
+        throw badParameter('sessions must be a map of at most 1000 session ids to proofs');
       }
-      return { accepted: (b.events as unknown[]).length };
+      return auth.acceptAgentEvents(id, b.events, sessions as Record<string, unknown>);
     }),
     route('GET', '/v1/audit', async (c) => {
       const q = c.query;

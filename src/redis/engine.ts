@@ -20,7 +20,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
+import { credentialOptions, type CredentialProvider, type UpstreamCredentials } from '../db/credentials.js';
 import type { Engine } from '../db/engine.js';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
@@ -247,7 +247,7 @@ export class RedisEngine implements Engine {
     }
     let creds: UpstreamCredentials;
     try {
-      creds = await this.#cfg.credentials.credentials(db, session.dbUser, { notAfter: session.expires, signal });
+      creds = await this.#cfg.credentials.credentials(db, session.dbUser, credentialOptions(session, signal));
     } catch (err) {
       if (isXError(err)) throw err;
       throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });

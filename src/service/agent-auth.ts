@@ -8,6 +8,7 @@ import type { AuthService } from '../auth/service.js';
 import type { Role } from '../auth/types.js';
 import type { ApiClient } from '../client/api.js';
 import type { DatabaseResource } from '../db/resource.js';
+import type { SessionProof } from '../db/credentials.js';
 import type { Identity } from '../pki/index.js';
 import type { Logger } from '../util/log.js';
 
@@ -17,12 +18,24 @@ export interface AgentAuth {
   dbCaPem: string;
   /** roles returns every role definition (cached by the caller). */
   roles(): Promise<Role[]>;
-  /** signDbClientCert signs a client certificate (CN = dbUser) for a key made here. */
-  signDbClientCert(dbUser: string, publicKeyPem: string, notAfter: Date): Promise<{ certPem: string; notAfter: Date }>;
+  /**
+   * signDbClientCert signs a client certificate (CN = dbUser) for a key made here, for the
+   * session whose proof it presents; the auth service refuses any other db user or database.
+   */
+  signDbClientCert(req: { session?: SessionProof; database: string; dbUser: string; publicKeyPem: string; notAfter: Date }): Promise<{ certPem: string; notAfter: Date }>;
   /** dynamicDatabases returns `kind: db` resources. */
   dynamicDatabases(): Promise<DatabaseResource[]>;
-  /** emit records an audit event without blocking. */
-  emit(event: { type: string; [k: string]: unknown }): void;
+  /**
+   * openSession tells the auth service about a session this agent serves, before any event of
+   * it. The in-process agent registers it at once (and is refused like a remote one would be);
+   * a remote agent sends the proof along with the session's audit events instead.
+   */
+  openSession(session: SessionProof): void;
+  /**
+   * emit records an audit event of a session without blocking. The auth service takes the user
+   * from the session's proof, not from the event.
+   */
+  emit(event: { type: string; sid: string; [k: string]: unknown }, session: SessionProof): void;
   close(): Promise<void>;
 }
 
@@ -32,13 +45,12 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
     userCaPem: auth.ca('user').certPem,
     dbCaPem: auth.ca('db').certPem,
     roles: () => auth.listRoles(),
-    signDbClientCert: async (dbUser, publicKeyPem, notAfter) => auth.signDbClientCert(host, { dbUser, publicKeyPem, notAfter }),
+    // The same checks as for a remote agent, without the HTTP hop.
+    signDbClientCert: async (req) => auth.signDbClientCert(host, req),
     dynamicDatabases: () => auth.listDatabaseResources(),
-    // The event object is the caller's own fresh one: tag it in place rather than copy it again.
-    emit: (e) => {
-      e.agent = host.hostId;
-      auth.audit.emit(e);
-    },
+    openSession: (s) => void auth.agentSessions.register(host, s.id, s.proof),
+    // The event object is the caller's own fresh one: the auth service rewrites it in place.
+    emit: (e, s) => void auth.acceptAgentEvent(host, e, s.proof),
     close: async () => {},
   };
 }
@@ -49,16 +61,23 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
  * burst of queries costs a few requests, not one each.
  */
 export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPem: string }, log: Logger): AgentAuth {
-  let queue: Record<string, unknown>[] = [];
+  // Each queued event keeps a reference to its session's proof (shared, not copied), so a batch
+  // can carry the proofs of the sessions it names: the auth service needs no memory of earlier
+  // batches, and a restarted one re-learns live sessions from the next batch.
+  type Queued = { e: Record<string, unknown>; s: SessionProof };
+  let queue: Queued[] = [];
   let sending = false;
   const MAX_QUEUE = 1_000_000;
   const flush = async () => {
     if (sending || queue.length === 0) return;
     sending = true;
     const batch = queue.slice(0, 1000);
+    const sessions: Record<string, string> = {};
+    for (const q of batch) sessions[q.s.id] = q.s.proof;
     try {
-      await api.request('POST', '/v1/agent/events', { events: batch });
+      const r = await api.request<{ accepted?: number; rejected?: number }>('POST', '/v1/agent/events', { sessions, events: batch.map((q) => q.e) });
       queue = queue.slice(batch.length);
+      if (r.rejected) log.warn('the auth service refused audit events of sessions it could not verify', { rejected: r.rejected });
     } catch (err) {
       log.warn('could not send audit events; will retry', { pending: queue.length, err: (err as Error).message });
     } finally {
@@ -70,21 +89,24 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
   return {
     ...cas,
     roles: async () => (await api.request<{ roles: Role[] }>('GET', '/v1/agent/roles')).roles,
-    signDbClientCert: async (dbUser, publicKeyPem, notAfter) => {
+    signDbClientCert: async (req) => {
       const r = await api.request<{ cert: string; expires: string }>('POST', '/v1/agent/db-client-cert', {
-        db_user: dbUser,
-        public_key: publicKeyPem,
-        not_after: notAfter.toISOString(),
+        ...(req.session ? { sid: req.session.id, proof: req.session.proof } : {}),
+        database: req.database,
+        db_user: req.dbUser,
+        public_key: req.publicKeyPem,
+        not_after: req.notAfter.toISOString(),
       });
       return { certPem: r.cert, notAfter: new Date(r.expires) };
     },
     dynamicDatabases: async () => (await api.request<{ databases: DatabaseResource[] }>('GET', '/v1/agent/databases')).databases,
-    emit: (e) => {
+    openSession: () => {},
+    emit: (e, s) => {
       if (queue.length >= MAX_QUEUE) {
         log.error('audit queue full: the auth service has been unreachable too long; dropping the oldest event');
         queue.shift();
       }
-      queue.push(e);
+      queue.push({ e, s });
       if (queue.length >= 1000) void flush();
     },
     close: async () => {

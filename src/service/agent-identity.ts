@@ -14,6 +14,8 @@ import { ApiClient } from '../client/api.js';
 /** AgentIdentity is what an agent needs to dial the proxy and check users. */
 export interface AgentIdentity {
   hostId: string;
+  /** The cluster joined (from the host certificate the auth service signed). */
+  clusterName: string;
   certPem: string;
   keyPem: string;
   hostCaPem: string;
@@ -56,18 +58,31 @@ function fromFile(text: string): AgentIdentity | undefined {
   if (!key || certs.length < 4) return undefined;
   const info = certificateInfo(certs[0]!.pem);
   const hostId = info.identity?.hostId;
-  if (!hostId) return undefined;
-  return { hostId, keyPem: key.pem, certPem: certs[0]!.pem, hostCaPem: certs[1]!.pem, userCaPem: certs[2]!.pem, dbCaPem: certs[3]!.pem, notAfter: info.notAfter };
+  const clusterName = info.identity?.cluster;
+  if (!hostId || !clusterName) return undefined;
+  return { hostId, clusterName, keyPem: key.pem, certPem: certs[0]!.pem, hostCaPem: certs[1]!.pem, userCaPem: certs[2]!.pem, dbCaPem: certs[3]!.pem, notAfter: info.notAfter };
 }
 
-/** loadOrJoin returns a valid agent identity, joining the cluster when needed. */
-export async function loadOrJoin(o: { dataDir: string; proxyServer: string; authToken?: string; caPin?: string; clock: Clock }): Promise<AgentIdentity> {
+/**
+ * loadOrJoin returns a valid agent identity, joining the cluster when needed. `clusterName` is
+ * the name the config gives, if it gives one: the join (or the identity already held) must be
+ * for that cluster, and the error says which name to use.
+ */
+export async function loadOrJoin(o: { dataDir: string; proxyServer: string; authToken?: string; caPin?: string; clusterName?: string; clock: Clock }): Promise<AgentIdentity> {
   const path = agentIdentityPath(o.dataDir);
+  let held: AgentIdentity | undefined;
   try {
-    const id = fromFile(await readFile(path, 'utf8'));
-    if (id && id.notAfter.getTime() - o.clock.now().getTime() > 60_000) return id;
+    held = fromFile(await readFile(path, 'utf8'));
   } catch {
     // not joined yet
+  }
+  if (held && held.notAfter.getTime() - o.clock.now().getTime() > 60_000) {
+    if (o.clusterName !== undefined && o.clusterName !== held.clusterName) {
+      throw badParameter(`this agent's config names cluster "${o.clusterName}", but it joined cluster "${held.clusterName}"`, {
+        hint: `Set cluster_name: ${held.clusterName} in the agent's config, or remove the cluster_name line (the agent takes it from the join).`,
+      });
+    }
+    return held;
   }
   if (!o.authToken) {
     throw authRequired('this agent has not joined the cluster and db_service.auth_token is not set', {
@@ -76,10 +91,16 @@ export async function loadOrJoin(o: { dataDir: string; proxyServer: string; auth
   }
   const api = new ApiClient({ addr: o.proxyServer, ...(o.caPin ? { caPin: o.caPin } : {}) });
   const kp = generateKeyPair('ecdsa-p256');
-  const r = await api.request<JoinReply>('POST', '/v1/webapi/join', { token: await readToken(o.authToken), public_key: kp.publicKeyPem });
+  // The auth service checks the configured cluster name before it uses up the token.
+  const r = await api.request<JoinReply>('POST', '/v1/webapi/join', {
+    token: await readToken(o.authToken),
+    public_key: kp.publicKeyPem,
+    ...(o.clusterName !== undefined ? { cluster_name: o.clusterName } : {}),
+  });
   await writeSecretFile(path, kp.privateKeyPem + r.cert + r.host_ca + r.user_ca + r.db_ca);
   return {
     hostId: r.host_id,
+    clusterName: r.cluster_name,
     certPem: r.cert,
     keyPem: kp.privateKeyPem,
     hostCaPem: r.host_ca,

@@ -141,6 +141,11 @@ export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export interface ServiceConfig {
   source: string;
   clusterName: string;
+  /**
+   * Whether the config (or --cluster-name) names the cluster. A remote agent without it takes
+   * the name from the join; with it, a different name is an error at join time.
+   */
+  clusterNameSet?: boolean;
   dataDir: string;
   logSeverity: 'debug' | 'info' | 'warn' | 'error';
   auth: {
@@ -250,6 +255,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
   return {
     source,
     clusterName: c.cluster_name ?? 'xport',
+    clusterNameSet: c.cluster_name !== undefined,
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
     logSeverity: c.log?.severity ?? 'info',
     auth: {

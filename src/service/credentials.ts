@@ -3,12 +3,14 @@
  * certificate from the db_client CA (CN = the db user), never outliving the session, plus the
  * TLS verification the database's `tls` settings ask for.
  *
- * Certificates are cached per (db user, expiry minute) so a burst of sessions from one login
- * costs one signature, and the same credential object (and so the engine's cached TLS context)
- * is reused.
+ * The auth service signs only for a session the agent serves, so each request carries the
+ * session's proof (the user's routed certificate). Certificates are cached per (database, db
+ * user, proof, expiry minute): a burst of sessions from one routed login costs one signature and
+ * reuses the same credential object (and so the engine's cached TLS context), while a different
+ * user's session never rides on a certificate obtained with someone else's proof.
  */
 import { isIP } from 'node:net';
-import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
+import type { CredentialOptions, CredentialProvider, SessionProof, UpstreamCredentials } from '../db/credentials.js';
 import type { DatabaseSpec } from '../db/database.js';
 import type { Clock } from '../util/clock.js';
 import { newClientKey, type AgentAuth } from './agent-auth.js';
@@ -19,15 +21,15 @@ export class SelfHostedCredentials implements CredentialProvider {
 
   constructor(private readonly auth: AgentAuth, private readonly clock: Clock) {}
 
-  async credentials(db: DatabaseSpec, dbUser: string, opts: { notAfter: Date }): Promise<UpstreamCredentials> {
+  async credentials(db: DatabaseSpec, dbUser: string, opts: CredentialOptions): Promise<UpstreamCredentials> {
     const now = this.clock.now().getTime();
     // Round the expiry down to the minute: shareable between sessions of one login, never later
     // than the session's own expiry.
     const notAfter = new Date(Math.max(now + 1000, Math.floor(opts.notAfter.getTime() / 60_000) * 60_000));
-    const key = `${db.name}|${dbUser}|${notAfter.getTime()}`;
+    const key = `${db.name}|${dbUser}|${opts.session?.proof ?? ''}|${notAfter.getTime()}`;
     let p = this.cache.get(key);
     if (!p) {
-      p = this.issue(db, dbUser, notAfter);
+      p = this.issue(db, dbUser, notAfter, opts.session);
       this.cache.set(key, p);
       p.catch(() => this.cache.delete(key));
       this.prune(now);
@@ -35,9 +37,9 @@ export class SelfHostedCredentials implements CredentialProvider {
     return p;
   }
 
-  private async issue(db: DatabaseSpec, dbUser: string, notAfter: Date): Promise<UpstreamCredentials> {
+  private async issue(db: DatabaseSpec, dbUser: string, notAfter: Date, session: SessionProof | undefined): Promise<UpstreamCredentials> {
     const kp = newClientKey();
-    const cert = await this.auth.signDbClientCert(dbUser, kp.publicKeyPem, notAfter);
+    const cert = await this.auth.signDbClientCert({ ...(session ? { session } : {}), database: db.name, dbUser, publicKeyPem: kp.publicKeyPem, notAfter });
     const serverName = db.tls.serverName ?? (isIP(db.host) ? undefined : db.host);
     return {
       tls: {

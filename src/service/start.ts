@@ -39,6 +39,8 @@ const ADMIN_IDENTITY_TTL_MS = 7 * 24 * 3_600_000;
 
 /** RunningService is a started `xctl start`. */
 export interface RunningService {
+  /** The cluster served: the config's, or for a remote agent the one it joined. */
+  clusterName: string;
   auth?: AuthService;
   agent?: RunningAgent;
   tunnels?: TunnelServer;
@@ -77,7 +79,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
       // A remote database agent: join through the proxy, then serve.
       const agent = await startRemoteAgent(config, clock, log);
       cleanups.push(() => agent.stop());
-      return { agent, stop };
+      return { clusterName: agent.clusterName, agent, stop };
     }
     await ensureWritableDir(config.dataDir);
     const lock = await acquireDataDirLock(config.dataDir, 'auth service');
@@ -109,10 +111,22 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         return { chain: cert.certPem + auth.ca('host').certPem, key: kp.privateKeyPem };
       };
       const first = issueProxyCert();
-      const t = new TunnelServer({ cluster: config.clusterName, log: log.child('tunnel'), hostCaPem: auth.ca('host').certPem });
+      const t = new TunnelServer({
+        cluster: config.clusterName,
+        log: log.child('tunnel'),
+        hostCaPem: auth.ca('host').certPem,
+        // Which sessions each agent serves right now: the auth service signs db_client
+        // certificates only for those.
+        onStreamOpening: (hostId, header) => auth.agentSessions.streamOpening(hostId, (header as { cert?: unknown }).cert),
+      });
       tunnels = t;
       t.on('agent-connected', (a) => log.info('agent connected', { host_id: a.hostId, from: a.remoteAddr, databases: a.databases.map((d) => d.name).join(',') }));
       t.on('agent-disconnected', (a, reason) => log.info('agent disconnected', { host_id: a.hostId, reason }));
+      // The auth service trusts an agent only for sessions of databases it serves right now.
+      auth.useAgentDirectory({
+        connected: (hostId) => t.agents().some((a) => a.hostId === hostId),
+        serves: (hostId, database) => t.agents().some((a) => a.hostId === hostId && a.databases.some((d) => d.name === database)),
+      });
       cleanups.push(async () => t.close());
       const webApi = createWebApi(auth, log.child('web'), {
         databases: () =>
@@ -201,7 +215,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
       const a = agent;
       cleanups.push(() => a.stop());
     }
-    return { auth, ...(agent ? { agent } : {}), ...(tunnels ? { tunnels } : {}), ...(info ? { proxyAddr: info.addr, info } : {}), stop };
+    return { clusterName: config.clusterName, auth, ...(agent ? { agent } : {}), ...(tunnels ? { tunnels } : {}), ...(info ? { proxyAddr: info.addr, info } : {}), stop };
   } catch (err) {
     await stop();
     throw err;
@@ -252,7 +266,7 @@ async function launchAgent(
 }
 
 /** startRemoteAgent joins (or reuses a joined identity) and starts an agent on its own host. */
-async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger): Promise<RunningAgent> {
+async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger): Promise<RunningAgent & { clusterName: string }> {
   if (!config.db.proxyServer) throw badParameter(`${config.source}: db_service.proxy_server is required for a remote agent`);
   await ensureWritableDir(config.dataDir);
   const id = await loadOrJoin({
@@ -260,11 +274,15 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
     proxyServer: config.db.proxyServer,
     ...(config.db.authToken ? { authToken: config.db.authToken } : {}),
     ...(config.db.caPin ? { caPin: config.db.caPin } : {}),
+    ...(config.clusterNameSet ? { clusterName: config.clusterName } : {}),
     clock,
   });
+  // The cluster's name comes from the join (it is in the host certificate), so a config
+  // without cluster_name serves whatever the cluster is called.
+  const joined: ServiceConfig = { ...config, clusterName: id.clusterName };
   const api = new ApiClient({ addr: config.db.proxyServer, caPem: id.hostCaPem, credentials: { certPem: id.certPem, keyPem: id.keyPem } });
-  log.info('joined the cluster', { host_id: id.hostId, proxy: config.db.proxyServer, valid_until: id.notAfter.toISOString() });
-  const agent = await launchAgent(config, {
+  log.info('joined the cluster', { cluster: id.clusterName, host_id: id.hostId, proxy: config.db.proxyServer, valid_until: id.notAfter.toISOString() });
+  const agent = await launchAgent(joined, {
     hostId: id.hostId,
     proxyAddr: config.db.proxyServer,
     tls: { certPem: id.certPem, keyPem: id.keyPem, caPem: id.hostCaPem },
@@ -291,6 +309,7 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
   timer.unref();
   return {
     ...agent,
+    clusterName: id.clusterName,
     async stop() {
       clearInterval(timer);
       await agent.stop();

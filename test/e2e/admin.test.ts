@@ -65,7 +65,7 @@ describe('xctl administration', () => {
     expect(full.stdout).toContain('This token will expire in 1 hour.');
     expect(full.stdout).toContain(svc.pin);
     const ls = await svc.xctl(['tokens', 'ls']);
-    expect(ls.stdout).toMatch(/^Token\s+Type\s+Labels\s+Expiry Time \(UTC\)$/m);
+    expect(ls.stdout).toMatch(/^Token\s+Type\s+Labels\s+Uses Left\s+Expiry Time \(UTC\)$/m);
     expect(ls.stdout).toContain(`${token.slice(0, 4)}…${token.slice(-4)}`);
     expect(ls.stdout).not.toContain(token);
     expect(ls.stdout).toContain('env=dev');

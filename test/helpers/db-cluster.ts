@@ -45,9 +45,12 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
   }
 }
 
-/** startDbCluster builds the whole fixture and registers database "cache" (env=dev). */
-export async function startDbCluster(): Promise<DbCluster> {
-  const svc = await startXport();
+/**
+ * startDbCluster builds the whole fixture and registers database "cache" (env=dev).
+ * `xportArgs` go to `xctl start` (e.g. `--cluster-name example`).
+ */
+export async function startDbCluster(opts: { xportArgs?: string[] } = {}): Promise<DbCluster> {
+  const svc = await startXport(opts.xportArgs ? { args: opts.xportArgs } : {});
   const dir = await tmpDir('xport-db-');
   const certPrefix = join(dir, 'server');
   const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);

@@ -81,6 +81,7 @@ export function buildXctl(ctx: CliContext): Command {
     .description('create a join token')
     .addOption(new Option('--type <type>', 'what the token admits').choices(['db']).makeOptionMandatory())
     .option('--ttl <duration>', 'token lifetime (default 30m)')
+    .option('--uses <n>', 'how many agents may join with the token (default 1)')
     .option('--value <token>', 'use this value (at least 32 hex characters) instead of a random one')
     .option('--labels <k=v,...>', 'labels for what joins with the token', labelMap)
     .addOption(new Option('--format <format>', 'output format (text prints only the token)').choices(['text', 'json', 'yaml']))

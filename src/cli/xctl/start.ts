@@ -34,7 +34,10 @@ export async function resolveStartConfig(ctx: CliContext, o: StartOptions): Prom
     cfg.proxy.listenAddr = o.listenAddr;
     if (!path) cfg.proxy.publicAddr = o.listenAddr.replace(/^0\.0\.0\.0:/, 'localhost:');
   }
-  if (o.clusterName) cfg.clusterName = o.clusterName;
+  if (o.clusterName) {
+    cfg.clusterName = o.clusterName;
+    cfg.clusterNameSet = true;
+  }
   return cfg;
 }
 
@@ -51,7 +54,7 @@ export async function runStart(ctx: CliContext, o: StartOptions): Promise<void> 
     const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : cfg.logSeverity);
     const svc = await startService(cfg, { log, clock: ctx.clock });
     ctx.io.stdout.write(
-      `xport ${VERSION} started: cluster "${cfg.clusterName}", data dir ${cfg.dataDir}\n` +
+      `xport ${VERSION} started: cluster "${svc.clusterName}", data dir ${cfg.dataDir}\n` +
         (svc.info ? `Proxy listening on ${svc.info.addr} (public address ${svc.info.public_addr}), CA pin ${svc.info.ca_pin}\n` : '') +
         (svc.agent && !svc.info ? `Database agent started, serving: ${svc.agent.databases().map((d) => d.name).join(', ') || '(no databases yet)'}\n` : ''),
     );

@@ -1,6 +1,7 @@
 /**
  * cli/xctl/tokens: `xctl tokens add|ls|rm` — join tokens for database agents.
  */
+import { usage } from '../../errors.js';
 import { humanDuration, parseDuration } from '../../util/duration.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
@@ -13,16 +14,27 @@ export interface TokensAddOptions extends XctlGlobals {
   value?: string;
   labels?: Record<string, string>;
   format?: string;
+  uses?: string;
+}
+
+/** parseUses reads `--uses`: a whole number of joins, 1 to 10000. */
+function parseUses(v: string | undefined): number {
+  if (v === undefined) return 1;
+  const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 10_000)) throw usage(`--uses must be a whole number from 1 to 10000, not "${v.slice(0, 32)}"`);
+  return n;
 }
 
 /** runTokensAdd creates a join token. `--format=text` prints only the token, like tctl. */
 export async function runTokensAdd(ctx: CliContext, o: TokensAddOptions): Promise<void> {
   const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl', 'm') : 30 * 60_000;
+  const uses = parseUses(o.uses);
   const format = o.format === undefined ? undefined : parseFormat(o.format);
   const conn = await connectAdmin(ctx, o);
   const r = await conn.api.request<{ token: string; type: string; expires: string; ca_pin: string }>('POST', '/v1/tokens', {
     type: o.type,
     ttl_ms: ttlMs,
+    uses,
     ...(o.value ? { value: o.value } : {}),
     labels: o.labels ?? {},
   });
@@ -31,7 +43,7 @@ export async function runTokensAdd(ctx: CliContext, o: TokensAddOptions): Promis
     return;
   }
   if (format) {
-    ctx.io.stdout.write(renderData({ token: r.token, roles: [r.type === 'db' ? 'Db' : r.type], expires: r.expires }, format));
+    ctx.io.stdout.write(renderData({ token: r.token, roles: [r.type === 'db' ? 'Db' : r.type], expires: r.expires, uses }, format));
     return;
   }
   ctx.io.stdout.write(
@@ -49,6 +61,7 @@ export async function runTokensAdd(ctx: CliContext, o: TokensAddOptions): Promis
       `> xctl start -c /etc/xport.yaml\n\n` +
       `Please note:\n\n` +
       `  - This invitation token will expire in ${humanDuration(ttlMs)}.\n` +
+      `  - ${uses === 1 ? 'One agent can join with it; use --uses N to let N agents join.' : `${uses} agents can join with it.`}\n` +
       `  - ${conn.publicAddr} must be reachable from the new database agent.\n` +
       `  - Redis must trust the cluster's db_client CA: see xctl auth sign --format=redis.\n`,
   );
@@ -58,7 +71,7 @@ export async function runTokensAdd(ctx: CliContext, o: TokensAddOptions): Promis
 export async function runTokensLs(ctx: CliContext, o: XctlGlobals & { format?: string }): Promise<void> {
   const format = parseFormat(o.format);
   const conn = await connectAdmin(ctx, o);
-  const { tokens } = await conn.api.request<{ tokens: { hint: string; type: string; labels: Record<string, string>; expires: string }[] }>('GET', '/v1/tokens');
+  const { tokens } = await conn.api.request<{ tokens: { hint: string; type: string; labels: Record<string, string>; expires: string; uses: number }[] }>('GET', '/v1/tokens');
   if (format !== 'text') {
     ctx.io.stdout.write(renderData(tokens, format));
     return;
@@ -70,11 +83,12 @@ export async function runTokensLs(ctx: CliContext, o: XctlGlobals & { format?: s
   const now = ctx.clock.now().getTime();
   ctx.io.stdout.write(
     renderTable(
-      ['Token', 'Type', 'Labels', 'Expiry Time (UTC)'],
+      ['Token', 'Type', 'Labels', 'Uses Left', 'Expiry Time (UTC)'],
       tokens.map((t) => [
         t.hint,
         t.type,
         Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(','),
+        String(t.uses),
         `${t.expires.replace('T', ' ').replace(/\.\d+Z$/, '')} (${humanDuration(Math.max(0, Date.parse(t.expires) - now))})`,
       ]),
     ),

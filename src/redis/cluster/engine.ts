@@ -16,7 +16,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { CredentialProvider, UpstreamCredentials } from '../../db/credentials.js';
+import { credentialOptions, type CredentialProvider, type UpstreamCredentials } from '../../db/credentials.js';
 import type { DatabaseSpec } from '../../db/database.js';
 import type { Session, SessionAuditEvent } from '../../db/session.js';
 import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../../errors.js';
@@ -190,7 +190,7 @@ export class ClusterEngine {
     }
     let creds: UpstreamCredentials;
     try {
-      creds = await this.#cfg.credentials.credentials(db, session.dbUser, { notAfter: session.expires, signal });
+      creds = await this.#cfg.credentials.credentials(db, session.dbUser, credentialOptions(session, signal));
     } catch (err) {
       if (isXError(err)) throw err;
       throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });

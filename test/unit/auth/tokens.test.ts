@@ -8,7 +8,7 @@ import { MemoryBackend } from '../../../src/store/memory.js';
 import { FakeClock } from '../../../src/util/clock.js';
 
 const MIN = 60_000;
-const INVALID = 'join token is invalid or has expired';
+const INVALID = 'join token is invalid, used up or has expired';
 
 function setup() {
   const clock = new FakeClock();
@@ -57,6 +57,7 @@ describe('JoinTokenService.create', () => {
         hint: `${token.slice(0, 4)}…${token.slice(-4)}`,
         labels: { env: 'dev' },
         expires: expires.toISOString(),
+        uses: 1,
         success: true,
       },
     ]);
@@ -103,8 +104,8 @@ describe('JoinTokenService.list', () => {
     const short = await svc.create({ type: 'db' }, 'admin');
     const list = await svc.list();
     expect(list).toEqual([
-      { hint: `${short.token.slice(0, 4)}…${short.token.slice(-4)}`, type: 'db', labels: {}, expires: short.expires },
-      { hint: `${long.token.slice(0, 4)}…${long.token.slice(-4)}`, type: 'db', labels: { env: 'prod' }, expires: long.expires },
+      { hint: `${short.token.slice(0, 4)}…${short.token.slice(-4)}`, type: 'db', labels: {}, expires: short.expires, uses: 1 },
+      { hint: `${long.token.slice(0, 4)}…${long.token.slice(-4)}`, type: 'db', labels: { env: 'prod' }, expires: long.expires, uses: 1 },
     ]);
     const json = JSON.stringify(list);
     expect(json).not.toContain(short.token);
@@ -125,7 +126,7 @@ describe('JoinTokenService.validate', () => {
     const { token } = await svc.create({ type: 'db', labels: { env: 'dev' } }, 'admin');
     const first = await svc.validate(token, 'db');
     expect(first).toMatchObject({ type: 'db', labels: { env: 'dev' } });
-    // Several agents may join with one token.
+    // Validating is only a look: consume is what uses the token up.
     await expect(svc.validate(token, 'db')).resolves.toEqual(first);
   });
 
@@ -151,6 +152,46 @@ describe('JoinTokenService.validate', () => {
       const err = await rejection(svc.validate(t, type as JoinTokenType));
       expect([err.kind, err.message]).toEqual(['access-denied', INVALID]);
     }
+  });
+});
+
+describe('JoinTokenService.consume', () => {
+  it('admits one join with a default token and refuses the second', async () => {
+    const { svc, backend } = setup();
+    const { token } = await svc.create({ type: 'db' }, 'admin');
+    await expect(svc.consume(token, 'db')).resolves.toMatchObject({ type: 'db', uses: 0 });
+    const err = await rejection(svc.consume(token, 'db'));
+    expect([err.kind, err.message]).toEqual(['access-denied', INVALID]);
+    expect(await backend.list('tokens/')).toEqual([]);
+  });
+
+  it('admits exactly N joins with uses N, and lists the joins left', async () => {
+    const { svc } = setup();
+    const { token } = await svc.create({ type: 'db', uses: 3 }, 'admin');
+    await svc.consume(token, 'db');
+    expect((await svc.list()).map((t) => t.uses)).toEqual([2]);
+    await svc.consume(token, 'db');
+    await svc.consume(token, 'db');
+    expect((await rejection(svc.consume(token, 'db'))).message).toBe(INVALID);
+    expect(await svc.list()).toEqual([]);
+  });
+
+  it('admits one of several agents racing for the last use', async () => {
+    const { svc } = setup();
+    const { token } = await svc.create({ type: 'db', uses: 2 }, 'admin');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => svc.consume(token, 'db')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+  });
+
+  it('refuses uses outside 1..10000 and expired or wrong-type tokens', async () => {
+    const { svc, clock } = setup();
+    for (const uses of [0, -1, 1.5, 10_001]) {
+      expect((await rejection(svc.create({ type: 'db', uses }, 'admin'))).kind).toBe('bad-parameter');
+    }
+    const { token } = await svc.create({ type: 'db', uses: 5 }, 'admin');
+    expect((await rejection(svc.consume(token, 'node' as JoinTokenType))).message).toBe(INVALID);
+    clock.advance(30 * MIN);
+    expect((await rejection(svc.consume(token, 'db'))).message).toBe(INVALID);
   });
 });
 

@@ -226,6 +226,32 @@ describe('TunnelServer.openDatabaseStream', () => {
     expect(headers).toEqual([{ clientAddr: '127.0.0.1:5000', database: 'cache' }]);
   });
 
+  it('tells onStreamOpening which agent gets a session before the agent sees it, when the proxy ended its side, and when the stream closes or is refused', async () => {
+    const log: string[] = [];
+    const env = await startServer({
+      random: () => 0.999,
+      onStreamOpening: (hostId, header) => {
+        log.push(`open ${hostId} ${(header as { cert: string }).cert}`);
+        return (how) => log.push(`${how} ${hostId}`);
+      },
+    });
+    const { server } = env;
+    await startAgent(env, 'agent-1', () => [advert('cache')], async () => {
+      log.push('agent-1 sees it');
+      throw connectionProblem('redis is down');
+    });
+    await startAgent(env, 'agent-2', () => [advert('cache')], async (stream) => {
+      log.push('agent-2 sees it');
+      stream.pipe(stream);
+    });
+    const stream = await server.openDatabaseStream('cache', { cert: 'proof' });
+    expect(log).toEqual(['open agent-1 proof', 'agent-1 sees it', 'closed agent-1', 'open agent-2 proof', 'agent-2 sees it']);
+    stream.end('bye');
+    await readAll(stream);
+    await waitFor(() => log.at(-1) === 'closed agent-2', 'the release on close');
+    expect(log.slice(5)).toEqual(['ended agent-2', 'closed agent-2']);
+  });
+
   it('says no agent is serving a database nobody advertises', async () => {
     const env = await startServer();
     const { server } = env;

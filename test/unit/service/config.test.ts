@@ -32,9 +32,14 @@ describe('service config', () => {
       ].join('\n'),
     );
     expect(c.clusterName).toBe('example');
+    expect(c.clusterNameSet).toBe(true);
     expect(c.auth).toMatchObject({ secondFactor: 'otp', caKeyAlgorithm: 'rsa-2048', sessionTtlMs: 8 * 3_600_000 });
     expect(c.proxy.publicAddr).toBe('xport.example.com:443');
     expect(c.db.databases[0]).toMatchObject({ name: 'example-redis', static_labels: { env: 'dev' }, tls: { mode: 'verify-full' } });
+  });
+
+  it('tells a default cluster name from a configured one (a remote agent takes it from the join)', () => {
+    expect(withDefaults({ version: 'v1' })).toMatchObject({ clusterName: 'xport', clusterNameSet: false });
   });
 
   it('names the line and path of an unknown key', () => {
