@@ -1,0 +1,242 @@
+/**
+ * The PostgreSQL backend against a real PostgreSQL 15: the same contract suite SQLite passes, plus
+ * what only a shared backend has: watches across processes' connections, migrations racing at
+ * start, conditional writes racing across backends, and TLS (verify-full, client certificates).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isXError } from '../../src/errors.js';
+import { openPostgresBackend, type PostgresBackend } from '../../src/store/postgres.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import type { WatchEvent } from '../../src/store/backend.js';
+import { describeBackendContract } from '../unit/store/backend-contract.js';
+import { startPostgres, CERT_ROLE, type PostgresServer } from '../helpers/postgres.js';
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+const opened: PostgresBackend[] = [];
+afterAll(async () => {
+  for (const b of opened) await b.close();
+});
+
+describeBackendContract('postgres', async (clock) => openPostgresBackend({ connString: await server.createDatabase(), clock }));
+
+/** waitFor polls cond until it holds (generous deadline; the machine is shared). */
+async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('postgres backend shared by replicas', () => {
+  let url: string;
+  let a: PostgresBackend;
+  let b: PostgresBackend;
+  beforeAll(async () => {
+    url = await server.createDatabase();
+    a = await openPostgresBackend({ connString: url });
+    b = await openPostgresBackend({ connString: url });
+    opened.push(a, b);
+  }, 60_000);
+
+  it('tells a watcher on another backend about a new key under its prefix, and nothing else', async () => {
+    const seen: WatchEvent[] = [];
+    const w = await b.watch('users/', (e) => seen.push(e));
+    const put = await a.put('users/alice', { name: 'alice' });
+    await a.put('roles/dev', { name: 'dev' });
+    await a.delete('users/alice');
+    await waitFor(() => seen.length >= 2, 'two user events');
+    expect(seen[0]).toEqual({ type: 'put', key: 'users/alice', revision: put.revision });
+    expect(seen[1]).toEqual({ type: 'delete', key: 'users/alice', revision: put.revision + 2 });
+    // The role write fell between the two and was not delivered to a users/ watcher.
+    expect(seen.every((e) => e.type !== 'resync' && e.key.startsWith('users/'))).toBe(true);
+    w.close();
+    await a.put('users/bob', 1);
+    const probe: WatchEvent[] = [];
+    const w2 = await b.watch('users/', (e) => probe.push(e));
+    await a.put('users/carol', 1);
+    await waitFor(() => probe.length >= 1, 'the second watcher');
+    expect(seen).toHaveLength(2);
+    w2.close();
+  });
+
+  it('does not announce a refused conditional write', async () => {
+    const seen: WatchEvent[] = [];
+    const w = await b.watch('tokens/', (e) => seen.push(e));
+    await a.put('tokens/t', 1, { expectRevision: 0 });
+    await expect(a.put('tokens/t', 2, { expectRevision: 0 })).rejects.toMatchObject({ kind: 'conflict' });
+    await a.put('tokens/marker', 1);
+    await waitFor(() => seen.some((e) => e.type === 'put' && e.key === 'tokens/marker'), 'the marker');
+    expect(seen.filter((e) => e.type === 'put' && e.key === 'tokens/t')).toHaveLength(1);
+    w.close();
+  });
+
+  it('lets exactly one of many racing create-only puts on two backends win', async () => {
+    const attempts = Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).put('cas/host', { by: i }, { expectRevision: 0 }));
+    const results = await Promise.allSettled(attempts);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(isXError(r.reason) && r.reason.kind).toBe('conflict');
+    const winner = (won[0] as PromiseFulfilledResult<{ value: { by: number } }>).value.value.by;
+    expect((await b.get<{ by: number }>('cas/host'))?.value.by).toBe(winner);
+  });
+
+  it('counts every racing read-modify-write increment from two backends', async () => {
+    await a.put('counter', 0);
+    const bump = async (be: PostgresBackend) => {
+      for (;;) {
+        const cur = (await be.get<number>('counter'))!;
+        try {
+          await be.put('counter', cur.value + 1, { expectRevision: cur.revision });
+          return;
+        } catch (err) {
+          if (!(isXError(err) && err.kind === 'conflict')) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 ? a : b)));
+    expect((await a.get<number>('counter'))?.value).toBe(30);
+  });
+
+  it('keeps event ids in append order when two backends append at once', async () => {
+    const time = new Date().toISOString();
+    const batch = (who: string) => Array.from({ length: 50 }, (_, i) => ({ type: 'race.event', time, who, seq: i }));
+    await Promise.all([a.appendEvents(batch('a')), b.appendEvents(batch('b')), a.appendEvents(batch('c'))]);
+    const got = await b.searchEvents({ type: 'race.event', limit: 1000 });
+    expect(got).toHaveLength(150);
+    expect(new Set(got.map((e) => e.id)).size).toBe(150);
+    for (const who of ['a', 'b', 'c']) expect(got.filter((e) => e.who === who).map((e) => e.seq)).toEqual([...Array(50).keys()]);
+  });
+
+  it('treats LIKE wildcards in a prefix literally', async () => {
+    await a.put('w/a_b', 1);
+    await a.put('w/axb', 2);
+    await a.put('w/a%', 3);
+    expect((await a.list('w/a_')).map((i) => i.key)).toEqual(['w/a_b']);
+    expect((await a.list('w/a%')).map((i) => i.key)).toEqual(['w/a%']);
+  });
+
+  it('refuses a key with a NUL character with a clear error', async () => {
+    await expect(a.put('bad\0key', 1)).rejects.toMatchObject({ kind: 'bad-parameter' });
+  });
+
+  it('keeps a watch through a lost notification connection and says to resync', async () => {
+    const seen: WatchEvent[] = [];
+    const w = await b.watch('roles/', (e) => seen.push(e));
+    // Kill every LISTEN session from the server side, as a PostgreSQL restart would.
+    await server.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`);
+    await waitFor(() => seen.some((e) => e.type === 'resync'), 'resync');
+    await a.put('roles/after', 1);
+    await waitFor(() => seen.some((e) => e.type === 'put' && e.key === 'roles/after'), 'the write after the reconnect');
+    w.close();
+  });
+});
+
+describe('postgres schema migration', () => {
+  it('migrates once when several replicas open a fresh database at the same time', async () => {
+    const url = await server.createDatabase();
+    const backends = await Promise.all(Array.from({ length: 5 }, () => openPostgresBackend({ connString: url })));
+    opened.push(...backends);
+    const versions = await Promise.all(backends.map((be) => be.schemaVersion()));
+    expect(versions).toEqual(Array(5).fill(SCHEMA_VERSION));
+    const rows = await server.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname = '${new URL(url).pathname.slice(1)}'`);
+    expect(rows.rows[0].n).toBe(1);
+    const [first] = backends;
+    await first!.put('k', 1);
+    expect((await backends[4]!.get('k'))?.value).toBe(1);
+  });
+
+  it('refuses a database written by a newer xport, naming both versions', async () => {
+    const url = await server.createDatabase();
+    const be = await openPostgresBackend({ connString: url });
+    await be.put('k', 1);
+    await be.close();
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('INSERT INTO xport_schema (version) VALUES ($1)', [SCHEMA_VERSION + 1]);
+    await c.end();
+    const err = await openPostgresBackend({ connString: url }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isXError(err) && err.kind).toBe('bad-parameter');
+    expect(String((err as Error).message)).toContain(`schema ${SCHEMA_VERSION + 1}; this one reads up to ${SCHEMA_VERSION}`);
+  });
+
+  it('names a missing database and says to create it, without the password', async () => {
+    const err = await openPostgresBackend({ connString: `postgres://xport:s3cret@127.0.0.1:${server.port}/nosuchdb` }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { hint?: string },
+    );
+    expect(isXError(err) && err.kind).toBe('bad-parameter');
+    expect(err!.message).toContain('nosuchdb');
+    expect(err!.message).not.toContain('s3cret');
+  });
+});
+
+describe('postgres backend over TLS', () => {
+  let tlsServer: PostgresServer;
+  beforeAll(async () => {
+    tlsServer = await startPostgres({ tls: true });
+  }, 120_000);
+  afterAll(async () => {
+    await tlsServer?.stop();
+  });
+
+  it('connects with verify-full against the CA in ca_file and works', async () => {
+    const be = await openPostgresBackend({ connString: tlsServer.url(), caFile: tlsServer.tls!.caFile });
+    opened.push(be);
+    await be.put('k', 'over tls');
+    expect((await be.get('k'))?.value).toBe('over tls');
+    const ssl = await tlsServer.query(`SELECT count(*)::int AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.application_name = 'xport'`);
+    expect(ssl.rows[0].n).toBeGreaterThan(0);
+  });
+
+  it('refuses a server whose certificate another CA signed', async () => {
+    const err = await openPostgresBackend({ connString: tlsServer.url(), caFile: tlsServer.tls!.otherCaFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isXError(err) && err.kind).toBe('connection-problem');
+  });
+
+  it('refuses a server whose certificate does not name the host dialled', async () => {
+    // The certificate names 127.0.0.1 and localhost; the server also listens on 127.0.0.2.
+    const err = await openPostgresBackend({ connString: `postgres://xport@127.0.0.2:${tlsServer.port}/postgres`, caFile: tlsServer.tls!.caFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isXError(err) && err.kind).toBe('connection-problem');
+    expect(String((err as Error).message)).toMatch(/127\.0\.0\.2 is not in the cert's list/);
+  });
+
+  it('is refused without TLS by a server that requires it', async () => {
+    const err = await openPostgresBackend({ connString: tlsServer.url() }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isXError(err)).toBe(true);
+  });
+
+  it('logs in with a client certificate, and is refused without one', async () => {
+    const url = `postgres://${CERT_ROLE}@127.0.0.1:${tlsServer.port}/postgres`;
+    const t = tlsServer.tls!;
+    const be = await openPostgresBackend({ connString: url, caFile: t.caFile, certFile: t.clientCertFile, keyFile: t.clientKeyFile });
+    opened.push(be);
+    await be.put('cert/k', 1);
+    expect((await be.get('cert/k'))?.value).toBe(1);
+    const err = await openPostgresBackend({ connString: url, caFile: t.caFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isXError(err)).toBe(true);
+  });
+});
