@@ -42,8 +42,8 @@ export interface PostgresServer {
   url(database?: string): string;
   /** createDatabase creates a fresh, empty database and returns its connection string. */
   createDatabase(name?: string): Promise<string>;
-  /** query runs one statement as the superuser on database `postgres`. */
-  query(sql: string): Promise<pg.QueryResult>;
+  /** query runs one statement as the superuser on database (default `postgres`). */
+  query(sql: string, database?: string): Promise<pg.QueryResult>;
   /** restart stops the server (fast shutdown) and starts it again on the same port and data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -157,8 +157,8 @@ export async function startPostgres(opts: { tls?: boolean } = {}): Promise<Postg
   }
 
   const url = (database = 'postgres') => `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`;
-  const query = async (sql: string) => {
-    const c = new pg.Client({ host: dir, port, user: SUPERUSER, database: 'postgres' });
+  const query = async (sql: string, database = 'postgres') => {
+    const c = new pg.Client({ host: dir, port, user: SUPERUSER, database });
     await c.connect();
     try {
       return await c.query(sql);
