@@ -60,6 +60,26 @@ export interface Watch {
   close(): void;
 }
 
+/**
+ * BackendCheck is what `xctl backend check` reports: counts, and every problem found (capped). Not
+ * part of the contract; the SQLite and PostgreSQL backends offer it.
+ */
+export interface BackendCheck {
+  /** Where the backend is (file path or host:port/db), without credentials. */
+  where: string;
+  schemaVersion: number;
+  /** The newest schema this build reads. */
+  expectedSchemaVersion: number;
+  /** The revision counter. */
+  revision: number;
+  keys: number;
+  events: number;
+  problems: string[];
+}
+
+/** MAX_CHECK_PROBLEMS caps the problems a check lists (the count of the rest is reported). */
+export const MAX_CHECK_PROBLEMS = 50;
+
 /** Backend is the storage contract. All methods are async so networked backends fit. */
 export interface Backend {
   /** get returns the item, or undefined when absent or expired. */

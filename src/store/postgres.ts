@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import type { Client, ClientConfig, Pool, PoolClient } from 'pg';
 import { badParameter, conflict, connectionProblem, internal, isXError, messageOf, type XError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { AuditEvent, Backend, EventQuery, Item, PutOptions, Watch, WatchEvent } from './backend.js';
+import { MAX_CHECK_PROBLEMS, type AuditEvent, type Backend, type BackendCheck, type EventQuery, type Item, type PutOptions, type Watch, type WatchEvent } from './backend.js';
 import { nextEventId } from './event-sequence.js';
 import { MIGRATIONS, MIGRATIONS_LOCK, SCHEMA_VERSION } from './migrations.js';
 
@@ -458,6 +458,87 @@ export class PostgresBackend implements Backend {
   async schemaVersion(): Promise<number> {
     const rows = await this.q<{ v: number | null }>('SELECT max(version) AS v FROM xport_schema', []);
     return rows[0]?.v ?? 0;
+  }
+
+  /**
+   * importEvents stores events that already have ids (a copy from another backend), skipping ids
+   * that are already there, so a copy can be re-run. Returns how many were new.
+   */
+  async importEvents(events: (AuditEvent & { id: string })[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const rows = await this.q<{ n: string }>(
+      `WITH i AS (INSERT INTO xport_events (id, time, type, usr, data)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT (id) DO NOTHING RETURNING 1)
+       SELECT count(*) AS n FROM i`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => (typeof e.time === 'string' ? e.time.replace(NUL, '\ufffd') : String(e.time))),
+        events.map((e) => e.type.replace(NUL, '\ufffd')),
+        events.map((e) => (typeof e.user === 'string' ? e.user.replace(NUL, '\ufffd') : null)),
+        events.map((e, i) => serialise(`audit event ${i} (${e.type})`, e)),
+      ],
+    );
+    return Number(rows[0]!.n);
+  }
+
+  /** countEventIds returns how many of ids are stored. */
+  async countEventIds(ids: string[]): Promise<number> {
+    const rows = await this.q<{ n: string }>('SELECT count(*) AS n FROM xport_events WHERE id = ANY($1::text[])', [ids]);
+    return Number(rows[0]!.n);
+  }
+
+  /**
+   * check reads everything and reports what is wrong: a schema version other than this build's,
+   * a value or event that is not JSON, a revision that is not positive or is beyond the counter,
+   * two keys with one revision.
+   */
+  async check(): Promise<BackendCheck> {
+    const problems: string[] = [];
+    let more = 0;
+    const problem = (p: string) => (problems.length < MAX_CHECK_PROBLEMS ? problems.push(p) : more++);
+    const schemaVersion = await this.schemaVersion();
+    if (schemaVersion !== SCHEMA_VERSION) problem(`schema version is ${schemaVersion}; this xport expects ${SCHEMA_VERSION}`);
+    const counter = await this.q<{ value: string }>(`SELECT value FROM xport_meta WHERE name = 'revision'`, []);
+    const revision = counter[0] ? Number(counter[0].value) : 0;
+    if (!counter[0]) problem('the revision counter (xport_meta.revision) is missing');
+    const dup = await this.q<{ revision: string; n: string }>('SELECT revision, count(*) AS n FROM xport_kv GROUP BY revision HAVING count(*) > 1 LIMIT 10', []);
+    for (const d of dup) problem(`${d.n} keys share revision ${d.revision}`);
+    let keys = 0;
+    let after = '';
+    for (;;) {
+      const page = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key > $1 ORDER BY key LIMIT 1000', [after]);
+      if (page.length === 0) break;
+      for (const r of page) {
+        keys++;
+        const rev = Number(r.revision);
+        if (!(rev > 0)) problem(`${r.key}: revision ${r.revision} is not positive`);
+        else if (rev > revision) problem(`${r.key}: revision ${rev} is beyond the counter ${revision}`);
+        try {
+          JSON.parse(r.value);
+        } catch (err) {
+          problem(`${r.key}: the value is not JSON (${messageOf(err)})`);
+        }
+      }
+      after = page[page.length - 1]!.key;
+    }
+    let events = 0;
+    let afterId = '';
+    for (;;) {
+      const page = await this.q<{ id: string; data: string }>('SELECT id, data FROM xport_events WHERE id > $1 ORDER BY id LIMIT 5000', [afterId]);
+      if (page.length === 0) break;
+      for (const r of page) {
+        events++;
+        try {
+          const e = JSON.parse(r.data) as unknown;
+          if (typeof e !== 'object' || e === null || typeof (e as AuditEvent).type !== 'string') problem(`event ${r.id}: no type`);
+        } catch (err) {
+          problem(`event ${r.id}: not JSON (${messageOf(err)})`);
+        }
+      }
+      afterId = page[page.length - 1]!.id;
+    }
+    if (more > 0) problems.push(`… and ${more} more problems`);
+    return { where: this.where, schemaVersion, expectedSchemaVersion: SCHEMA_VERSION, revision, keys, events, problems };
   }
 
   /** close ends the pool and the notification connection. Closing twice is fine. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { badParameter, conflict, internal, isXError, limitExceeded, messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { AuditEvent, Backend, EventQuery, Item, PutOptions } from './backend.js';
+import { MAX_CHECK_PROBLEMS, type AuditEvent, type Backend, type BackendCheck, type EventQuery, type Item, type PutOptions } from './backend.js';
 import { dataDirError, ensureDataDir } from './data-dir.js';
 import { nextEventId } from './event-sequence.js';
 
@@ -375,6 +375,54 @@ export class SqliteBackend implements Backend {
       }
       const limit = Math.max(0, Math.floor(q.limit ?? DEFAULT_EVENT_LIMIT));
       return stmt.all(...params, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
+    });
+  }
+
+  /** scanEvents returns up to limit events with ids after afterId, in id order (for copying the log out). */
+  scanEvents(afterId: string, limit: number): Promise<(AuditEvent & { id: string })[]> {
+    return this.guard(() =>
+      this.db
+        .prepare<[string, number], EventRow>('SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?')
+        .all(afterId, limit)
+        .map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id })),
+    );
+  }
+
+  /**
+   * check runs SQLite's integrity check and reads everything: a value or event that is not JSON,
+   * a revision that is not positive or beyond the counter, or a foreign schema version is a problem.
+   */
+  check(): Promise<BackendCheck> {
+    return this.guard(() => {
+      const problems: string[] = [];
+      let more = 0;
+      const problem = (p: string) => (problems.length < MAX_CHECK_PROBLEMS ? problems.push(p) : more++);
+      for (const r of this.db.prepare('PRAGMA integrity_check').pluck().all() as string[]) if (r !== 'ok') problem(`integrity: ${r}`);
+      const schemaVersion = (this.db.prepare(`SELECT value FROM meta WHERE name = 'schema_version'`).pluck().get() as number | undefined) ?? 0;
+      if (schemaVersion !== SCHEMA_VERSION) problem(`schema version is ${schemaVersion}; this xport expects ${SCHEMA_VERSION}`);
+      const revision = (this.db.prepare(`SELECT value FROM meta WHERE name = 'revision'`).pluck().get() as number | undefined) ?? 0;
+      let keys = 0;
+      for (const r of this.db.prepare<[], KeyedKvRow>('SELECT key, value, revision, expires FROM kv ORDER BY key').iterate()) {
+        keys++;
+        if (!(r.revision > 0)) problem(`${r.key}: revision ${r.revision} is not positive`);
+        else if (r.revision > revision) problem(`${r.key}: revision ${r.revision} is beyond the counter ${revision}`);
+        try {
+          JSON.parse(r.value);
+        } catch (err) {
+          problem(`${r.key}: the value is not JSON (${messageOf(err)})`);
+        }
+      }
+      let events = 0;
+      for (const r of this.db.prepare<[], EventRow>('SELECT id, data FROM events ORDER BY id').iterate()) {
+        events++;
+        try {
+          JSON.parse(r.data);
+        } catch (err) {
+          problem(`event ${r.id}: not JSON (${messageOf(err)})`);
+        }
+      }
+      if (more > 0) problems.push(`… and ${more} more problems`);
+      return { where: this.file, schemaVersion, expectedSchemaVersion: SCHEMA_VERSION, revision, keys, events, problems };
     });
   }
 
