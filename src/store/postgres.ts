@@ -65,7 +65,7 @@ interface KvRow {
  * redactConnString hides the password in a connection string, for messages and logs.
  */
 export function redactConnString(s: string): string {
-  return s.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^@/]*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
+  return s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
 }
 
 /**

@@ -9,6 +9,7 @@ import { openPostgresBackend, type PostgresBackend } from '../../src/store/postg
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import type { WatchEvent } from '../../src/store/backend.js';
 import { describeBackendContract } from '../unit/store/backend-contract.js';
+import { LoginLimiter } from '../../src/auth/lockout.js';
 import { startPostgres, CERT_ROLE, type PostgresServer } from '../helpers/postgres.js';
 
 let server: PostgresServer;
@@ -113,6 +114,18 @@ describe('postgres backend shared by replicas', () => {
     expect(got).toHaveLength(150);
     expect(new Set(got.map((e) => e.id)).size).toBe(150);
     for (const who of ['a', 'b', 'c']) expect(got.filter((e) => e.who === who).map((e) => e.seq)).toEqual([...Array(50).keys()]);
+  });
+
+  it('locks a name after failures recorded at once through two backends, and both see the lock', async () => {
+    const limitA = new LoginLimiter(a, { now: () => new Date() });
+    const limitB = new LoginLimiter(b, { now: () => new Date() });
+    // Four racing failures, split across the replicas: every one is counted, none locks yet.
+    const first = await Promise.all([limitA.recordFailure('mallory'), limitB.recordFailure('mallory'), limitA.recordFailure('mallory'), limitB.recordFailure('mallory')]);
+    expect(first.map((r) => r.locked)).toEqual([false, false, false, false]);
+    expect(await limitA.lockedUntil('mallory')).toBeUndefined();
+    expect((await limitB.recordFailure('mallory')).locked).toBe(true);
+    await expect(limitA.check('mallory')).rejects.toMatchObject({ kind: 'limit-exceeded' });
+    await expect(limitB.check('mallory')).rejects.toMatchObject({ kind: 'limit-exceeded' });
   });
 
   it('treats LIKE wildcards in a prefix literally', async () => {
