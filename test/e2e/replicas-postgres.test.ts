@@ -58,6 +58,17 @@ describe('two xctl start replicas on one PostgreSQL', () => {
     expect(sa.cas).toEqual(sb.cas);
   });
 
+  it('exits with a clear error, no password, when PostgreSQL cannot be reached', async () => {
+    const dir = await tmpDir();
+    const cfg = join(dir, 'xport.yaml');
+    await writeFile(cfg, replicaConfig(join(dir, 'data'), 'postgres://xport:hunter2@127.0.0.1:1/xport'));
+    const r = await runCli('xctl', ['start', '-c', cfg], { timeoutMs: 30_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('cannot reach PostgreSQL at 127.0.0.1:1/xport');
+    expect(r.stderr + r.stdout).not.toContain('hunter2');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
   it('refuses a second service on a replica\'s data dir while the replica runs', async () => {
     const r = await runCli('xctl', ['start', '--data-dir', a.dataDir, '--listen-addr', '127.0.0.1:0'], { timeoutMs: 30_000 });
     expect(r.code).not.toBe(0);

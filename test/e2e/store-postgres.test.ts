@@ -152,6 +152,55 @@ describe('postgres backend shared by replicas', () => {
   });
 });
 
+describe('postgres backend across a PostgreSQL restart', () => {
+  let own: PostgresServer;
+  beforeAll(async () => {
+    own = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('fails requests clearly while PostgreSQL is down and serves again, watches included, once it is back', async () => {
+    const url = await own.createDatabase();
+    const writer = await openPostgresBackend({ connString: url });
+    const watcher = await openPostgresBackend({ connString: url });
+    opened.push(writer, watcher);
+    await writer.put('k', 'before');
+    const seen: WatchEvent[] = [];
+    const w = await watcher.watch('k', (e) => seen.push(e));
+    await own.restart();
+    // The pooled connections died with the server: a request fails as a connection problem or
+    // succeeds on a fresh connection, never hangs or crashes the process.
+    let served = false;
+    for (let i = 0; i < 200 && !served; i++) {
+      try {
+        await writer.put('k', 'after');
+        served = true;
+      } catch (err) {
+        expect(isXError(err) && err.kind).toBe('connection-problem');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(served).toBe(true);
+    expect((await watcher.get('k'))?.value).toBe('after');
+    await waitFor(() => seen.some((e) => e.type === 'resync'), 'resync after the restart');
+    await writer.put('k', 'later');
+    await waitFor(() => seen.some((e) => e.type === 'put' && e.key === 'k'), 'a write after the restart');
+    w.close();
+  });
+
+  it('refuses to open against a server that is not there, naming it without the password', async () => {
+    const err = await openPostgresBackend({ connString: `postgres://xport:hunter2@127.0.0.1:1/x` }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(isXError(err) && err.kind).toBe('connection-problem');
+    expect(err!.message).toContain('cannot reach PostgreSQL at 127.0.0.1:1/x');
+    expect(err!.message).not.toContain('hunter2');
+  });
+});
+
 describe('postgres schema migration', () => {
   it('migrates once when several replicas open a fresh database at the same time', async () => {
     const url = await server.createDatabase();
