@@ -44,6 +44,16 @@ CREATE INDEX xport_events_type_id ON xport_events (type, id);
 CREATE INDEX xport_events_usr_id ON xport_events (usr, id);
 CREATE INDEX xport_events_time ON xport_events (time);
 
+-- NOTIFY payloads stop at 8000 bytes; a key too long to announce becomes a resync for every watcher.
+CREATE FUNCTION xport_announce(p_type text, p_key text, p_rev bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  payload text := json_build_object('t', p_type, 'k', p_key, 'r', p_rev)::text;
+BEGIN
+  IF octet_length(payload) > 7900 THEN payload := json_build_object('t', 'resync')::text; END IF;
+  PERFORM pg_notify('xport_kv', payload);
+END $$;
+
 CREATE FUNCTION xport_put(p_key text, p_value text, p_expect bigint, p_expires bigint, p_now bigint) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -63,7 +73,7 @@ BEGIN
   UPDATE xport_meta SET value = rev WHERE name = 'revision';
   INSERT INTO xport_kv (key, value, revision, expires) VALUES (p_key, p_value, rev, p_expires)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, revision = excluded.revision, expires = excluded.expires;
-  PERFORM pg_notify('xport_kv', json_build_object('t', 'put', 'k', p_key, 'r', rev)::text);
+  PERFORM xport_announce('put', p_key, rev);
   RETURN rev;
 END $$;
 
@@ -91,7 +101,7 @@ BEGIN
   IF live = 0 THEN RETURN false; END IF;
   rev := rev + 1;
   UPDATE xport_meta SET value = rev WHERE name = 'revision';
-  PERFORM pg_notify('xport_kv', json_build_object('t', 'delete', 'k', p_key, 'r', rev)::text);
+  PERFORM xport_announce('delete', p_key, rev);
   RETURN true;
 END $$;
 `,

@@ -22,7 +22,7 @@ import { MIGRATIONS, MIGRATIONS_LOCK, SCHEMA_VERSION } from './migrations.js';
 const DEFAULT_EVENT_LIMIT = 500;
 /** The advisory lock that keeps event ids in append order across replicas. */
 const EVENTS_LOCK = 0x78706f727402n;
-/** NOTIFY payloads are limited to 8000 bytes; keys longer than this are refused outright. */
+/** Keys are names (users/alice); anything this long is a mistake, refused before it reaches the database. */
 const MAX_KEY_BYTES = 4096;
 const CHANNEL = 'xport_kv';
 /** How often expired items are purged (reads already hide them). */
@@ -394,18 +394,23 @@ export class PostgresBackend implements Backend {
     const c = this.newClient();
     c.on('notification', (n) => {
       if (n.channel !== CHANNEL || !n.payload) return;
-      let msg: { t: 'put' | 'delete'; k: string; r: number };
+      let msg: { t: 'put' | 'delete' | 'resync'; k: string; r: number };
       try {
         msg = JSON.parse(n.payload) as typeof msg;
       } catch {
         return;
       }
-      this.dispatch({ type: msg.t, key: msg.k, revision: Number(msg.r) });
+      this.dispatch(msg.t === 'resync' ? { type: 'resync' } : { type: msg.t, key: msg.k, revision: Number(msg.r) });
     });
     c.on('error', (err) => this.lostListener(c, err));
     c.on('end', () => this.lostListener(c, new Error('connection ended')));
-    await c.connect();
-    await c.query(`LISTEN ${CHANNEL}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
     if (this.closed) {
       await c.end().catch(() => undefined);
       return;

@@ -136,6 +136,22 @@ describe('postgres backend shared by replicas', () => {
     expect((await a.list('w/a%')).map((i) => i.key)).toEqual(['w/a%']);
   });
 
+  it('announces a write whose key is too long for a NOTIFY payload as a resync instead of failing it', async () => {
+    const seen: WatchEvent[] = [];
+    const w = await b.watch('long/', (e) => seen.push(e));
+    // 4000 quotes: within the key limit, but over 8000 bytes once JSON-escaped.
+    const key = 'long/' + '"'.repeat(4000);
+    await a.put(key, 1);
+    await waitFor(() => seen.length > 0, 'the announcement');
+    expect(seen[0]).toEqual({ type: 'resync' });
+    expect((await b.get(key))?.value).toBe(1);
+    expect(await a.delete(key)).toBe(true);
+    // Wait for the delete's announcement too, so it cannot reach the next test's watcher.
+    await waitFor(() => seen.length > 1, 'the delete announcement');
+    expect(seen[1]).toEqual({ type: 'resync' });
+    w.close();
+  });
+
   it('refuses a key with a NUL character with a clear error', async () => {
     await expect(a.put('bad\0key', 1)).rejects.toMatchObject({ kind: 'bad-parameter' });
   });
