@@ -8,7 +8,7 @@ import { isXError } from '../../src/errors.js';
 import { openPostgresBackend, type PostgresBackend } from '../../src/store/postgres.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import type { WatchEvent } from '../../src/store/backend.js';
-import { describeBackendContract } from '../unit/store/backend-contract.js';
+import { describeBackendContract, describeWatchContract } from '../unit/store/backend-contract.js';
 import { LoginLimiter } from '../../src/auth/lockout.js';
 import { startPostgres, CERT_ROLE, type PostgresServer } from '../helpers/postgres.js';
 
@@ -26,6 +26,7 @@ afterAll(async () => {
 });
 
 describeBackendContract('postgres', async (clock) => openPostgresBackend({ connString: await server.createDatabase(), clock }));
+describeWatchContract('postgres', async (clock) => openPostgresBackend({ connString: await server.createDatabase(), clock }));
 
 /** waitFor polls cond until it holds (generous deadline; the machine is shared). */
 async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
