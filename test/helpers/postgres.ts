@@ -74,7 +74,8 @@ let dbCounter = 0;
 export async function startPostgres(opts: { tls?: boolean } = {}): Promise<PostgresServer> {
   requirePostgres();
   const user = runAs();
-  const dir = await mkdtemp(join(tmpdir(), 'xport-pg-'));
+  // As root, under /tmp: nobody must be able to reach the dir, and TMPDIR may be private to root.
+  const dir = await mkdtemp(join(user ? '/tmp' : tmpdir(), 'xport-pg-'));
   if (user) await chown(dir, user.uid, user.gid);
   await chmod(dir, 0o700);
   const data = join(dir, 'data');
