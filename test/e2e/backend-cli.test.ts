@@ -4,9 +4,10 @@
  * and `xctl backend check` finds corruption put there behind its back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startXport, tmpDir, type XportService } from '../helpers/cli.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startPostgres, CERT_ROLE, type PostgresServer } from '../helpers/postgres.js';
 
 describe('xctl backend migrate and check', () => {
   let pg: PostgresServer;
@@ -109,5 +110,55 @@ describe('xctl backend migrate and check', () => {
     expect(r.stdout).toMatch(/problem: users\/bob: revision 999999 is beyond the counter \d+/);
     expect(r.stdout).toMatch(/problem: event \S+: not JSON/);
     expect(r.stderr).toMatch(/has 3 problems/);
+  });
+});
+
+describe('xctl start and xctl backend check on PostgreSQL over TLS', () => {
+  let pg: PostgresServer;
+  beforeAll(async () => {
+    pg = await startPostgres({ tls: true });
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('starts a service from a config with ca_file, cert_file and key_file, and checks the same backend from that config', async () => {
+    const t = pg.tls!;
+    const dir = await tmpDir();
+    const cfgPath = join(dir, 'xport.yaml');
+    const cfg = [
+      'version: v1',
+      `data_dir: ${join(dir, 'data')}`,
+      'auth_service:',
+      '  storage:',
+      '    type: postgres',
+      `    conn_string: postgres://${CERT_ROLE}@127.0.0.1:${pg.port}/postgres`,
+      `    ca_file: ${t.caFile}`,
+      `    cert_file: ${t.clientCertFile}`,
+      `    key_file: ${t.clientKeyFile}`,
+      'proxy_service:',
+      '  listen_addr: 127.0.0.1:0',
+      'db_service:',
+      '  enabled: false',
+    ].join('\n');
+    await writeFile(cfgPath, cfg + '\n');
+    const svc = await startXport({ config: cfg + '\n' });
+    try {
+      expect(svc.output()).toMatch(/storage: PostgreSQL .*where=127\.0\.0\.1:\d+\/postgres tls=true/);
+      expect((await svc.xctl(['users', 'add', 'dana', '--roles=access'])).code).toBe(0);
+    } finally {
+      await svc.stop();
+    }
+    // Every connection the service made was TLS with the client certificate's role (pg_hba refuses the rest).
+    const check = await runCli('xctl', ['backend', 'check', '-c', cfgPath, '--format=json']);
+    expect(check.stderr).toBe('');
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, where: `127.0.0.1:${pg.port}/postgres` });
+    expect(JSON.parse(check.stdout).keys).toBeGreaterThanOrEqual(5);
+  });
+
+  it('fails a check against the TLS server with the wrong CA as a connection problem', async () => {
+    const r = await runCli('xctl', ['backend', 'check', `--storage=${pg.url()}`, `--ca-file=${pg.tls!.otherCaFile}`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+\/postgres: .*certificate/);
   });
 });
