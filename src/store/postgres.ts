@@ -32,6 +32,13 @@ const RECONNECT_MAX_MS = 5000;
 /** How long a statement may run before PostgreSQL cancels it: a stuck backend must not hang a login. */
 const STATEMENT_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The client gives up on a query a little after the server would have cancelled it: a server that
+ * vanished without closing the connection (a dead host, a partition) must not hang a request.
+ */
+const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 5000;
+/** How often the LISTEN connection is probed, so a silently dead one is replaced (and watchers resync). */
+const LISTEN_PROBE_MS = 15_000;
 
 /** PostgresConnection says where the database is and how to reach it. */
 export interface PostgresConnection {
@@ -50,6 +57,11 @@ export interface PostgresBackendOptions extends PostgresConnection {
   clock?: Clock;
   /** Pool size; default 10. */
   maxConnections?: number;
+  /**
+   * Timeouts, defaults in brackets: the server cancels a statement after statementMs [30 s]; the
+   * client gives up after queryMs [35 s]; the LISTEN connection is probed every listenProbeMs [15 s].
+   */
+  timeouts?: { statementMs?: number; queryMs?: number; listenProbeMs?: number };
   /** Told about lost and regained notification connections (no secrets). */
   onWarning?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -73,7 +85,7 @@ export function redactConnString(s: string): string {
  * ca_file is given the connection string's own ssl settings are dropped so that verify-full with
  * that CA is what applies (pg lets the string's sslmode override the ssl object otherwise).
  */
-export async function postgresClientConfig(c: PostgresConnection): Promise<ClientConfig> {
+export async function postgresClientConfig(c: PostgresConnection, timeouts: PostgresBackendOptions['timeouts'] = {}): Promise<ClientConfig> {
   if (!/^postgres(ql)?:\/\//i.test(c.connString)) {
     throw badParameter(`storage conn_string must start with postgres://, got "${redactConnString(c.connString).slice(0, 40)}"`, {
       hint: 'Write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.',
@@ -92,7 +104,14 @@ export async function postgresClientConfig(c: PostgresConnection): Promise<Clien
     }
   };
   let connectionString = c.connString;
-  const config: ClientConfig = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, statement_timeout: STATEMENT_TIMEOUT_MS, application_name: 'xport' };
+  const config: ClientConfig = {
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: timeouts.statementMs ?? STATEMENT_TIMEOUT_MS,
+    query_timeout: timeouts.queryMs ?? QUERY_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: 'xport',
+  };
   if (c.caFile !== undefined || c.certFile !== undefined) {
     let url: URL;
     try {
@@ -147,7 +166,7 @@ function describe(connString: string): string {
  * backend. A database written by a newer xport is refused rather than misread.
  */
 export async function openPostgresBackend(opts: PostgresBackendOptions): Promise<PostgresBackend> {
-  const config = await postgresClientConfig(opts);
+  const config = await postgresClientConfig(opts, opts.timeouts);
   const pg = (await import('pg')).default;
   const where = describe(opts.connString);
   const pool = new pg.Pool({ ...config, max: opts.maxConnections ?? 10 });
@@ -183,10 +202,10 @@ async function migrate(pool: Pool, where: string): Promise<void> {
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
+    c.release(err instanceof Error ? err : true);
     throw err;
-  } finally {
-    c.release();
   }
+  c.release();
 }
 
 /** serialise turns a value into the JSON stored for key, refusing what JSON cannot carry. */
@@ -230,6 +249,7 @@ export class PostgresBackend implements Backend {
   private readonly clock: Clock;
   private readonly watchers = new Set<Watcher>();
   private listener: Client | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private listening: Promise<void> | undefined;
   private reconnectMs = RECONNECT_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -314,6 +334,7 @@ export class PostgresBackend implements Backend {
     });
     if (this.closed) throw internal(`the PostgreSQL backend for ${this.where} is already closed`);
     let c: PoolClient | undefined;
+    let failed: Error | undefined;
     try {
       c = await this.pool.connect();
       await c.query('BEGIN');
@@ -334,10 +355,12 @@ export class PostgresBackend implements Backend {
       ]);
       await c.query('COMMIT');
     } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
       await c?.query('ROLLBACK').catch(() => undefined);
       throw pgError(this.where, err);
     } finally {
-      c?.release();
+      // A client that failed (a timeout, a dead server) is discarded, not handed to the next caller.
+      c?.release(failed);
     }
   }
 
@@ -417,6 +440,13 @@ export class PostgresBackend implements Backend {
     }
     this.listener = c;
     this.reconnectMs = RECONNECT_MIN_MS;
+    // An idle LISTEN connection never notices a server that vanished without closing it; a cheap
+    // query does (query_timeout), and the failure takes the reconnect path.
+    clearInterval(this.probeTimer);
+    this.probeTimer = setInterval(() => {
+      if (this.listener === c) c.query('SELECT 1').catch((err: unknown) => this.lostListener(c, err));
+    }, this.opts.timeouts?.listenProbeMs ?? LISTEN_PROBE_MS);
+    this.probeTimer.unref();
   }
 
   private dispatch(e: WatchEvent): void {
@@ -434,6 +464,7 @@ export class PostgresBackend implements Backend {
   private lostListener(c: Client, err: unknown): void {
     if (this.listener !== c || this.closed) return;
     this.listener = undefined;
+    clearInterval(this.probeTimer);
     this.listening = undefined;
     c.end().catch(() => undefined);
     this.opts.onWarning?.('lost the PostgreSQL notification connection; reconnecting', { where: this.where, err: messageOf(err) });
@@ -551,6 +582,7 @@ export class PostgresBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.purgeTimer);
+    clearInterval(this.probeTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.watchers.clear();
     const l = this.listener;

@@ -4,6 +4,7 @@
  * start, conditional writes racing across backends, and TLS (verify-full, client certificates).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, connect, type Socket } from 'node:net';
 import { isXError } from '../../src/errors.js';
 import { openPostgresBackend, type PostgresBackend } from '../../src/store/postgres.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
@@ -216,6 +217,85 @@ describe('postgres backend across a PostgreSQL restart', () => {
     expect(err!.message).toContain('cannot reach PostgreSQL at 127.0.0.1:1/x');
     expect(err!.message).not.toContain('hunter2');
   });
+});
+
+/**
+ * startFreezableProxy forwards loopback TCP to target. freeze() stops forwarding without closing
+ * anything, like a host that died or a partition: connections stay open, nothing answers. thaw()
+ * drops the frozen connections (the host is back and has forgotten them) and forwards again.
+ */
+async function startFreezableProxy(target: number) {
+  const live = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((client) => {
+    live.add(client);
+    client.on('close', () => live.delete(client));
+    client.on('error', () => undefined);
+    if (frozen) return; // accepted, never answered
+    const upstream = connect(target, '127.0.0.1');
+    live.add(upstream);
+    upstream.on('close', () => live.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.on('data', (d) => !frozen && upstream.write(d));
+    upstream.on('data', (d) => !frozen && client.write(d));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: () => (frozen = true),
+    thaw: () => {
+      for (const s of live) s.destroy();
+      frozen = false;
+    },
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('postgres backend when the server stops answering without closing connections', () => {
+  it('times requests out as connection problems, and replaces the LISTEN connection once the server answers again', async () => {
+    const url = new URL(await server.createDatabase());
+    const proxy = await startFreezableProxy(server.port);
+    try {
+      url.port = String(proxy.port);
+      const timeouts = { queryMs: 1500, listenProbeMs: 300 };
+      const writer = await openPostgresBackend({ connString: url.toString(), timeouts });
+      const warnings: string[] = [];
+      const watcher = await openPostgresBackend({ connString: url.toString(), timeouts, onWarning: (m) => warnings.push(m) });
+      opened.push(writer, watcher);
+      const seen: WatchEvent[] = [];
+      const w = await watcher.watch('', (e) => seen.push(e));
+      await writer.put('k', 1);
+      await waitFor(() => seen.length === 1, 'the first write');
+      proxy.freeze();
+      const err = await writer.put('k', 2).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(isXError(err) && err.kind).toBe('connection-problem');
+      // Still frozen: the probe of the idle LISTEN connection is what notices.
+      await waitFor(() => warnings.some((m) => m.includes('lost the PostgreSQL notification connection')), 'the probe to notice', 40_000);
+      proxy.thaw();
+      await waitFor(() => seen.some((e) => e.type === 'resync'), 'resync after the silent failure', 40_000);
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        ok = await writer.put('k', 3).then(
+          () => true,
+          () => false,
+        );
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ok).toBe(true);
+      await waitFor(() => seen.some((e) => e.type === 'put' && e.revision > 1 && e.key === 'k'), 'a write after the thaw');
+      w.close();
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
 });
 
 describe('postgres schema migration', () => {
