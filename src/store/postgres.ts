@@ -141,6 +141,9 @@ export function pgError(where: string, err: unknown): XError {
   const msg = messageOf(err);
   if (code === 'XP409' || code === '23505') return conflict(msg, { hint: 'Read it again and retry the change.', cause: err });
   if (code === '3D000') return badParameter(`${where}: ${msg}`, { hint: 'Create the database first (createdb), or fix conn_string.', cause: err });
+  if (code === '42501') {
+    return badParameter(`${where}: ${msg}`, { hint: 'Make the role own the database (createdb -O ROLE DB) or grant it CREATE on the schema; xport creates its tables at start.', cause: err });
+  }
   if (code === '28P01' || code === '28000') return badParameter(`${where}: ${msg}`, { hint: 'Check the user, password and pg_hba.conf for this client.', cause: err });
   if (typeof code === 'string' && /^(E[A-Z]+|08...|57P0[1-3])$/.test(code)) {
     return connectionProblem(`cannot reach PostgreSQL at ${where}: ${msg}`, { hint: 'Check that PostgreSQL is running and reachable; xport retries on the next request.', cause: err });

@@ -330,6 +330,19 @@ describe('postgres schema migration', () => {
     expect(String((err as Error).message)).toContain(`schema ${SCHEMA_VERSION + 1}; this one reads up to ${SCHEMA_VERSION}`);
   });
 
+  it('tells a role that may not create tables to own the database', async () => {
+    const url = new URL(await server.createDatabase());
+    await server.query('CREATE ROLE xport_plain LOGIN');
+    url.username = 'xport_plain';
+    const err = await openPostgresBackend({ connString: url.toString() }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { hint?: string },
+    );
+    expect(isXError(err) && err.kind).toBe('bad-parameter');
+    expect(err!.message).toContain('permission denied for schema public');
+    expect(isXError(err) && err.hint).toMatch(/createdb -O ROLE DB/);
+  });
+
   it('names a missing database and says to create it, without the password', async () => {
     const err = await openPostgresBackend({ connString: `postgres://xport:s3cret@127.0.0.1:${server.port}/nosuchdb` }).then(
       () => undefined,

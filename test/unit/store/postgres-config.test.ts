@@ -48,6 +48,7 @@ describe('postgres connection settings', () => {
     expect(kind(Object.assign(new Error('k was modified concurrently'), { code: 'XP409' }))).toBe('conflict');
     expect(kind(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe('conflict');
     expect(kind(Object.assign(new Error('database "x" does not exist'), { code: '3D000' }))).toBe('bad-parameter');
+    expect(kind(Object.assign(new Error('permission denied for schema public'), { code: '42501' }))).toBe('bad-parameter');
     expect(kind(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe('connection-problem');
     expect(kind(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe('connection-problem');
     expect(kind(new Error('self-signed certificate in certificate chain'))).toBe('connection-problem');
