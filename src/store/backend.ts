@@ -96,8 +96,10 @@ export interface Backend {
   searchEvents(q: EventQuery): Promise<AuditEvent[]>;
   /**
    * watch calls onEvent for every later write or delete of a key starting with prefix, made by any
-   * process using the same store. Optional: only backends shared between processes (PostgreSQL)
-   * offer it. The promise resolves once the watch is live, so a write after it is seen.
+   * process using the same store. The memory, SQLite (one service per data dir, so its own writes
+   * are all of them) and PostgreSQL (LISTEN/NOTIFY) backends offer it; optional so that a backend
+   * without change notification can still exist. The promise resolves once the watch is live, so a
+   * write after it is seen.
    */
   watch?(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch>;
   /** close releases the backend (and any lock it holds). */
