@@ -5,7 +5,7 @@
 __xctl_spec() {
   case "$1" in
     'xctl')
-      __xctl_subs='audit auth create db get install rm start status tokens users'
+      __xctl_subs='audit auth backend create db get install rm start status tokens users'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -48,6 +48,30 @@ __xctl_spec() {
       __xctl_subs=''
       __xctl_flags='--config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -V -c -d -h -i -o'
       __xctl_req='--config --data-dir --format --host --identity --out --proxy --ttl --user -c -i -o'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend')
+      __xctl_subs='check migrate'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend check')
+      __xctl_subs=''
+      __xctl_flags='--ca-file --cert-file --config --data-dir --debug --format --help --identity --insecure --key-file --proxy --storage --version -V -c -d -h -i'
+      __xctl_req='--ca-file --cert-file --config --data-dir --format --identity --key-file --proxy --storage -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend migrate')
+      __xctl_subs=''
+      __xctl_flags='--ca-file --cert-file --config --data-dir --debug --format --from --help --identity --insecure --key-file --overwrite --proxy --to --version -V -c -d -h -i'
+      __xctl_req='--ca-file --cert-file --config --data-dir --format --from --identity --key-file --proxy --to -c -i'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
@@ -229,6 +253,7 @@ __xctl_step() {
   case "$1|$2" in
     'xctl|audit') __xctl_next='xctl audit' ;;
     'xctl|auth') __xctl_next='xctl auth' ;;
+    'xctl|backend') __xctl_next='xctl backend' ;;
     'xctl|create') __xctl_next='xctl create' ;;
     'xctl|db') __xctl_next='xctl db' ;;
     'xctl|get') __xctl_next='xctl get' ;;
@@ -241,6 +266,8 @@ __xctl_step() {
     'xctl audit|ls') __xctl_next='xctl audit ls' ;;
     'xctl auth|export') __xctl_next='xctl auth export' ;;
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl backend|check') __xctl_next='xctl backend check' ;;
+    'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
@@ -263,6 +290,8 @@ __xctl_values() {
     'xctl audit ls|--format') __xctl_vals='json text yaml' ;;
     'xctl auth export|--type') __xctl_vals='db db-client host tls tls-host tls-user user' ;;
     'xctl auth sign|--format') __xctl_vals='file redis' ;;
+    'xctl backend check|--format') __xctl_vals='json text yaml' ;;
+    'xctl backend migrate|--format') __xctl_vals='json text yaml' ;;
     'xctl db ls|--format') __xctl_vals='json text yaml' ;;
     'xctl get|--format') __xctl_vals='json text yaml' ;;
     'xctl status|--format') __xctl_vals='json text yaml' ;;

@@ -7,7 +7,7 @@ __xctl_spec() {
   __xctl_subs=() __xctl_flags=() __xctl_req=() __xctl_opt=() __xctl_args=0 __xctl_last=0
   case "$1" in
     'xctl')
-      __xctl_subs=('audit:audit log' 'auth:certificate authority operations' 'create:create roles or databases (kind: db) from a YAML file' 'db:databases and database agents' 'get:print roles, role/NAME, users, user/NAME, dbs, db/NAME or tokens' 'install:install xport as a system service' 'rm:remove role/NAME, user/NAME, db/NAME or token/TOKEN' 'start:run the auth service, proxy and database agent from the config (embedded all-in-one default without one)' 'status:show the cluster name, version, certificate authorities and CA pin' 'tokens:manage join tokens for database agents' 'users:manage users')
+      __xctl_subs=('audit:audit log' 'auth:certificate authority operations' 'backend:the storage backend: copy a cluster into PostgreSQL, check for corruption' 'create:create roles or databases (kind: db) from a YAML file' 'db:databases and database agents' 'get:print roles, role/NAME, users, user/NAME, dbs, db/NAME or tokens' 'install:install xport as a system service' 'rm:remove role/NAME, user/NAME, db/NAME or token/TOKEN' 'start:run the auth service, proxy and database agent from the config (embedded all-in-one default without one)' 'status:show the cluster name, version, certificate authorities and CA pin' 'tokens:manage join tokens for database agents' 'users:manage users')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -50,6 +50,30 @@ __xctl_spec() {
       __xctl_subs=()
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:what to issue (choices: "redis", "file", default: "file")' '--help:display help for command' '--host:with --format=redis: comma-separated host names and IPs (CN = the first)' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--out:output path (prefix for --format=redis)' '--overwrite:replace existing files' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--ttl:certificate lifetime (default 12h)' '--user:with --format=file: the user the identity is for' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:output path (prefix for --format=redis)')
       __xctl_req=('--config' '--data-dir' '--format' '--host' '--identity' '--out' '--proxy' '--ttl' '--user' '-c' '-i' '-o')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend')
+      __xctl_subs=('check:read the whole backend and report corruption: schema version, values and events that do not parse, bad revisions' 'migrate:copy every key and audit event from the SQLite store into PostgreSQL, verifying the copy (safe to re-run)')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend check')
+      __xctl_subs=()
+      __xctl_flags=('--ca-file:with postgres://: CA that signed the server certificate (turns on verify-full TLS)' '--cert-file:with postgres://: client certificate' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--key-file:with postgres://: client key' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--storage:sqlite:DIR or postgres://... (default: auth_service.storage of the config)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--ca-file' '--cert-file' '--config' '--data-dir' '--format' '--identity' '--key-file' '--proxy' '--storage' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl backend migrate')
+      __xctl_subs=()
+      __xctl_flags=('--ca-file:with postgres://: CA that signed the server certificate (turns on verify-full TLS)' '--cert-file:with postgres://: client certificate' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--from:data dir of the cluster to copy (its service must be stopped)' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--key-file:with postgres://: client key' '--overwrite:replace keys the target holds with different values' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--to:the PostgreSQL database to copy into' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--ca-file' '--cert-file' '--config' '--data-dir' '--format' '--from' '--identity' '--key-file' '--proxy' '--to' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
@@ -230,6 +254,7 @@ __xctl_step() {
   case "$1|$2" in
     'xctl|audit') __xctl_next='xctl audit' ;;
     'xctl|auth') __xctl_next='xctl auth' ;;
+    'xctl|backend') __xctl_next='xctl backend' ;;
     'xctl|create') __xctl_next='xctl create' ;;
     'xctl|db') __xctl_next='xctl db' ;;
     'xctl|get') __xctl_next='xctl get' ;;
@@ -242,6 +267,8 @@ __xctl_step() {
     'xctl audit|ls') __xctl_next='xctl audit ls' ;;
     'xctl auth|export') __xctl_next='xctl auth export' ;;
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
+    'xctl backend|check') __xctl_next='xctl backend check' ;;
+    'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
@@ -264,6 +291,8 @@ __xctl_values() {
     'xctl audit ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl auth export|--type') __xctl_vals=('db' 'db-client' 'host' 'tls' 'tls-host' 'tls-user' 'user') ;;
     'xctl auth sign|--format') __xctl_vals=('file' 'redis') ;;
+    'xctl backend check|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl backend migrate|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl db ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;

@@ -88,7 +88,18 @@ const schema = z.strictObject({
   auth_service: z
     .strictObject({
       enabled: z.boolean().optional(),
-      storage: z.strictObject({ type: z.enum(['sqlite']), path: z.string().optional() }).optional(),
+      storage: z
+        .discriminatedUnion('type', [
+          z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
+          z.strictObject({
+            type: z.literal('postgres'),
+            conn_string: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// URL'),
+            ca_file: z.string().optional(),
+            cert_file: z.string().optional(),
+            key_file: z.string().optional(),
+          }),
+        ])
+        .optional(),
       second_factor: z.enum(['off', 'otp']).optional(),
       ca_key_algorithm: z.enum(['ecdsa-p256', 'rsa-2048']).optional(),
       session_ttl: duration.optional(),
@@ -137,6 +148,14 @@ export type FileConfig = z.infer<typeof schema>;
 /** DatabaseConfig is one static database entry. */
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
+/**
+ * StorageConfig chooses the backend. With `postgres` several replicas (each with its own data dir)
+ * share one cluster; the file paths are resolved against the working directory.
+ */
+export type StorageConfig =
+  | { type: 'sqlite' }
+  | { type: 'postgres'; connString: string; caFile?: string; certFile?: string; keyFile?: string };
+
 /** ServiceConfig is the config with defaults applied and paths resolved. */
 export interface ServiceConfig {
   source: string;
@@ -153,6 +172,8 @@ export interface ServiceConfig {
     secondFactor: 'off' | 'otp';
     caKeyAlgorithm: 'ecdsa-p256' | 'rsa-2048';
     sessionTtlMs: number;
+    /** Where the cluster state lives: the embedded SQLite file in the data dir, or a shared PostgreSQL. */
+    storage: StorageConfig;
   };
   proxy: { enabled: boolean; listenAddr: string; publicAddr: string };
   db: {
@@ -239,6 +260,18 @@ function azureCloudOf(c: NonNullable<FileConfig['db_service']>['azure_cloud']): 
   return { name: 'custom', authorityHost: c.authority_host.replace(/\/+$/, ''), resourceManagerEndpoint: c.resource_manager_endpoint.replace(/\/+$/, '') };
 }
 
+function storageOf(s: NonNullable<FileConfig['auth_service']>['storage']): StorageConfig {
+  if (s?.type !== 'postgres') return { type: 'sqlite' };
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(p));
+  return {
+    type: 'postgres',
+    connString: s.conn_string,
+    ...(s.ca_file !== undefined ? { caFile: abs(s.ca_file) } : {}),
+    ...(s.cert_file !== undefined ? { certFile: abs(s.cert_file) } : {}),
+    ...(s.key_file !== undefined ? { keyFile: abs(s.key_file) } : {}),
+  };
+}
+
 /** withDefaults fills defaults the way an embedded all-in-one start expects. */
 export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfig {
   const dataDir = c.data_dir ?? DEFAULT_DATA_DIR;
@@ -263,6 +296,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       secondFactor: c.auth_service?.second_factor ?? 'off',
       caKeyAlgorithm: c.auth_service?.ca_key_algorithm ?? 'ecdsa-p256',
       sessionTtlMs: c.auth_service?.session_ttl ? parseDuration(c.auth_service.session_ttl) : 12 * 3_600_000,
+      storage: storageOf(c.auth_service?.storage),
     },
     proxy: {
       enabled: c.proxy_service?.enabled ?? authEnabled,

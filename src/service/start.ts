@@ -12,7 +12,7 @@ import { writeFileAtomic, writeSecretFile } from '../util/fs.js';
 import { dialableHost, formatHostPort, parseHostPort } from '../util/net.js';
 import { VERSION } from '../util/version.js';
 import { generateKeyPair } from '../pki/index.js';
-import { openSqliteBackend, acquireDataDirLock } from '../store/index.js';
+import { acquireDataDirLock } from '../store/index.js';
 import type { Backend } from '../store/backend.js';
 import { AuthService } from '../auth/service.js';
 import { startListener, ALPN, type Listener, type ProtocolHandler } from '../proxy/listener.js';
@@ -30,6 +30,7 @@ import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
 import type { ServiceConfig } from './config.js';
+import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
@@ -82,9 +83,11 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
       return { clusterName: agent.clusterName, agent, stop };
     }
     await ensureWritableDir(config.dataDir);
+    // One service per data dir. With PostgreSQL storage each replica has its own data dir (its
+    // identity files), so replicas sharing the database do not contend for this lock.
     const lock = await acquireDataDirLock(config.dataDir, 'auth service');
     cleanups.push(() => lock.release());
-    const backend: Backend = await openSqliteBackend(config.dataDir, { clock });
+    const backend: Backend = await openStorage(config, clock, log.child('storage'));
     cleanups.push(() => backend.close());
     const auth = await AuthService.open({
       backend,

@@ -1,7 +1,7 @@
 /**
  * store/backend: the revisioned key-value contract every storage backend implements, plus the
  * audit event log. SQLite is the embedded default (sqlite.ts); memory.ts serves unit tests;
- * PostgreSQL comes next behind the same interface. Imports only errors and util.
+ * postgres.ts lets several replicas share one cluster. Imports only errors and util.
  */
 
 /** Item is a stored value with its revision (bumped on every write) and optional expiry. */
@@ -48,6 +48,38 @@ export interface EventQuery {
   order?: 'asc' | 'desc';
 }
 
+/**
+ * WatchEvent tells a watcher that a key under its prefix changed. `resync` carries no key: events
+ * may have been missed (the backend lost its notification channel and regained it), so the
+ * watcher should re-read what it caches.
+ */
+export type WatchEvent = { type: 'put' | 'delete'; key: string; revision: number } | { type: 'resync' };
+
+/** Watch is a registered watcher; close stops its callbacks. */
+export interface Watch {
+  close(): void;
+}
+
+/**
+ * BackendCheck is what `xctl backend check` reports: counts, and every problem found (capped). Not
+ * part of the contract; the SQLite and PostgreSQL backends offer it.
+ */
+export interface BackendCheck {
+  /** Where the backend is (file path or host:port/db), without credentials. */
+  where: string;
+  schemaVersion: number;
+  /** The newest schema this build reads. */
+  expectedSchemaVersion: number;
+  /** The revision counter. */
+  revision: number;
+  keys: number;
+  events: number;
+  problems: string[];
+}
+
+/** MAX_CHECK_PROBLEMS caps the problems a check lists (the count of the rest is reported). */
+export const MAX_CHECK_PROBLEMS = 50;
+
 /** Backend is the storage contract. All methods are async so networked backends fit. */
 export interface Backend {
   /** get returns the item, or undefined when absent or expired. */
@@ -62,6 +94,14 @@ export interface Backend {
   appendEvents(events: AuditEvent[]): Promise<void>;
   /** searchEvents returns audit events matching q. */
   searchEvents(q: EventQuery): Promise<AuditEvent[]>;
+  /**
+   * watch calls onEvent for every later write or delete of a key starting with prefix, made by any
+   * process using the same store. The memory, SQLite (one service per data dir, so its own writes
+   * are all of them) and PostgreSQL (LISTEN/NOTIFY) backends offer it; optional so that a backend
+   * without change notification can still exist. The promise resolves once the watch is live, so a
+   * write after it is seen.
+   */
+  watch?(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch>;
   /** close releases the backend (and any lock it holds). */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { conflict } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { AuditEvent, Backend, EventQuery, Item, PutOptions } from './backend.js';
+import type { AuditEvent, Backend, EventQuery, Item, PutOptions, Watch, WatchEvent } from './backend.js';
 import { nextEventId } from './event-sequence.js';
 
 /** MemoryBackend keeps everything in maps. */
@@ -13,6 +13,7 @@ export class MemoryBackend implements Backend {
   private readonly events: AuditEvent[] = [];
   private revision = 0;
   private lastEventId: string | undefined;
+  private readonly watchers = new Set<{ prefix: string; onEvent: (e: WatchEvent) => void }>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -39,6 +40,7 @@ export class MemoryBackend implements Backend {
     }
     const revision = ++this.revision;
     this.items.set(key, { json: JSON.stringify(value), revision, ...(opts.expires ? { expires: opts.expires } : {}) });
+    this.announce({ type: 'put', key, revision });
     return { key, value, revision, ...(opts.expires ? { expires: opts.expires } : {}) };
   }
 
@@ -47,7 +49,23 @@ export class MemoryBackend implements Backend {
     if (opts.expectRevision !== undefined && (cur?.revision ?? 0) !== opts.expectRevision) {
       throw conflict(`${key} was modified concurrently`);
     }
-    return this.items.delete(key) && cur !== undefined;
+    const existed = this.items.delete(key) && cur !== undefined;
+    // Like SQLite and PostgreSQL, deleting a live item is a write with its own revision.
+    if (existed) this.announce({ type: 'delete', key, revision: ++this.revision });
+    return existed;
+  }
+
+  /** watch calls onEvent for later writes under prefix in this instance, asynchronously like a networked backend. */
+  async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch> {
+    const w = { prefix, onEvent };
+    this.watchers.add(w);
+    return { close: () => void this.watchers.delete(w) };
+  }
+
+  private announce(e: WatchEvent & { key: string }): void {
+    for (const w of this.watchers) {
+      if (e.key.startsWith(w.prefix)) queueMicrotask(() => this.watchers.has(w) && w.onEvent(e));
+    }
   }
 
   async list<T>(prefix: string): Promise<Item<T>[]> {

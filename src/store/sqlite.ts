@@ -12,7 +12,17 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { badParameter, conflict, internal, isXError, limitExceeded, messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { AuditEvent, Backend, EventQuery, Item, PutOptions } from './backend.js';
+import {
+  MAX_CHECK_PROBLEMS,
+  type AuditEvent,
+  type Backend,
+  type BackendCheck,
+  type EventQuery,
+  type Item,
+  type PutOptions,
+  type Watch,
+  type WatchEvent,
+} from './backend.js';
 import { dataDirError, ensureDataDir } from './data-dir.js';
 import { nextEventId } from './event-sequence.js';
 
@@ -223,6 +233,7 @@ export class SqliteBackend implements Backend {
   private readonly dataDir: string;
   private readonly clock: Clock;
   private readonly stmt;
+  private readonly watchers = new Set<{ prefix: string; onEvent: (e: WatchEvent) => void }>();
   private readonly searches = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly putTx;
   private readonly deleteTx;
@@ -267,10 +278,10 @@ export class SqliteBackend implements Backend {
       const cur = this.stmt.get.get(key);
       const live = cur !== undefined && !isExpired(cur, now);
       if (expectRevision !== undefined && (live ? cur.revision : 0) !== expectRevision) throw modified(key);
-      if (!cur) return false;
+      if (!cur) return 0;
       this.stmt.remove.run(key);
-      if (live) this.stmt.bump.get();
-      return live;
+      // The revision of the delete, or 0 when the row had expired (nothing live was removed).
+      return live ? this.stmt.bump.get()! : 0;
     });
 
     this.appendTx = db.transaction((events: EventInsert[]) => {
@@ -314,6 +325,7 @@ export class SqliteBackend implements Backend {
       const json = serialise(key, value);
       const expires = opts.expires ? opts.expires.getTime() : null;
       const revision = this.putTx.immediate(key, json, opts.expectRevision, expires);
+      this.announce({ type: 'put', key, revision });
       const item: Item<T> = { key, value, revision };
       if (opts.expires) item.expires = new Date(expires!);
       return item;
@@ -322,7 +334,11 @@ export class SqliteBackend implements Backend {
 
   /** delete removes key and tells whether a live item was there; a revision mismatch throws `conflict`. */
   delete(key: string, opts: { expectRevision?: number } = {}): Promise<boolean> {
-    return this.guard(() => this.deleteTx.immediate(key, opts.expectRevision));
+    return this.guard(() => {
+      const revision = this.deleteTx.immediate(key, opts.expectRevision);
+      if (revision > 0) this.announce({ type: 'delete', key, revision });
+      return revision > 0;
+    });
   }
 
   /** list returns the unexpired items under prefix, sorted by key, purging expired ones it meets. */
@@ -375,6 +391,71 @@ export class SqliteBackend implements Backend {
       }
       const limit = Math.max(0, Math.floor(q.limit ?? DEFAULT_EVENT_LIMIT));
       return stmt.all(...params, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
+    });
+  }
+
+  /**
+   * watch calls onEvent for later writes under prefix. One service owns a SQLite data dir (the
+   * data-dir lock) and every write goes through it, so announcing this instance's own writes is
+   * complete. Callbacks run asynchronously, as with PostgreSQL.
+   */
+  async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch> {
+    const w = { prefix, onEvent };
+    this.watchers.add(w);
+    return { close: () => void this.watchers.delete(w) };
+  }
+
+  private announce(e: WatchEvent & { key: string }): void {
+    for (const w of this.watchers) {
+      if (e.key.startsWith(w.prefix)) queueMicrotask(() => this.watchers.has(w) && w.onEvent(e));
+    }
+  }
+
+  /** scanEvents returns up to limit events with ids after afterId, in id order (for copying the log out). */
+  scanEvents(afterId: string, limit: number): Promise<(AuditEvent & { id: string })[]> {
+    return this.guard(() =>
+      this.db
+        .prepare<[string, number], EventRow>('SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?')
+        .all(afterId, limit)
+        .map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id })),
+    );
+  }
+
+  /**
+   * check runs SQLite's integrity check and reads everything: a value or event that is not JSON,
+   * a revision that is not positive or beyond the counter, or a foreign schema version is a problem.
+   */
+  check(): Promise<BackendCheck> {
+    return this.guard(() => {
+      const problems: string[] = [];
+      let more = 0;
+      const problem = (p: string) => (problems.length < MAX_CHECK_PROBLEMS ? problems.push(p) : more++);
+      for (const r of this.db.prepare('PRAGMA integrity_check').pluck().all() as string[]) if (r !== 'ok') problem(`integrity: ${r}`);
+      const schemaVersion = (this.db.prepare(`SELECT value FROM meta WHERE name = 'schema_version'`).pluck().get() as number | undefined) ?? 0;
+      if (schemaVersion !== SCHEMA_VERSION) problem(`schema version is ${schemaVersion}; this xport expects ${SCHEMA_VERSION}`);
+      const revision = (this.db.prepare(`SELECT value FROM meta WHERE name = 'revision'`).pluck().get() as number | undefined) ?? 0;
+      let keys = 0;
+      for (const r of this.db.prepare<[], KeyedKvRow>('SELECT key, value, revision, expires FROM kv ORDER BY key').iterate()) {
+        keys++;
+        if (!(r.revision > 0)) problem(`${r.key}: revision ${r.revision} is not positive`);
+        else if (r.revision > revision) problem(`${r.key}: revision ${r.revision} is beyond the counter ${revision}`);
+        try {
+          JSON.parse(r.value);
+        } catch (err) {
+          problem(`${r.key}: the value is not JSON (${messageOf(err)})`);
+        }
+      }
+      let events = 0;
+      for (const r of this.db.prepare<[], EventRow>('SELECT id, data FROM events ORDER BY id').iterate()) {
+        events++;
+        try {
+          JSON.parse(r.data);
+        } catch (err) {
+          problem(`event ${r.id}: not JSON (${messageOf(err)})`);
+        }
+      }
+      if (more > 0) problems.push(`… and ${more} more problems`);
+      return { where: this.file, schemaVersion, expectedSchemaVersion: SCHEMA_VERSION, revision, keys, events, problems };
     });
   }
 

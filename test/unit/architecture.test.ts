@@ -72,6 +72,7 @@ const PACKAGE_OWNERS: { pkg: RegExp; owners: string[]; dynamicOnly?: boolean }[]
   { pkg: /^@azure\//, owners: ['cloud/azure/'], dynamicOnly: true },
   { pkg: /^@peculiar\//, owners: ['pki/'] },
   { pkg: /^better-sqlite3$/, owners: ['store/'] },
+  { pkg: /^pg$/, owners: ['store/'], dynamicOnly: true },
   { pkg: /^commander$/, owners: ['cli/'] },
   { pkg: /^cli-table3$/, owners: ['cli/'] },
   { pkg: /^ioredis$/, owners: ['redis/'] }, // and test/, which this test does not scan

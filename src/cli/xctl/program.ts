@@ -181,5 +181,36 @@ export function buildXctl(ctx: CliContext): Command {
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./audit.js')).runAuditLs(ctx, g(cmd)));
 
+  addBackendCommands(program, ctx);
   return program;
+}
+
+/** addBackendCommands adds `xctl backend migrate` and `xctl backend check` (run modules in backend.ts). */
+function addBackendCommands(program: Command, ctx: CliContext): void {
+  const backend = program.command('backend').description('the storage backend: copy a cluster into PostgreSQL, check for corruption');
+  const tlsOptions = (cmd: Command) =>
+    cmd
+      .option('--ca-file <file>', 'with postgres://: CA that signed the server certificate (turns on verify-full TLS)')
+      .option('--cert-file <file>', 'with postgres://: client certificate')
+      .option('--key-file <file>', 'with postgres://: client key');
+  const migrate = tlsOptions(
+    backend
+      .command('migrate')
+      .description('copy every key and audit event from the SQLite store into PostgreSQL, verifying the copy (safe to re-run)')
+      .option('--from <sqlite:DIR>', 'data dir of the cluster to copy (its service must be stopped)')
+      .option('--to <postgres://...>', 'the PostgreSQL database to copy into'),
+  )
+    .option('--overwrite', 'replace keys the target holds with different values')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./backend.js')).runBackendMigrate(ctx, cmd.optsWithGlobals()));
+  setExamples(migrate, '  xctl backend migrate --from=sqlite:/var/lib/xport --to=postgres://xport@db.internal:5432/xport --ca-file=/etc/xport/pg-ca.pem');
+  const check = tlsOptions(
+    backend
+      .command('check')
+      .description('read the whole backend and report corruption: schema version, values and events that do not parse, bad revisions')
+      .option('--storage <address>', 'sqlite:DIR or postgres://... (default: auth_service.storage of the config)'),
+  )
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./backend.js')).runBackendCheck(ctx, cmd.optsWithGlobals()));
+  setExamples(check, '  xctl backend check -c /etc/xport.yaml\n  xctl backend check --storage=sqlite:/var/lib/xport');
 }

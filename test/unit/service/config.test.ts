@@ -57,6 +57,42 @@ describe('service config', () => {
     expect(() => parseConfig('version: v1\nproxy_service: [\n', 'x.yaml')).toThrow(/^x\.yaml:\d+:\d+: /);
   });
 
+  it('keeps the cluster in the data dir\'s SQLite file unless storage says postgres', () => {
+    expect(withDefaults({ version: 'v1' }).auth.storage).toEqual({ type: 'sqlite' });
+    expect(parseConfig('version: v1\nauth_service: { storage: { type: sqlite } }\n').auth.storage).toEqual({ type: 'sqlite' });
+  });
+
+  it('reads a postgres storage with TLS files, resolving relative paths', () => {
+    const c = parseConfig(
+      [
+        'version: v1',
+        'auth_service:',
+        '  storage:',
+        '    type: postgres',
+        '    conn_string: postgres://xport@db.example.com:5432/xport',
+        '    ca_file: /etc/xport/pg-ca.pem',
+        '    cert_file: certs/client.pem',
+        '    key_file: certs/client.key',
+      ].join('\n'),
+    );
+    expect(c.auth.storage).toEqual({
+      type: 'postgres',
+      connString: 'postgres://xport@db.example.com:5432/xport',
+      caFile: '/etc/xport/pg-ca.pem',
+      certFile: `${process.cwd()}/certs/client.pem`,
+      keyFile: `${process.cwd()}/certs/client.key`,
+    });
+  });
+
+  it('names the line of a postgres storage without a usable conn_string, or with a stray key', () => {
+    expect(() => parseConfig('version: v1\nauth_service:\n  storage:\n    type: postgres\n    conn_string: mysql://x\n', 'x.yaml')).toThrow(
+      /x\.yaml:5: auth_service\.storage\.conn_string: must be a postgres:\/\/ URL/,
+    );
+    expect(() => parseConfig('version: v1\nauth_service:\n  storage:\n    type: postgres\n', 'x.yaml')).toThrow(/auth_service\.storage\.conn_string/);
+    expect(() => parseConfig('version: v1\nauth_service:\n  storage: { type: sqlite, conn_string: postgres://x/y }\n', 'x.yaml')).toThrow(/conn_string: unknown key/);
+    expect(() => parseConfig('version: v1\nauth_service:\n  storage: { type: etcd }\n', 'x.yaml')).toThrow(/x\.yaml:3: auth_service\.storage/);
+  });
+
   it('refuses a remote-only agent config without token and proxy', () => {
     expect(() => parseConfig('version: v1\nauth_service: { enabled: false }\ndb_service: { enabled: true }\n', 'a.yaml')).toThrow(/needs auth_token and proxy_server/);
   });

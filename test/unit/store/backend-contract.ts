@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isXError } from '../../../src/errors.js';
-import type { Backend } from '../../../src/store/backend.js';
+import type { Backend, WatchEvent } from '../../../src/store/backend.js';
 import { FakeClock } from '../../../src/util/clock.js';
 
 /** MakeBackend opens a fresh, empty backend reading time from clock. */
@@ -235,6 +235,72 @@ export function describeBackendContract(name: string, make: MakeBackend): void {
         await b.appendEvents(Array.from({ length: 600 }, (_, i) => ({ type: 'bulk', time: at(20), seq: i })));
         expect(await b.searchEvents({ type: 'bulk' })).toHaveLength(500);
       });
+    });
+  });
+}
+
+/** MakeWatchingBackend opens a fresh, empty backend that implements watch. */
+export type MakeWatchingBackend = (clock: FakeClock) => Promise<Backend & Required<Pick<Backend, 'watch'>>>;
+
+/** until polls cond (the deadline is generous: networked backends deliver asynchronously). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** describeWatchContract registers the watch specs for a backend that offers watch. */
+export function describeWatchContract(name: string, make: MakeWatchingBackend): void {
+  describe(`${name} backend watch contract`, () => {
+    let b: Backend & Required<Pick<Backend, 'watch'>>;
+    beforeEach(async () => {
+      b = await make(new FakeClock());
+    });
+    afterEach(async () => {
+      await b.close();
+    });
+
+    it('announces puts and deletes under the prefix with their revisions, in order', async () => {
+      const seen: WatchEvent[] = [];
+      const w = await b.watch('users/', (e) => seen.push(e));
+      const p1 = await b.put('users/alice', 1);
+      const p2 = await b.put('users/alice', 2);
+      expect(await b.delete('users/alice')).toBe(true);
+      await until(() => seen.length >= 3, 'three events');
+      expect(seen).toEqual([
+        { type: 'put', key: 'users/alice', revision: p1.revision },
+        { type: 'put', key: 'users/alice', revision: p2.revision },
+        { type: 'delete', key: 'users/alice', revision: expect.any(Number) },
+      ]);
+      expect((seen[2] as { revision: number }).revision).toBeGreaterThan(p2.revision);
+      w.close();
+    });
+
+    it('leaves out other prefixes, refused writes and deletes of absent keys', async () => {
+      const seen: WatchEvent[] = [];
+      const w = await b.watch('tokens/', (e) => seen.push(e));
+      await b.put('roles/dev', 1);
+      await b.put('tokens/a', 1, { expectRevision: 0 });
+      await expectConflict(b.put('tokens/a', 2, { expectRevision: 0 }));
+      expect(await b.delete('tokens/never')).toBe(false);
+      await b.put('tokens/z', 'marker');
+      await until(() => seen.some((e) => e.type === 'put' && e.key === 'tokens/z'), 'the marker');
+      expect(seen.map((e) => (e.type === 'resync' ? 'resync' : `${e.type} ${e.key}`))).toEqual(['put tokens/a', 'put tokens/z']);
+      w.close();
+    });
+
+    it('stops calling a watcher once closed, and keeps calling the others', async () => {
+      const closed: WatchEvent[] = [];
+      const open: WatchEvent[] = [];
+      const w1 = await b.watch('', (e) => closed.push(e));
+      const w2 = await b.watch('', (e) => open.push(e));
+      w1.close();
+      await b.put('k', 1);
+      await until(() => open.length >= 1, 'the open watcher');
+      expect(closed).toEqual([]);
+      w2.close();
     });
   });
 }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isXError, type XError } from '../../../src/errors.js';
 import { openSqliteBackend, type SqliteBackend } from '../../../src/store/sqlite.js';
 import { FakeClock } from '../../../src/util/clock.js';
-import { describeBackendContract, expectConflict } from './backend-contract.js';
+import { describeBackendContract, describeWatchContract, expectConflict } from './backend-contract.js';
 
 const roots: string[] = [];
 async function tempDir(): Promise<string> {
@@ -27,6 +27,7 @@ async function rejection(p: Promise<unknown>): Promise<XError> {
 }
 
 describeBackendContract('sqlite', async (clock) => openSqliteBackend(join(await tempDir(), 'data'), { clock }));
+describeWatchContract('sqlite', async (clock) => openSqliteBackend(join(await tempDir(), 'data'), { clock }));
 
 describe('SqliteBackend', () => {
   let dir: string;
