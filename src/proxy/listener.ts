@@ -5,9 +5,15 @@
  * proxy; `xport-tunnel` to the agents' reverse tunnels. Client certificates are requested but not
  * required at the TLS layer: the web API's login routes are anonymous, everything else checks
  * `socket.authorized` and the identity in the certificate. Must not import service or cli.
+ *
+ * The port is public, so the listener bounds what a stranger can hold: a connection must finish
+ * its TLS handshake within `handshakeTimeoutMs` (Node's own `handshakeTimeout` only reports the
+ * timeout and leaves the socket open, so the listener closes it itself), and connections without
+ * a verified client certificate are capped per source address and in total, so a flood of
+ * anonymous connections cannot use up the file descriptors that database sessions need.
  */
 import tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { connectionProblem } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { parseHostPort } from '../util/net.js';
@@ -34,8 +40,39 @@ export interface ListenerOptions {
   clientCaPems: string[];
   handlers: Partial<Record<(typeof ALPN)[keyof typeof ALPN], ProtocolHandler>>;
   log: Logger;
-  /** Drop a connection that has not finished its handshake in this time. */
-  handshakeTimeoutMs?: number;
+  /** Connection limits; see {@link ListenerLimits} for the defaults. */
+  limits?: Partial<ListenerLimits>;
+  /** onRefused is told about each connection the caps turned away (for audit; the caller rate-limits). */
+  onRefused?: (info: { remoteAddr: string; reason: string }) => void;
+}
+
+/** ListenerLimits bound what connections without a verified certificate can hold. */
+export interface ListenerLimits {
+  /** A connection must finish its TLS handshake (from its first byte on) within this time. */
+  handshakeTimeoutMs: number;
+  /** Most connections without a verified client certificate, in total. */
+  maxAnonymousConnections: number;
+  /** Most connections without a verified client certificate from one source address. */
+  maxAnonymousPerSource: number;
+}
+
+/** DEFAULT_LISTENER_LIMITS fit a 1 GiB host with the usual 1,024 file descriptors. */
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  handshakeTimeoutMs: 10_000,
+  maxAnonymousConnections: 512,
+  maxAnonymousPerSource: 64,
+};
+
+/** ListenerStats counts connections for status and tests. */
+export interface ListenerStats {
+  /** Connections open now, verified or not. */
+  open: number;
+  /** Of those, connections without a verified client certificate. */
+  anonymous: number;
+  /** Connections closed because a cap was reached, since start. */
+  refusedByCap: number;
+  /** Connections closed because the handshake took too long, since start. */
+  handshakeTimeouts: number;
 }
 
 /** Listener is a running public port. */
@@ -44,6 +81,7 @@ export interface Listener {
   close(): Promise<void>;
   /** updateCertificate swaps the server certificate (renewal) for new connections. */
   updateCertificate(certChainPem: string, keyPem: string): void;
+  stats(): ListenerStats;
 }
 
 /**
@@ -53,6 +91,7 @@ export interface Listener {
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const { host, port } = parseHostPort(opts.listenAddr, 3080, 'listen_addr');
   const protocols = Object.keys(opts.handlers);
+  const limits: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
   const server = tls.createServer({
     cert: opts.certChainPem,
     key: opts.keyPem,
@@ -61,17 +100,61 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
     ALPNProtocols: protocols,
-    handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+    // Node reports a handshake timeout but leaves the socket open; our own timer below closes it.
+    handshakeTimeout: limits.handshakeTimeoutMs,
   });
   const sockets = new Set<tls.TLSSocket>();
   // Raw connections too: in TLS 1.3 the client finishes its handshake first, so a connection
   // still mid-handshake at close() would otherwise complete later and keep close() waiting.
-  const raw = new Set<import('node:net').Socket>();
-  server.on('connection', (s: import('node:net').Socket) => {
+  const raw = new Set<Socket>();
+  // Anonymous (not yet verified) connections per source address; an entry is dropped at zero, so
+  // the map holds at most maxAnonymousConnections entries.
+  const anonBySource = new Map<string, number>();
+  const anonymous = new Set<Socket>();
+  const counters = { refusedByCap: 0, handshakeTimeouts: 0 };
+  const release = (s: Socket, source: string) => {
+    if (!anonymous.delete(s)) return;
+    const n = (anonBySource.get(source) ?? 1) - 1;
+    if (n <= 0) anonBySource.delete(source);
+    else anonBySource.set(source, n);
+  };
+  const handshakeTimers = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on('connection', (s: Socket) => {
+    const source = s.remoteAddress ?? '?';
+    const perSource = anonBySource.get(source) ?? 0;
+    if (anonymous.size >= limits.maxAnonymousConnections || perSource >= limits.maxAnonymousPerSource) {
+      counters.refusedByCap++;
+      const reason = anonymous.size >= limits.maxAnonymousConnections ? 'too many anonymous connections' : 'too many anonymous connections from this address';
+      opts.log.debug('connection refused', { client_addr: source, reason });
+      opts.onRefused?.({ remoteAddr: source, reason });
+      // Nothing has been read yet: a reset frees the descriptor at once, without TIME_WAIT here.
+      s.resetAndDestroy();
+      return;
+    }
+    anonymous.add(s);
+    anonBySource.set(source, perSource + 1);
     raw.add(s);
-    s.once('close', () => raw.delete(s));
+    const timer = setTimeout(() => {
+      counters.handshakeTimeouts++;
+      opts.log.debug('TLS handshake timed out', { client_addr: source });
+      s.destroy();
+    }, limits.handshakeTimeoutMs);
+    timer.unref();
+    handshakeTimers.set(s, timer);
+    s.once('close', () => {
+      clearTimeout(timer);
+      raw.delete(s);
+      release(s, source);
+    });
   });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    const parent = (socket as unknown as { _parent?: Socket })._parent;
+    if (parent) {
+      clearTimeout(handshakeTimers.get(parent));
+      // A verified certificate (user or host CA) makes the connection someone's: it no longer
+      // counts against the anonymous caps. The handlers still check what the certificate allows.
+      if (socket.authorized) release(parent, parent.remoteAddress ?? '?');
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const proto = (socket.alpnProtocol || ALPN.http) as keyof typeof opts.handlers;
@@ -82,7 +165,11 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     }
     handler(socket);
   });
-  server.on('tlsClientError', (err) => opts.log.debug('TLS handshake failed', { err: err.message }));
+  server.on('tlsClientError', (err, socket) => {
+    opts.log.debug('TLS handshake failed', { err: err.message });
+    // Node leaves the socket open after a failed or timed-out handshake: close it here.
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
@@ -100,6 +187,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const addr = server.address() as AddressInfo;
   return {
     address: { host: addr.address, port: addr.port },
+    stats: () => ({ open: raw.size, anonymous: anonymous.size, ...counters }),
     updateCertificate(certChainPem, keyPem) {
       server.setSecureContext({ cert: certChainPem, key: keyPem, ca: opts.clientCaPems });
     },
