@@ -351,7 +351,7 @@ export class UserService {
     const validName = USER_NAME_RE.test(name);
     if (validName && this.limiter) {
       try {
-        await this.limiter.check(name);
+        await this.limiter.check(name, req.remoteAddr);
       } catch (err) {
         event(false, err instanceof Error ? err.message : String(err));
         throw err;
@@ -382,11 +382,12 @@ export class UserService {
 
     if (!ok || !user) {
       const err = denied();
-      if (validName) await this.limiter?.recordFailure(name);
+      if (validName) await this.limiter?.recordFailure(name, req.remoteAddr);
       event(false, err.message);
       throw err;
     }
-    await this.limiter?.recordSuccess(name);
+    // Forget this address's failures only: a stranger's failures from elsewhere still count.
+    await this.limiter?.recordSuccess(name, req.remoteAddr ?? '');
     event(true);
     return user;
   }

@@ -389,6 +389,14 @@ describe('UserService.authenticate', () => {
     await expect(svc.authenticate({ user: 'alice', password: PW })).resolves.toMatchObject({ name: 'alice' });
   });
 
+  it('does not let a stranger guessing from one address lock the user out of another', async () => {
+    const { svc } = setup();
+    await activeUser(svc, 'alice');
+    for (let i = 0; i < 10; i++) await rejection(svc.authenticate({ user: 'alice', password: `wrong ${i}`, remoteAddr: '203.0.113.9' }));
+    expect((await rejection(svc.authenticate({ user: 'alice', password: PW, remoteAddr: '203.0.113.9' }))).kind).toBe('limit-exceeded');
+    await expect(svc.authenticate({ user: 'alice', password: PW, remoteAddr: '198.51.100.7' })).resolves.toMatchObject({ name: 'alice' });
+  });
+
   it('locks a name that belongs to no user exactly like a real one', async () => {
     const { svc, clock } = setup();
     await activeUser(svc, 'alice');
