@@ -9,8 +9,9 @@
  * The port is public, so the listener bounds what a stranger can hold: a connection must finish
  * its TLS handshake within `handshakeTimeoutMs` (Node's own `handshakeTimeout` only reports the
  * timeout and leaves the socket open, so the listener closes it itself), and connections without
- * a verified client certificate are capped per source address and in total, so a flood of
- * anonymous connections cannot use up the file descriptors that database sessions need.
+ * a verified client certificate are capped per source address (new ones refused) and in total
+ * (the oldest dropped), so a flood of anonymous connections can neither use up the file
+ * descriptors that database sessions need nor keep new clients from connecting.
  */
 import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
@@ -42,15 +43,16 @@ export interface ListenerOptions {
   log: Logger;
   /** Connection limits; see {@link ListenerLimits} for the defaults. */
   limits?: Partial<ListenerLimits>;
-  /** onRefused is told about each connection the caps turned away (for audit; the caller rate-limits). */
-  onRefused?: (info: { remoteAddr: string; reason: string }) => void;
 }
 
 /** ListenerLimits bound what connections without a verified certificate can hold. */
 export interface ListenerLimits {
   /** A connection must finish its TLS handshake (from its first byte on) within this time. */
   handshakeTimeoutMs: number;
-  /** Most connections without a verified client certificate, in total. */
+  /**
+   * Most connections without a verified client certificate, in total; past it the oldest of them
+   * is dropped to make room for the new one.
+   */
   maxAnonymousConnections: number;
   /** Most connections without a verified client certificate from one source address. */
   maxAnonymousPerSource: number;
@@ -69,8 +71,10 @@ export interface ListenerStats {
   open: number;
   /** Of those, connections without a verified client certificate. */
   anonymous: number;
-  /** Connections closed because a cap was reached, since start. */
+  /** Connections refused because their source address held its whole share, since start. */
   refusedByCap: number;
+  /** Oldest anonymous connections dropped to make room under the total cap, since start. */
+  evicted: number;
   /** Connections closed because the handshake took too long, since start. */
   handshakeTimeouts: number;
 }
@@ -111,7 +115,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   // the map holds at most maxAnonymousConnections entries.
   const anonBySource = new Map<string, number>();
   const anonymous = new Set<Socket>();
-  const counters = { refusedByCap: 0, handshakeTimeouts: 0 };
+  const counters = { refusedByCap: 0, evicted: 0, handshakeTimeouts: 0 };
   const release = (s: Socket, source: string) => {
     if (!anonymous.delete(s)) return;
     const n = (anonBySource.get(source) ?? 1) - 1;
@@ -122,14 +126,23 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   server.on('connection', (s: Socket) => {
     const source = s.remoteAddress ?? '?';
     const perSource = anonBySource.get(source) ?? 0;
-    if (anonymous.size >= limits.maxAnonymousConnections || perSource >= limits.maxAnonymousPerSource) {
+    if (perSource >= limits.maxAnonymousPerSource) {
+      // One address holding its whole share gets no more: only that address pays.
       counters.refusedByCap++;
-      const reason = anonymous.size >= limits.maxAnonymousConnections ? 'too many anonymous connections' : 'too many anonymous connections from this address';
-      opts.log.debug('connection refused', { client_addr: source, reason });
-      opts.onRefused?.({ remoteAddr: source, reason });
+      opts.log.debug('connection refused: too many anonymous connections from this address', { client_addr: source });
       // Nothing has been read yet: a reset frees the descriptor at once, without TIME_WAIT here.
       s.resetAndDestroy();
       return;
+    }
+    if (anonymous.size >= limits.maxAnonymousConnections) {
+      // Full: make room by dropping the oldest anonymous connection rather than refusing this
+      // one, so connections from many addresses cannot lock out clients that are about to
+      // present a certificate (their handshake takes milliseconds; a squatter's takes forever).
+      const oldest = anonymous.values().next().value as Socket;
+      counters.evicted++;
+      opts.log.debug('anonymous connection dropped to make room', { client_addr: oldest.remoteAddress ?? '?' });
+      release(oldest, oldest.remoteAddress ?? '?');
+      oldest.destroy();
     }
     anonymous.add(s);
     anonBySource.set(source, perSource + 1);
