@@ -29,8 +29,9 @@ export const EVENT_CODES = {
   'role.created': { success: 'T9000I' },
   'role.deleted': { success: 'T9001I' },
   'role.updated': { success: 'T9002I' },
-  'web.access.denied': { success: 'T1010W', failure: 'T1010W' },
-  'db.connection.refused': { success: 'TDB10W', failure: 'TDB10W' },
+  // Denials only: their one code is a warning.
+  'web.access.denied': { success: 'T1010W' },
+  'db.connection.refused': { success: 'TDB10W' },
   'cert.create': { success: 'TC000I' },
   'db.session.start': { success: 'TDB00I', failure: 'TDB00W' },
   'db.session.end': { success: 'TDB01I' },
