@@ -148,6 +148,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     anonBySource.set(source, perSource + 1);
     raw.add(s);
     const timer = setTimeout(() => {
+      if (s.destroyed) return;
       counters.handshakeTimeouts++;
       opts.log.debug('TLS handshake timed out', { client_addr: source });
       s.destroy();
@@ -179,6 +180,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     handler(socket);
   });
   server.on('tlsClientError', (err, socket) => {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') counters.handshakeTimeouts++;
     opts.log.debug('TLS handshake failed', { err: err.message });
     // Node leaves the socket open after a failed or timed-out handshake: close it here.
     socket.destroy();
