@@ -111,18 +111,23 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   // Raw connections too: in TLS 1.3 the client finishes its handshake first, so a connection
   // still mid-handshake at close() would otherwise complete later and keep close() waiting.
   const raw = new Set<Socket>();
-  // Anonymous (not yet verified) connections per source address; an entry is dropped at zero, so
-  // the map holds at most maxAnonymousConnections entries.
+  // Anonymous (not yet verified) connections, oldest first, with their source address; and their
+  // count per source, an entry dropped at zero (so at most maxAnonymousConnections entries).
+  const anonymous = new Map<Socket, string>();
   const anonBySource = new Map<string, number>();
-  const anonymous = new Set<Socket>();
   const counters = { refusedByCap: 0, evicted: 0, handshakeTimeouts: 0 };
-  const release = (s: Socket, source: string) => {
-    if (!anonymous.delete(s)) return;
+  const release = (s: Socket) => {
+    const source = anonymous.get(s);
+    if (source === undefined) return;
+    anonymous.delete(s);
     const n = (anonBySource.get(source) ?? 1) - 1;
     if (n <= 0) anonBySource.delete(source);
     else anonBySource.set(source, n);
   };
   const handshakeTimers = new WeakMap<Socket, NodeJS.Timeout>();
+  // Raw sockets by peer address, to find a TLS socket's raw one should Node stop exposing `_parent`.
+  const byPeer = new Map<string, Socket>();
+  const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
   server.on('connection', (s: Socket) => {
     const source = s.remoteAddress ?? '?';
     const perSource = anonBySource.get(source) ?? 0;
@@ -138,15 +143,17 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       // Full: make room by dropping the oldest anonymous connection rather than refusing this
       // one, so connections from many addresses cannot lock out clients that are about to
       // present a certificate (their handshake takes milliseconds; a squatter's takes forever).
-      const oldest = anonymous.values().next().value as Socket;
+      const [oldest, oldestSource] = anonymous.entries().next().value as [Socket, string];
       counters.evicted++;
-      opts.log.debug('anonymous connection dropped to make room', { client_addr: oldest.remoteAddress ?? '?' });
-      release(oldest, oldest.remoteAddress ?? '?');
+      opts.log.debug('anonymous connection dropped to make room', { client_addr: oldestSource });
+      release(oldest);
       oldest.destroy();
     }
-    anonymous.add(s);
+    anonymous.set(s, source);
     anonBySource.set(source, perSource + 1);
     raw.add(s);
+    const key = peerKey(s);
+    byPeer.set(key, s);
     const timer = setTimeout(() => {
       if (s.destroyed) return;
       counters.handshakeTimeouts++;
@@ -158,16 +165,17 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     s.once('close', () => {
       clearTimeout(timer);
       raw.delete(s);
-      release(s, source);
+      if (byPeer.get(key) === s) byPeer.delete(key);
+      release(s);
     });
   });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
-    const parent = (socket as unknown as { _parent?: Socket })._parent;
+    const parent = (socket as unknown as { _parent?: Socket })._parent ?? byPeer.get(peerKey(socket));
     if (parent) {
       clearTimeout(handshakeTimers.get(parent));
       // A verified certificate (user or host CA) makes the connection someone's: it no longer
       // counts against the anonymous caps. The handlers still check what the certificate allows.
-      if (socket.authorized) release(parent, parent.remoteAddress ?? '?');
+      if (socket.authorized) release(parent);
     }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
