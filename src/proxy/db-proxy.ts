@@ -91,14 +91,22 @@ export function parseReportedClientAddr(v: unknown): string {
   throw badParameter(`the stream header's clientAddr must be ip:port, got ${shown}`);
 }
 
-/** refusalAuditor emits one `db.connection.refused` event per refusal, within REFUSAL_AUDIT_LIMITS. */
+/**
+ * refusalAuditor logs and audits (`db.connection.refused`) each refused certificate, within
+ * REFUSAL_AUDIT_LIMITS per source: a flood of refusals floods neither the log nor the audit.
+ */
 function refusalAuditor(opts: DbProxyHandlerOptions): (socket: tls.TLSSocket, alpn: string, err: unknown) => void {
   const limiter = new SourceLimiter(REFUSAL_AUDIT_LIMITS);
   return (socket, alpn, err) => {
-    if (!opts.audit) return;
     const addr = socket.remoteAddress ?? '?';
     const v = limiter.take(addr);
     if (!v.allowed) return;
+    opts.log.info(alpn === 'xport-redis-mux' ? 'database tunnel refused' : 'database connection refused', {
+      client_addr: `${addr}:${socket.remotePort ?? '?'}`,
+      err: messageOf(err),
+      ...(v.suppressed > 0 ? { suppressed: v.suppressed } : {}),
+    });
+    if (!opts.audit) return;
     // Only a verified identity names a user; a certificate from a foreign CA could claim anyone.
     const verified = socket.authorized ? decodeIdentity(socket.getPeerCertificate()?.raw ?? Buffer.alloc(0)) : undefined;
     opts.audit({
@@ -128,8 +136,8 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
     // Until the splice owns the socket, an error (the user hung up) must not crash the proxy.
     socket.on('error', (err) => log.debug('database client connection error', { client_addr: clientAddr, err: err.message }));
 
-    const refuse = (err: unknown) => {
-      log.info('database connection refused', { client_addr: clientAddr, err: messageOf(err) });
+    const refuse = (err: unknown, logged = false) => {
+      if (!logged) log.info('database connection refused', { client_addr: clientAddr, err: messageOf(err) });
       if (socket.destroyed) return;
       try {
         opts.onError(socket, err);
@@ -145,7 +153,7 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
       ({ identity, certDer } = authenticate(socket, opts));
     } catch (err) {
       auditRefusal(socket, 'xport-redis', err);
-      refuse(err);
+      refuse(err, true);
       return;
     }
     const route = identity.route!;
@@ -192,7 +200,6 @@ export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler
       ({ identity, certDer } = authenticate(socket, opts));
     } catch (err) {
       refusal = err;
-      log.info('database tunnel refused', { client_addr: remote, err: messageOf(err) });
       auditRefusal(socket, 'xport-redis-mux', err);
     }
     const mux = new Mux(socket, { localIds: 'even', peerName: `xsh tunnel ${remote}` });

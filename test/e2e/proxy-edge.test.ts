@@ -232,7 +232,7 @@ describe('the public port against a stranger (short limits)', () => {
       }
       // A line logged after all of the above: once it is in, every earlier line is too.
       const before = svc.output().split('database connection refused').length;
-      const marker = await tlsDial(port, { alpn: ['xport-redis'] });
+      const marker = await tlsDial(port, { alpn: ['xport-redis'], localAddress: '127.0.0.10' });
       await collect(marker).closed;
       await waitFor('the marker log line', async () => svc.output().split('database connection refused').length > before);
       expect(svc.output()).not.toContain(invite);

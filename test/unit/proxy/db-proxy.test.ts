@@ -19,8 +19,8 @@ import { ALPN, startListener } from '../../../src/proxy/listener.js';
 import { Mux } from '../../../src/util/mux.js';
 import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
-import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
+import { nullLogger, type Logger } from '../../../src/util/log.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
 import type { Leaf, TestProxy } from './tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -221,7 +221,7 @@ describe('db proxy handler without a pinned user CA', () => {
 type Emitted = { type: string; [field: string]: unknown };
 
 /** auditedProxy runs a listener with the redis and redis-mux handlers, both auditing into events. */
-async function auditedProxy(opts: { idleTimeoutMs?: number; opened?: Record<string, unknown>[] } = {}) {
+async function auditedProxy(opts: { idleTimeoutMs?: number; opened?: Record<string, unknown>[]; log?: Logger } = {}) {
   const pki = testPki();
   const events: Emitted[] = [];
   const [, agentEnd] = memoryPair();
@@ -235,7 +235,7 @@ async function auditedProxy(opts: { idleTimeoutMs?: number; opened?: Record<stri
       },
     },
     cluster: CLUSTER,
-    log: nullLogger,
+    log: opts.log ?? nullLogger,
     userCaPem: pki.userCA.certPem,
     onError: (socket: Duplex, err: unknown) => socket.write(`-ERR xport: ${messageOf(err)}\r\n`),
     audit: (e: Emitted) => events.push(e),
@@ -296,12 +296,14 @@ describe('db proxy audit of refused certificates', () => {
     }
   });
 
-  it('writes at most 20 refusal events a minute per source address, and still audits other addresses', async () => {
-    const { port, events } = await auditedProxy();
+  it('writes at most 20 refusal events and log lines a minute per source address, and still audits other addresses', async () => {
+    const captured = captureLog();
+    const { port, events } = await auditedProxy({ log: captured.log });
     for (let i = 0; i < 30; i++) await refusedAt(port, null, '127.0.0.2');
     await refusedAt(port, null, '127.0.0.3');
     await waitFor(() => events.some((e) => String(e['addr.remote']).startsWith('127.0.0.3:')), 'the other address to be audited');
     expect(events.filter((e) => String(e['addr.remote']).startsWith('127.0.0.2:'))).toHaveLength(20);
+    expect(captured.lines.filter((l) => /database connection refused client_addr=127\.0\.0\.2:/.test(l))).toHaveLength(20);
   });
 
   it('audits a refused tunnel connection (xport-redis-mux) and closes it when it stays idle', async () => {
