@@ -15,10 +15,10 @@
  * auth replica sees the same counts. Imports errors, util and the store contract only; must not
  * import HTTP or anything above auth.
  */
-import { isIP } from 'node:net';
 import { isXError, limitExceeded } from '../errors.js';
 import type { Backend } from '../store/backend.js';
 import type { Clock } from '../util/clock.js';
+import { sourceKey } from '../util/net.js';
 
 /** LoginLimiterOptions tunes the locks; see the module comment for the defaults. */
 export interface LoginLimiterOptions {
@@ -53,44 +53,9 @@ interface Counter {
 const GLOBAL_PREFIX = 'logins/';
 const PAIR_PREFIX = 'logins-from/';
 const SOURCE_PREFIX = 'login-sources/';
-/** The source of a login that came with no address (in-process callers). */
-const UNKNOWN_SOURCE = 'unknown';
 // Several replicas (or parallel requests) may record failures at once; a conditional put retried
 // a few times counts every one of them.
 const MAX_RETRIES = 8;
-
-/**
- * sourceKey normalises a client address for counting: IPv4-mapped IPv6 as IPv4, other IPv6 as its
- * /64 prefix, anything that is not an address as "unknown" (keys stay bounded and well-formed).
- */
-export function sourceKey(addr: string | undefined): string {
-  if (!addr) return UNKNOWN_SOURCE;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
-  const family = isIP(addr);
-  if (family === 4) return addr;
-  if (family !== 6) return UNKNOWN_SOURCE;
-  return `${ipv6Groups(addr).slice(0, 4).join(':')}::/64`;
-}
-
-/** ipv6Groups expands an IPv6 address (without zone) into its 8 hex groups. */
-function ipv6Groups(addr: string): string[] {
-  const [head, tail] = addr.split('%')[0]!.toLowerCase().split('::') as [string, string | undefined];
-  const parse = (s: string | undefined) => (s ? s.split(':') : []);
-  const h = parse(head);
-  const t = parse(tail);
-  // An embedded IPv4 tail (::ffff:1.2.3.4 forms not caught above) counts as two groups.
-  const fix = (gs: string[]) =>
-    gs.flatMap((g) => {
-      if (!g.includes('.')) return [g];
-      const b = g.split('.').map(Number);
-      return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)];
-    });
-  const hh = fix(h);
-  const tt = fix(t);
-  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - hh.length - tt.length)).fill('0');
-  return [...hh, ...zeros, ...tt].map((g) => (parseInt(g, 16) || 0).toString(16));
-}
 
 /** LoginLimiter counts failed logins and refuses logins while a counter is locked. */
 export class LoginLimiter {

@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { accessDenied, authRequired, badParameter, messageOf } from '../errors.js';
 import { escapeControl } from '../util/escape.js';
+import { sourceKey } from '../util/net.js';
 import type { Logger } from '../util/log.js';
 import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
@@ -99,7 +100,7 @@ function refusalAuditor(opts: DbProxyHandlerOptions): (socket: tls.TLSSocket, al
   const limiter = new SourceLimiter(REFUSAL_AUDIT_LIMITS);
   return (socket, alpn, err) => {
     const addr = socket.remoteAddress ?? '?';
-    const v = limiter.take(addr);
+    const v = limiter.take(sourceKey(addr));
     if (!v.allowed) return;
     opts.log.info(alpn === 'xport-redis-mux' ? 'database tunnel refused' : 'database connection refused', {
       client_addr: `${addr}:${socket.remotePort ?? '?'}`,

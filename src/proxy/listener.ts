@@ -17,7 +17,7 @@ import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { connectionProblem } from '../errors.js';
 import type { Logger } from '../util/log.js';
-import { parseHostPort } from '../util/net.js';
+import { parseHostPort, sourceKey } from '../util/net.js';
 
 /** ALPN protocol names xport speaks on its public port. */
 export const ALPN = {
@@ -129,7 +129,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const byPeer = new Map<string, Socket>();
   const peerKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
   server.on('connection', (s: Socket) => {
-    const source = s.remoteAddress ?? '?';
+    // IPv6 counts per /64: one host usually owns a whole one.
+    const source = sourceKey(s.remoteAddress);
     const perSource = anonBySource.get(source) ?? 0;
     if (perSource >= limits.maxAnonymousPerSource) {
       // One address holding its whole share gets no more: only that address pays.

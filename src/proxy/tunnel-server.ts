@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { accessDenied, connectionProblem, isXError, messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { sourceKey } from '../util/net.js';
 import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
@@ -136,7 +137,7 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
       identity = this.#authenticate(socket);
     } catch (err) {
       // Anyone can knock on the public port: at most a few lines a minute per address.
-      const v = this.#rejectLog.take(socket.remoteAddress ?? '?');
+      const v = this.#rejectLog.take(sourceKey(socket.remoteAddress));
       if (v.allowed) this.#log.warn('agent tunnel rejected', { remote_addr: remoteAddr, err: messageOf(err), ...(v.suppressed ? { suppressed: v.suppressed } : {}) });
       socket.destroy();
       return;

@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { authRequired, badParameter, httpStatusFor, isXError, limitExceeded, notFound, type XError } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { sourceKey } from '../util/net.js';
 import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, type Identity } from '../pki/index.js';
 import type { AuthService } from '../auth/service.js';
@@ -426,7 +427,7 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
   /** auditDenial records a 401/403 answer, at most DENIAL_AUDIT_LIMITS per source. */
   function auditDenial(req: http.IncomingMessage, routeName: string, status: number, err: XError, caller: Identity | undefined): void {
     const addr = req.socket.remoteAddress ?? '?';
-    const v = denials.take(addr);
+    const v = denials.take(sourceKey(addr));
     if (!v.allowed) return;
     let user = caller?.user;
     if (!user && (req.socket as tls.TLSSocket).authorized) user = identityOrUndefined(req.socket as tls.TLSSocket)?.user;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LoginLimiter, sourceKey } from '../../../src/auth/lockout.js';
+import { LoginLimiter } from '../../../src/auth/lockout.js';
+import { sourceKey } from '../../../src/util/net.js';
 import { isXError } from '../../../src/errors.js';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { FakeClock } from '../../../src/util/clock.js';
