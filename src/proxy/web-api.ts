@@ -501,6 +501,11 @@ function scrub(msg: string, params: Record<string, string> | undefined): string 
   return out;
 }
 
+/** ConnectionGuard is told about each request on its connection (the server's request callback). */
+interface ConnectionGuard {
+  onRequest(res: http.ServerResponse): void;
+}
+
 /**
  * guardConnection enforces {@link WebApiLimits} on one socket: the first request's headers within
  * headersTimeoutMs of the connection; each request answered within bodyTimeoutMs of its
@@ -508,10 +513,6 @@ function scrub(msg: string, params: Record<string, string> | undefined): string 
  * keepAliveTimeoutMs, and the next request's headers complete within headersTimeoutMs of its
  * first byte.
  */
-interface ConnectionGuard {
-  onRequest(res: http.ServerResponse): void;
-}
-
 function guardConnection(socket: Socket, limits: WebApiLimits): ConnectionGuard {
   let timer: NodeJS.Timeout | undefined;
   let phase: 'headers' | 'request' | 'idle' = 'headers';
