@@ -62,7 +62,7 @@ export interface ListenerLimits {
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   handshakeTimeoutMs: 10_000,
   maxAnonymousConnections: 512,
-  maxAnonymousPerSource: 64,
+  maxAnonymousPerSource: 128,
 };
 
 /** ListenerStats counts connections for status and tests. */

@@ -180,7 +180,7 @@ export const DEFAULT_PROXY_LIMITS: ProxyLimits = {
   bodyTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxAnonymousConnections: 512,
-  maxAnonymousPerSource: 64,
+  maxAnonymousPerSource: 128,
 };
 
 function zodPath(path: readonly PropertyKey[]): (string | number)[] {
