@@ -417,7 +417,8 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       }
       const kind = x?.kind ?? 'internal';
       const status = httpStatusFor(kind);
-      if (status === 401 || status === 403) auditDenial(req, routeName, status, x!, caller);
+      // A refused login has its own event (user.login, success false); the rest get web.access.denied.
+      if ((status === 401 || status === 403) && match?.route.name !== 'POST /v1/webapi/login') auditDenial(req, routeName, status, x!, caller);
       send(res, status, {
         error: { kind, message: x ? x.message : 'internal error', ...(x?.hint ? { hint: x.hint } : {}) },
       });
