@@ -166,9 +166,9 @@ export interface ProxyLimits {
   bodyTimeoutMs: number;
   /** Web API: an idle kept-alive connection is closed after this time. */
   keepAliveTimeoutMs: number;
-  /** Connections without a verified client certificate, in total. */
+  /** Connections without a verified client certificate, in total; past it the oldest is dropped. */
   maxAnonymousConnections: number;
-  /** Connections without a verified client certificate from one source address. */
+  /** Connections without a verified client certificate from one source address (IPv6: per /64); past it new ones are reset. */
   maxAnonymousPerSource: number;
 }
 
