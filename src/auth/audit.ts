@@ -28,6 +28,10 @@ export const EVENT_CODES = {
   'token.delete': { success: 'T6101I' },
   'role.created': { success: 'T9000I' },
   'role.deleted': { success: 'T9001I' },
+  'role.updated': { success: 'T9002I' },
+  // Denials only: their one code is a warning.
+  'web.access.denied': { success: 'T1010W' },
+  'db.connection.refused': { success: 'TDB10W' },
   'cert.create': { success: 'TC000I' },
   'db.session.start': { success: 'TDB00I', failure: 'TDB00W' },
   'db.session.end': { success: 'TDB01I' },

@@ -208,7 +208,7 @@ export class AuthService {
         throw conflict(`role "${name}" already exists`, { hint: 'Use --force to overwrite it.' });
       }
       await this.opts.backend.put(`roles/${name}`, role);
-      this.audit.emit({ type: 'role.created', user: actor, name });
+      this.audit.emit({ type: existing ? 'role.updated' : 'role.created', user: actor, name });
       out.push({ name, created: !existing });
     }
     return out;

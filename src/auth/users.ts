@@ -13,6 +13,8 @@ import { accessDenied, alreadyExists, badParameter, isXError, notFound, type XEr
 import type { Backend, Item } from '../store/backend.js';
 import type { Clock } from '../util/clock.js';
 import { humanDuration } from '../util/duration.js';
+import { sourceKey } from '../util/net.js';
+import { SourceLimiter } from '../util/rate-limit.js';
 import type { LoginLimiter } from './lockout.js';
 import { checkPasswordPolicy, dummyVerify, hashPassword, verifyPassword } from './passwords.js';
 import { newTotpSecret, totpUri, verifyTotp } from './totp.js';
@@ -154,6 +156,9 @@ export class UserService {
   private readonly secondFactor: SecondFactor;
   private readonly limiter: LoginLimiter | undefined;
   private readonly clusterName: string;
+  // A refusal while locked costs no password hash, so a stranger could repeat it as fast as the
+  // network allows: its audit events are capped per source (failures that hash are capped by the lock).
+  private readonly lockedEvents = new SourceLimiter({ perSource: 10, global: 200, windowMs: 60_000, now: () => this.clock.now().getTime() });
 
   constructor(deps: UserServiceDeps) {
     this.backend = deps.backend;
@@ -336,7 +341,7 @@ export class UserService {
     const withOtp = this.secondFactor === 'otp';
     const denied = () =>
       accessDenied(withOtp ? 'invalid username, password or one-time code' : 'invalid username or password');
-    const event = (success: boolean, error?: string) =>
+    const event = (success: boolean, error?: string, suppressed = 0) =>
       this.emit({
         type: 'user.login',
         user: name.slice(0, 140),
@@ -344,6 +349,7 @@ export class UserService {
         method: withOtp ? 'password+otp' : 'password',
         ...(req.remoteAddr ? { remoteAddr: req.remoteAddr } : {}),
         ...(error ? { error } : {}),
+        ...(suppressed > 0 ? { suppressed } : {}),
       });
 
     // A name that breaks the naming rule cannot exist, and the rule is public: refuse it without
@@ -351,9 +357,10 @@ export class UserService {
     const validName = USER_NAME_RE.test(name);
     if (validName && this.limiter) {
       try {
-        await this.limiter.check(name);
+        await this.limiter.check(name, req.remoteAddr);
       } catch (err) {
-        event(false, err instanceof Error ? err.message : String(err));
+        const v = this.lockedEvents.take(sourceKey(req.remoteAddr));
+        if (v.allowed) event(false, err instanceof Error ? err.message : String(err), v.suppressed);
         throw err;
       }
     }
@@ -382,11 +389,12 @@ export class UserService {
 
     if (!ok || !user) {
       const err = denied();
-      if (validName) await this.limiter?.recordFailure(name);
+      if (validName) await this.limiter?.recordFailure(name, req.remoteAddr);
       event(false, err.message);
       throw err;
     }
-    await this.limiter?.recordSuccess(name);
+    // Forget this address's failures only: a stranger's failures from elsewhere still count.
+    await this.limiter?.recordSuccess(name, req.remoteAddr ?? '');
     event(true);
     return user;
   }

@@ -7,13 +7,20 @@
  * ways. It forwards the user's raw certificate in the stream header because the agent verifies
  * it again itself (defence in depth: an agent never takes the proxy's word for who the user is).
  *
+ * A refused certificate (none, expired, foreign CA, wrong usage, no route) is audited as
+ * `db.connection.refused`, rate-limited per source address so a flood cannot flood the log.
+ *
  * Imports pki, errors, util and proxy/listener (types); it reaches the tunnels only through the
  * small {@link DatabaseStreamOpener} interface. Must not import service or cli.
  */
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { accessDenied, authRequired, messageOf } from '../errors.js';
+import { accessDenied, authRequired, badParameter, messageOf } from '../errors.js';
+import { escapeControl } from '../util/escape.js';
+import { sourceKey } from '../util/net.js';
 import type { Logger } from '../util/log.js';
+import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
 import { Mux } from '../util/mux.js';
@@ -53,6 +60,66 @@ export interface DbProxyHandlerOptions {
   headerFor?: (identity: Identity, socket: tls.TLSSocket) => Record<string, unknown>;
   /** Clock for the userCaPem check. */
   now?: () => Date;
+  /** audit receives `db.connection.refused` events (already rate-limited per source). */
+  audit?: (event: { type: string; [field: string]: unknown }) => void;
+  /** A tunnel connection (ALPN `xport-redis-mux`) must open its first stream within this time (30 s). */
+  idleTimeoutMs?: number;
+}
+
+/** REFUSAL_AUDIT_LIMITS bound `db.connection.refused` events: per source and in total, per minute. */
+const REFUSAL_AUDIT_LIMITS = { perSource: 20, global: 200, windowMs: 60_000 };
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Longest `ip:port` text: a full IPv6 address in brackets and a 5-digit port. */
+const MAX_CLIENT_ADDR = 64;
+
+/**
+ * parseReportedClientAddr validates the client address xsh reports in a tunnel stream's header:
+ * `ip:port` (IPv6 in brackets) or `local`. Anything else is refused, quoted escaped and cut short.
+ */
+export function parseReportedClientAddr(v: unknown): string {
+  if (v === undefined) return 'local';
+  if (typeof v === 'string' && v.length <= MAX_CLIENT_ADDR) {
+    if (v === 'local') return v;
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(v);
+    if (m) {
+      const host = m[1] ?? m[2]!;
+      const port = Number(m[3]);
+      const family = isIP(host);
+      if (port >= 1 && port <= 65535 && ((m[1] !== undefined && family === 6) || (m[2] !== undefined && family === 4))) return v;
+    }
+  }
+  const shown = typeof v === 'string' ? JSON.stringify(escapeControl(v.slice(0, MAX_CLIENT_ADDR))) : typeof v;
+  throw badParameter(`the stream header's clientAddr must be ip:port, got ${shown}`);
+}
+
+/**
+ * refusalAuditor logs and audits (`db.connection.refused`) each refused certificate, within
+ * REFUSAL_AUDIT_LIMITS per source: a flood of refusals floods neither the log nor the audit.
+ */
+function refusalAuditor(opts: DbProxyHandlerOptions): (socket: tls.TLSSocket, alpn: string, err: unknown) => void {
+  const limiter = new SourceLimiter(REFUSAL_AUDIT_LIMITS);
+  return (socket, alpn, err) => {
+    const addr = socket.remoteAddress ?? '?';
+    const v = limiter.take(sourceKey(addr));
+    if (!v.allowed) return;
+    opts.log.info(alpn === 'xport-redis-mux' ? 'database tunnel refused' : 'database connection refused', {
+      client_addr: `${addr}:${socket.remotePort ?? '?'}`,
+      err: messageOf(err),
+      ...(v.suppressed > 0 ? { suppressed: v.suppressed } : {}),
+    });
+    if (!opts.audit) return;
+    // Only a verified identity names a user; a certificate from a foreign CA could claim anyone.
+    const verified = socket.authorized ? decodeIdentity(socket.getPeerCertificate()?.raw ?? Buffer.alloc(0)) : undefined;
+    opts.audit({
+      type: 'db.connection.refused',
+      success: false,
+      ...(verified?.user ? { user: verified.user } : {}),
+      alpn,
+      error: messageOf(err),
+      'addr.remote': `${addr}:${socket.remotePort ?? '?'}`,
+      ...(v.suppressed > 0 ? { suppressed: v.suppressed } : {}),
+    });
+  };
 }
 
 const LOGIN_HINT = 'Run `xsh login`, then `xsh db login <name>`, and connect again.';
@@ -60,6 +127,7 @@ const LOGIN_HINT = 'Run `xsh login`, then `xsh db login <name>`, and connect aga
 /** createDbProxyHandler returns the listener handler for ALPN `xport-redis`. */
 export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandler {
   const { log } = opts;
+  const auditRefusal = refusalAuditor(opts);
   return (socket: tls.TLSSocket) => {
     const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
@@ -69,8 +137,8 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
     // Until the splice owns the socket, an error (the user hung up) must not crash the proxy.
     socket.on('error', (err) => log.debug('database client connection error', { client_addr: clientAddr, err: err.message }));
 
-    const refuse = (err: unknown) => {
-      log.info('database connection refused', { client_addr: clientAddr, err: messageOf(err) });
+    const refuse = (err: unknown, logged = false) => {
+      if (!logged) log.info('database connection refused', { client_addr: clientAddr, err: messageOf(err) });
       if (socket.destroyed) return;
       try {
         opts.onError(socket, err);
@@ -85,7 +153,8 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
     try {
       ({ identity, certDer } = authenticate(socket, opts));
     } catch (err) {
-      refuse(err);
+      auditRefusal(socket, 'xport-redis', err);
+      refuse(err, true);
       return;
     }
     const route = identity.route!;
@@ -119,6 +188,8 @@ export function createDbProxyHandler(opts: DbProxyHandlerOptions): ProtocolHandl
  */
 export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler {
   const { log } = opts;
+  const auditRefusal = refusalAuditor(opts);
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   return (socket: tls.TLSSocket) => {
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
@@ -130,16 +201,25 @@ export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler
       ({ identity, certDer } = authenticate(socket, opts));
     } catch (err) {
       refusal = err;
-      log.info('database tunnel refused', { client_addr: remote, err: messageOf(err) });
+      auditRefusal(socket, 'xport-redis-mux', err);
     }
     const mux = new Mux(socket, { localIds: 'even', peerName: `xsh tunnel ${remote}` });
+    // xsh dials when a client connects and opens a stream at once: a connection that opens none
+    // is idle, and a refused one only exists to report its refusal, so both end after idleMs.
+    let opened = false;
+    const idle = setTimeout(() => {
+      if (refusal || !opened) socket.destroy();
+    }, idleMs);
+    idle.unref();
+    socket.once('close', () => clearTimeout(idle));
     const expires = identity && 'expires' in identity ? (identity as { expires: Date }).expires : undefined;
     mux.onStream(async (stream, header) => {
+      opened = true;
       if (refusal) throw refusal;
       if (expires && expires.getTime() <= (opts.now?.() ?? new Date()).getTime()) {
         throw authRequired('your certificate has expired', { hint: LOGIN_HINT });
       }
-      const client = typeof (header as { clientAddr?: unknown })?.clientAddr === 'string' ? (header as { clientAddr: string }).clientAddr : '?';
+      const client = parseReportedClientAddr((header as { clientAddr?: unknown } | null)?.clientAddr);
       const db = await opts.tunnels.openDatabaseStream(identity!.route!.database, {
         ...(opts.headerFor?.(identity!, socket) ?? {}),
         cert: certDer!.toString('base64'),

@@ -15,6 +15,8 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { accessDenied, connectionProblem, isXError, messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { sourceKey } from '../util/net.js';
+import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
 import { Mux } from '../util/mux.js';
@@ -105,6 +107,7 @@ const FAILOVER_HINT = 'Check that a db_service agent serving it is running and c
 export class TunnelServer extends EventEmitter<TunnelServerEvents> {
   readonly #opts: TunnelServerOptions;
   readonly #log: Logger;
+  readonly #rejectLog = new SourceLimiter({ perSource: 5, global: 100, windowMs: 60_000 });
   readonly #agents = new Map<string, AgentConn>();
   /** Connections that have not said hello yet, and registered ones: closed by close(). */
   readonly #muxes = new Set<Mux>();
@@ -140,7 +143,9 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
     try {
       identity = this.#authenticate(socket);
     } catch (err) {
-      this.#log.warn('agent tunnel rejected', { remote_addr: remoteAddr, err: messageOf(err) });
+      // Anyone can knock on the public port: at most a few lines a minute per address.
+      const v = this.#rejectLog.take(sourceKey(socket.remoteAddress));
+      if (v.allowed) this.#log.warn('agent tunnel rejected', { remote_addr: remoteAddr, err: messageOf(err), ...(v.suppressed ? { suppressed: v.suppressed } : {}) });
       socket.destroy();
       return;
     }

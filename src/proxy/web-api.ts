@@ -5,11 +5,20 @@
  * certificate from the user CA (the TLS layer verified the chain); the route then asks the auth
  * service to authorize the identity inside it. Bodies are bounded, errors are JSON
  * `{error:{kind,message,hint}}`, and no secret is logged. Must not import service or cli.
+ *
+ * The listener hands sockets over with `emit('connection')`, so the http.Server never listens and
+ * Node never enforces its `headersTimeout`/`requestTimeout`: the API enforces its own header, request
+ * and keep-alive deadlines per connection ({@link WebApiLimits}). Log lines name the route pattern,
+ * never the request path, because paths carry invite and reset tokens. Answers 401 and 403 are
+ * audited as `web.access.denied`, rate-limited per source address.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { authRequired, badParameter, httpStatusFor, isXError, limitExceeded, notFound, type XError } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { sourceKey } from '../util/net.js';
+import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, type Identity } from '../pki/index.js';
 import type { AuthService } from '../auth/service.js';
 import { roleToYaml } from '../auth/roles.js';
@@ -27,15 +36,29 @@ type Ctx = {
   remoteAddr: string;
 };
 type Handler = (c: Ctx) => Promise<unknown>;
-type Route = { method: string; pattern: RegExp; keys: string[]; handler: Handler };
+/** A route; `name` (`GET /web/:kind/:token`) is what logs and audit events show, never the path. */
+type Route = { method: string; name: string; pattern: RegExp; keys: string[]; handler: Handler };
 
 function route(method: string, path: string, handler: Handler): Route {
   const keys: string[] = [];
   const pattern = new RegExp(
     '^' + path.replace(/:([a-z_]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)')) + '$',
   );
-  return { method, pattern, keys, handler };
+  return { method, name: `${method} ${path}`, pattern, keys, handler };
 }
+
+/** WebApiLimits are the per-connection deadlines the API enforces itself. */
+export interface WebApiLimits {
+  /** A request's headers must arrive within this time of its first byte (or of the connection). */
+  headersTimeoutMs: number;
+  /** From complete headers to the response sent: bounds a slow body. */
+  bodyTimeoutMs: number;
+  /** An idle connection between requests is closed after this time. */
+  keepAliveTimeoutMs: number;
+}
+
+/** DEFAULT_WEB_API_LIMITS are the defaults of {@link WebApiLimits}. */
+export const DEFAULT_WEB_API_LIMITS: WebApiLimits = { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
 
 const str = (v: unknown, name: string, required = true): string | undefined => {
   if (v === undefined || v === null) {
@@ -64,7 +87,11 @@ export interface DatabaseView extends DatabaseSummary {
 /** WebApiDeps are the proxy parts the API reads: which databases agents serve right now. */
 export interface WebApiDeps {
   databases?: () => DatabaseView[];
+  limits?: Partial<WebApiLimits>;
 }
+
+/** DENIAL_AUDIT_LIMITS bound `web.access.denied` events: per source and in total, per minute. */
+const DENIAL_AUDIT_LIMITS = { perSource: 20, global: 200, windowMs: 60_000 };
 
 /** createWebApi returns the HTTP server whose 'connection' event the listener feeds TLS sockets into. */
 export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = {}): http.Server {
@@ -358,37 +385,70 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
     }),
   ];
 
+  const limits: WebApiLimits = { ...DEFAULT_WEB_API_LIMITS, ...deps.limits };
+  const guards = new WeakMap<Socket, ConnectionGuard>();
   const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    guards.get(req.socket)?.onRequest(res);
     void handle(req, res);
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
+  // Node enforces its own timeouts only on a server that listens; ours never does.
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.on('connection', (socket: Socket) => guards.set(socket, guardConnection(socket, limits)));
+  const denials = new SourceLimiter(DENIAL_AUDIT_LIMITS);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://xport.invalid');
     const socket = req.socket as tls.TLSSocket;
+    let match: ReturnType<typeof findRoute> | undefined;
+    let caller: Identity | undefined;
     try {
-      const match = findRoute(routes, req.method ?? 'GET', url.pathname);
+      const url = parseRequestUrl(req.url);
+      match = findRoute(routes, req.method ?? 'GET', url.pathname);
+      // The path is echoed to the caller who sent it, never logged.
       if (!match) throw notFound(`no API route ${req.method} ${url.pathname}`);
       const result = await match.route.handler({
         req,
         params: match.params,
         query: url.searchParams,
         body: () => readJson(req),
-        identity: () => identityOf(socket),
+        identity: () => (caller = identityOf(socket)),
         remoteAddr: socket.remoteAddress ?? '',
       });
       if (result instanceof HtmlPage) sendHtml(res, result.html);
       else send(res, 200, result ?? {});
     } catch (err) {
       const x: XError | undefined = isXError(err) ? err : undefined;
-      if (!x) log.error('web API request failed', { path: url.pathname, err: (err as Error).message });
+      const routeName = match?.route.name ?? '(no route)';
+      if (!x) {
+        // Scrub the route's parameters (tokens) out of whatever the failure says.
+        log.error('web API request failed', { route: routeName, err: scrub((err as Error)?.message ?? String(err), match?.params) });
+      }
       const kind = x?.kind ?? 'internal';
-      send(res, httpStatusFor(kind), {
+      const status = httpStatusFor(kind);
+      // A refused login has its own event (user.login, success false); the rest get web.access.denied.
+      if ((status === 401 || status === 403) && match?.route.name !== 'POST /v1/webapi/login') auditDenial(req, routeName, status, x!, caller);
+      send(res, status, {
         error: { kind, message: x ? x.message : 'internal error', ...(x?.hint ? { hint: x.hint } : {}) },
       });
     }
+  }
+
+  /** auditDenial records a 401/403 answer, at most DENIAL_AUDIT_LIMITS per source. */
+  function auditDenial(req: http.IncomingMessage, routeName: string, status: number, err: XError, caller: Identity | undefined): void {
+    const addr = req.socket.remoteAddress ?? '?';
+    const v = denials.take(sourceKey(addr));
+    if (!v.allowed) return;
+    let user = caller?.user;
+    if (!user && (req.socket as tls.TLSSocket).authorized) user = identityOrUndefined(req.socket as tls.TLSSocket)?.user;
+    auth.audit.emit({
+      type: 'web.access.denied',
+      success: false,
+      ...(user ? { user } : {}),
+      route: routeName,
+      status,
+      error: err.message,
+      'addr.remote': addr,
+      ...(v.suppressed > 0 ? { suppressed: v.suppressed } : {}),
+    });
   }
   return server;
 }
@@ -411,16 +471,95 @@ function peerNotAfter(socket: tls.TLSSocket): Date {
   return new Date(cert?.valid_to ?? Date.now());
 }
 
+/**
+ * parseRequestUrl reads the origin-form target of a request (`/path?query`). Anything else
+ * (absolute or authority form, `*`) is a bad request, not a path to guess at.
+ */
+function parseRequestUrl(target: string | undefined): URL {
+  if (!target || !target.startsWith('/')) throw badParameter('the request target must be a path starting with "/"');
+  // Prefixing the origin keeps `//host/path` a path instead of a host.
+  return new URL(`https://xport.invalid${target}`);
+}
+
 function findRoute(routes: Route[], method: string, path: string) {
   for (const r of routes) {
     if (r.method !== method) continue;
     const m = r.pattern.exec(path);
     if (!m) continue;
     const params: Record<string, string> = {};
-    r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+    r.keys.forEach((k, i) => (params[k] = decodePathSegment(m[i + 1]!)));
     return { route: r, params };
   }
   return undefined;
+}
+
+/** decodePathSegment percent-decodes one segment; a malformed escape (`%zz`) is a 400. */
+function decodePathSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw badParameter('the URL path has a malformed percent-escape', { hint: 'Escape "%" in a path as %25.' });
+  }
+}
+
+/** scrub removes route parameter values (tokens, names) from a message before it is logged. */
+function scrub(msg: string, params: Record<string, string> | undefined): string {
+  let out = msg;
+  for (const v of Object.values(params ?? {})) if (v.length >= 4) out = out.split(v).join('******');
+  return out;
+}
+
+/** ConnectionGuard is told about each request on its connection (the server's request callback). */
+interface ConnectionGuard {
+  onRequest(res: http.ServerResponse): void;
+}
+
+/**
+ * guardConnection enforces {@link WebApiLimits} on one socket: the first request's headers within
+ * headersTimeoutMs of the connection; each request answered within bodyTimeoutMs of its
+ * headers (a slow body runs out of time); an idle connection between requests closed after
+ * keepAliveTimeoutMs, and the next request's headers complete within headersTimeoutMs of its
+ * first byte.
+ */
+function guardConnection(socket: Socket, limits: WebApiLimits): ConnectionGuard {
+  let timer: NodeJS.Timeout | undefined;
+  let phase: 'headers' | 'request' | 'idle' = 'headers';
+  let inFlight = 0;
+  const arm = (ms: number, what: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => expire(what), ms);
+    timer.unref();
+  };
+  const expire = (what: string) => {
+    if (socket.destroyed) return;
+    if (what === 'headers' && inFlight === 0) {
+      // Nothing is being answered: say why before closing, as Node's own headersTimeout does.
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    } else socket.destroy();
+  };
+  arm(limits.headersTimeoutMs, 'headers');
+  socket.on('data', () => {
+    // The first byte of the next request on a kept-alive connection starts its header deadline.
+    if (phase === 'idle') {
+      phase = 'headers';
+      arm(limits.headersTimeoutMs, 'headers');
+    }
+  });
+  socket.once('close', () => clearTimeout(timer));
+  return {
+    onRequest(res) {
+      inFlight++;
+      phase = 'request';
+      arm(limits.bodyTimeoutMs, 'request');
+      res.once('close', () => {
+        inFlight--;
+        if (inFlight > 0 || socket.destroyed) return;
+        phase = 'idle';
+        arm(limits.keepAliveTimeoutMs, 'keep-alive');
+      });
+    },
+  };
 }
 
 function parseDate(s: string, name: string): Date {
@@ -443,6 +582,14 @@ function identityOf(socket: tls.TLSSocket): Identity {
   const id = decodeIdentity(socket.getPeerCertificate().raw);
   if (!id) throw authRequired('the client certificate carries no xport identity');
   return id;
+}
+
+function identityOrUndefined(socket: tls.TLSSocket): Identity | undefined {
+  try {
+    return identityOf(socket);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {

@@ -110,6 +110,17 @@ const schema = z.strictObject({
       enabled: z.boolean().optional(),
       listen_addr: hostPort.optional(),
       public_addr: hostPort.optional(),
+      limits: z
+        .strictObject({
+          handshake_timeout: duration.optional(),
+          idle_timeout: duration.optional(),
+          header_timeout: duration.optional(),
+          body_timeout: duration.optional(),
+          keep_alive_timeout: duration.optional(),
+          max_anonymous_connections: z.number().int().positive().optional(),
+          max_anonymous_connections_per_source: z.number().int().positive().optional(),
+        })
+        .optional(),
     })
     .optional(),
   db_service: z
@@ -175,7 +186,7 @@ export interface ServiceConfig {
     /** Where the cluster state lives: the embedded SQLite file in the data dir, or a shared PostgreSQL. */
     storage: StorageConfig;
   };
-  proxy: { enabled: boolean; listenAddr: string; publicAddr: string };
+  proxy: { enabled: boolean; listenAddr: string; publicAddr: string; limits: ProxyLimits };
   db: {
     enabled: boolean;
     authToken?: string;
@@ -202,6 +213,38 @@ export interface ServiceConfig {
   };
   audit: { redisValues: 'redact' | 'full' };
 }
+
+/**
+ * ProxyLimits bound what a client without a verified certificate can hold on the public port
+ * (`proxy_service.limits`). Durations in ms.
+ */
+export interface ProxyLimits {
+  /** TCP accept to finished TLS handshake (covers a connection that never sends a byte). */
+  handshakeTimeoutMs: number;
+  /** After the handshake, until the first stream (database tunnel) or hello (agent tunnel). */
+  idleTimeoutMs: number;
+  /** Web API: a request's headers complete within this time of its first byte. */
+  headersTimeoutMs: number;
+  /** Web API: complete headers to response sent (bounds a slow body). */
+  bodyTimeoutMs: number;
+  /** Web API: an idle kept-alive connection is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** Connections without a verified client certificate, in total; past it the oldest is dropped. */
+  maxAnonymousConnections: number;
+  /** Connections without a verified client certificate from one source address (IPv6: per /64); past it new ones are reset. */
+  maxAnonymousPerSource: number;
+}
+
+/** DEFAULT_PROXY_LIMITS fit a host with the common 1,024 file descriptors per process. */
+export const DEFAULT_PROXY_LIMITS: ProxyLimits = {
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxAnonymousConnections: 512,
+  maxAnonymousPerSource: 128,
+};
 
 function zodPath(path: readonly PropertyKey[]): (string | number)[] {
   return path.map((p) => (typeof p === 'number' ? p : String(p)));
@@ -302,6 +345,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       enabled: c.proxy_service?.enabled ?? authEnabled,
       listenAddr,
       publicAddr: c.proxy_service?.public_addr ?? listenAddr.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:'),
+      limits: proxyLimits(c.proxy_service?.limits),
     },
     db: {
       enabled: dbEnabled,
@@ -335,6 +379,20 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       },
     },
     audit: { redisValues: c.audit?.redis_values ?? 'redact' },
+  };
+}
+
+function proxyLimits(l: NonNullable<NonNullable<FileConfig['proxy_service']>['limits']> | undefined): ProxyLimits {
+  const d = DEFAULT_PROXY_LIMITS;
+  const ms = (v: string | undefined, dflt: number) => (v !== undefined ? parseDuration(v) : dflt);
+  return {
+    handshakeTimeoutMs: ms(l?.handshake_timeout, d.handshakeTimeoutMs),
+    idleTimeoutMs: ms(l?.idle_timeout, d.idleTimeoutMs),
+    headersTimeoutMs: ms(l?.header_timeout, d.headersTimeoutMs),
+    bodyTimeoutMs: ms(l?.body_timeout, d.bodyTimeoutMs),
+    keepAliveTimeoutMs: ms(l?.keep_alive_timeout, d.keepAliveTimeoutMs),
+    maxAnonymousConnections: l?.max_anonymous_connections ?? d.maxAnonymousConnections,
+    maxAnonymousPerSource: l?.max_anonymous_connections_per_source ?? d.maxAnonymousPerSource,
   };
 }
 

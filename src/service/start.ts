@@ -114,6 +114,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         return { chain: cert.certPem + auth.ca('host').certPem, key: kp.privateKeyPem };
       };
       const first = issueProxyCert();
+      const limits = config.proxy.limits;
       const t = new TunnelServer({
         cluster: config.clusterName,
         log: log.child('tunnel'),
@@ -121,6 +122,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         // Which sessions each agent serves right now: the auth service signs db_client
         // certificates only for those.
         onStreamOpening: (hostId, header) => auth.agentSessions.streamOpening(hostId, (header as { cert?: unknown }).cert),
+        helloTimeoutMs: limits.idleTimeoutMs,
       });
       tunnels = t;
       t.on('agent-connected', (a) => log.info('agent connected', { host_id: a.hostId, from: a.remoteAddr, databases: a.databases.map((d) => d.name).join(',') }));
@@ -143,6 +145,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
             labels: d.spec.labels,
             agents: d.agents,
           })),
+        limits: { headersTimeoutMs: limits.headersTimeoutMs, bodyTimeoutMs: limits.bodyTimeoutMs, keepAliveTimeoutMs: limits.keepAliveTimeoutMs },
       });
       const dbProxyOptions = {
         tunnels: t,
@@ -150,6 +153,8 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
         log: log.child('db-proxy'),
         userCaPem: auth.ca('user').certPem,
         onError: (socket: import('node:stream').Duplex, err: unknown) => socket.write(respError(messageOf(err))),
+        audit: (e: { type: string; [field: string]: unknown }) => auth.audit.emit(e),
+        idleTimeoutMs: limits.idleTimeoutMs,
       };
       const redisHandler: ProtocolHandler = createDbProxyHandler(dbProxyOptions);
       const redisMuxHandler: ProtocolHandler = createDbMuxHandler(dbProxyOptions);
@@ -165,6 +170,11 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
           [ALPN.redisMux]: redisMuxHandler,
         },
         log: log.child('proxy'),
+        limits: {
+          handshakeTimeoutMs: limits.handshakeTimeoutMs,
+          maxAnonymousConnections: limits.maxAnonymousConnections,
+          maxAnonymousPerSource: limits.maxAnonymousPerSource,
+        },
       });
       const l = listener;
       cleanups.push(async () => {

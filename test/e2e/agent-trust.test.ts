@@ -131,7 +131,7 @@ describe.runIf(hasRedis())('an agent is trusted no further than the sessions it 
   let c: DbCluster;
   let rogue: Rogue;
   beforeAll(async () => {
-    c = await startDbCluster({ xportArgs: ['--cluster-name', CLUSTER] });
+    c = await startDbCluster({ args: ['--cluster-name', CLUSTER] });
     const token = (await c.svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
     rogue = await joinRogue(c, token);
   }, 120_000);
@@ -261,7 +261,7 @@ describe.runIf(hasRedis())('join tokens and the cluster name a remote agent join
   let c: DbCluster;
   const agents: ChildProcess[] = [];
   beforeAll(async () => {
-    c = await startDbCluster({ xportArgs: ['--cluster-name', CLUSTER] });
+    c = await startDbCluster({ args: ['--cluster-name', CLUSTER] });
   }, 90_000);
   afterAll(async () => {
     for (const a of agents) {

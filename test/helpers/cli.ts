@@ -83,8 +83,18 @@ export interface XportService {
   stop(): Promise<number | null>;
 }
 
+/** StartXportOptions configure {@link startXport}. */
+export interface StartXportOptions {
+  dataDir?: string;
+  config?: string;
+  args?: string[];
+  listenAddr?: string;
+  /** Run the service with this many file descriptors at most (`ulimit -n`), as small hosts have. */
+  fdLimit?: number;
+}
+
 /** startXport starts `xctl start` on 127.0.0.1:0 and waits until the proxy listens. */
-export async function startXport(opts: { dataDir?: string; config?: string; args?: string[]; listenAddr?: string } = {}): Promise<XportService> {
+export async function startXport(opts: StartXportOptions = {}): Promise<XportService> {
   const dataDir = opts.dataDir ?? join(await tmpDir(), 'data');
   const args = ['start'];
   if (opts.config !== undefined) {
@@ -95,7 +105,12 @@ export async function startXport(opts: { dataDir?: string; config?: string; args
     args.push('--data-dir', dataDir, '--listen-addr', opts.listenAddr ?? '127.0.0.1:0');
   }
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xctl.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [join(ROOT, 'bin', 'xctl.js'), ...args];
+  // `exec` keeps the PID: the service is the process the shell became.
+  const child =
+    opts.fdLimit !== undefined
+      ? spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addUser, runCli, startXport, tmpDir, type XportService, type XshUser } from './cli.js';
+import { addUser, runCli, startXport, tmpDir, type StartXportOptions, type XportService, type XshUser } from './cli.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 
 /** DbCluster is a running xport + redis pair with users. */
@@ -46,11 +46,11 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
 }
 
 /**
- * startDbCluster builds the whole fixture and registers database "cache" (env=dev).
- * `xportArgs` go to `xctl start` (e.g. `--cluster-name example`).
+ * startDbCluster builds the whole fixture and registers database "cache" (env=dev). opts go to
+ * {@link startXport} (a config with small limits, a file-descriptor limit).
  */
-export async function startDbCluster(opts: { xportArgs?: string[] } = {}): Promise<DbCluster> {
-  const svc = await startXport(opts.xportArgs ? { args: opts.xportArgs } : {});
+export async function startDbCluster(opts: StartXportOptions = {}): Promise<DbCluster> {
+  const svc = await startXport(opts);
   const dir = await tmpDir('xport-db-');
   const certPrefix = join(dir, 'server');
   const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { LoginLimiter } from '../../../src/auth/lockout.js';
+import { sourceKey } from '../../../src/util/net.js';
 import { isXError } from '../../../src/errors.js';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { FakeClock } from '../../../src/util/clock.js';
 
 const MIN = 60_000;
 
-function setup(opts?: { maxFailures?: number; lockMs?: number }) {
+function setup(opts?: ConstructorParameters<typeof LoginLimiter>[2]) {
   const clock = new FakeClock();
   const backend = new MemoryBackend(clock);
   return { clock, backend, limiter: new LoginLimiter(backend, clock, opts) };
@@ -94,5 +95,78 @@ describe('LoginLimiter', () => {
     expect(await checkError(limiter, 'alice')).toBeDefined();
     clock.advance(MIN);
     expect(await checkError(limiter, 'alice')).toBeUndefined();
+  });
+
+  describe('per source address', () => {
+    const STRANGER = '203.0.113.9';
+    const ALICE_HOME = '198.51.100.7';
+
+    async function checkFrom(limiter: LoginLimiter, user: string, source: string): Promise<unknown> {
+      try {
+        await limiter.check(user, source);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    }
+
+    it('locks a user out only from the address that guessed wrong 5 times', async () => {
+      const { limiter } = setup();
+      for (let i = 0; i < 4; i++) expect(await limiter.recordFailure('alice', STRANGER)).toEqual({ locked: false });
+      expect(await limiter.recordFailure('alice', STRANGER)).toEqual({ locked: true });
+      expect((await checkFrom(limiter, 'alice', STRANGER)) as Error).toMatchObject({ kind: 'limit-exceeded' });
+      expect(await checkFrom(limiter, 'alice', ALICE_HOME)).toBeUndefined();
+      expect(await limiter.lockedUntil('alice', ALICE_HOME)).toBeUndefined();
+      // The admin view still shows that alice is locked from somewhere.
+      expect(await limiter.lockedUntil('alice')).toBeInstanceOf(Date);
+    });
+
+    it('locks an address that sprays guesses over many names, for every name', async () => {
+      const { limiter } = setup({ maxSourceFailures: 6 });
+      for (let i = 0; i < 6; i++) await limiter.recordFailure(`user${i}`, STRANGER);
+      const err = (await checkFrom(limiter, 'alice', STRANGER)) as Error;
+      expect(err.message).toBe('too many failed login attempts from your address; try again in 15 minutes');
+      expect(await checkFrom(limiter, 'alice', ALICE_HOME)).toBeUndefined();
+    });
+
+    it('locks a user everywhere after the slower global limit, spread over many addresses', async () => {
+      const { limiter } = setup({ maxGlobalFailures: 12 });
+      for (let i = 0; i < 12; i++) await limiter.recordFailure('alice', `203.0.113.${i + 1}`);
+      const err = (await checkFrom(limiter, 'alice', ALICE_HOME)) as Error;
+      expect(err.message).toBe('too many failed login attempts for this user; try again in 15 minutes');
+      expect(await checkFrom(limiter, 'bob', ALICE_HOME)).toBeUndefined();
+    });
+
+    it('does not let a success from one address wipe the failures recorded from another', async () => {
+      const { limiter } = setup();
+      for (let i = 0; i < 4; i++) await limiter.recordFailure('alice', STRANGER);
+      await limiter.recordSuccess('alice', ALICE_HOME);
+      expect(await limiter.recordFailure('alice', STRANGER)).toEqual({ locked: true });
+    });
+
+    it('does not reset the address counter when that address logs into its own account', async () => {
+      const { limiter } = setup({ maxSourceFailures: 4 });
+      for (let i = 0; i < 3; i++) await limiter.recordFailure(`victim${i}`, STRANGER);
+      await limiter.recordSuccess('mallory', STRANGER);
+      await limiter.recordFailure('victim9', STRANGER);
+      expect(await checkFrom(limiter, 'victim10', STRANGER)).toBeDefined();
+    });
+
+    it('counts IPv6 addresses per /64 and IPv4-mapped addresses as IPv4', () => {
+      expect(sourceKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+      expect(sourceKey('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+      expect(sourceKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+      expect(sourceKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+      expect(sourceKey('192.0.2.1')).toBe('192.0.2.1');
+      expect(sourceKey('not an address/../x')).toBe('unknown');
+      expect(sourceKey(undefined)).toBe('unknown');
+    });
+
+    it('treats every address of one IPv6 /64 as one source', async () => {
+      const { limiter } = setup();
+      for (let i = 0; i < 5; i++) await limiter.recordFailure('alice', `2001:db8:1:2::${i + 1}`);
+      expect(await checkFrom(limiter, 'alice', '2001:db8:1:2::ffff')).toBeDefined();
+      expect(await checkFrom(limiter, 'alice', '2001:db8:1:3::1')).toBeUndefined();
+    });
   });
 });

@@ -389,6 +389,26 @@ describe('UserService.authenticate', () => {
     await expect(svc.authenticate({ user: 'alice', password: PW })).resolves.toMatchObject({ name: 'alice' });
   });
 
+  it('does not let a stranger guessing from one address lock the user out of another', async () => {
+    const { svc } = setup();
+    await activeUser(svc, 'alice');
+    for (let i = 0; i < 10; i++) await rejection(svc.authenticate({ user: 'alice', password: `wrong ${i}`, remoteAddr: '203.0.113.9' }));
+    expect((await rejection(svc.authenticate({ user: 'alice', password: PW, remoteAddr: '203.0.113.9' }))).kind).toBe('limit-exceeded');
+    await expect(svc.authenticate({ user: 'alice', password: PW, remoteAddr: '198.51.100.7' })).resolves.toMatchObject({ name: 'alice' });
+  });
+
+  it('writes at most 10 events a minute per address for logins refused while locked', async () => {
+    const { svc, events, clock } = setup();
+    await activeUser(svc, 'alice');
+    for (let i = 0; i < 5; i++) await rejection(svc.authenticate({ user: 'alice', password: `wrong ${i}`, remoteAddr: '203.0.113.9' }));
+    const before = events.length;
+    for (let i = 0; i < 50; i++) await rejection(svc.authenticate({ user: 'alice', password: 'x', remoteAddr: '203.0.113.9' }));
+    expect(events.length - before).toBe(10);
+    clock.advance(MIN);
+    await rejection(svc.authenticate({ user: 'alice', password: 'x', remoteAddr: '203.0.113.9' }));
+    expect(events.at(-1)).toMatchObject({ type: 'user.login', success: false, suppressed: 40 });
+  });
+
   it('locks a name that belongs to no user exactly like a real one', async () => {
     const { svc, clock } = setup();
     await activeUser(svc, 'alice');

@@ -13,13 +13,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, messageOf } from '../../../src/errors.js';
 import { verifyCertificate } from '../../../src/pki/index.js';
 import type { VerifiedIdentity } from '../../../src/pki/index.js';
-import { createDbProxyHandler } from '../../../src/proxy/db-proxy.js';
+import { createDbMuxHandler, createDbProxyHandler, parseReportedClientAddr } from '../../../src/proxy/db-proxy.js';
 import type { DatabaseStreamHeader } from '../../../src/proxy/db-proxy.js';
-import { ALPN } from '../../../src/proxy/listener.js';
+import { ALPN, startListener } from '../../../src/proxy/listener.js';
+import { Mux } from '../../../src/util/mux.js';
 import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
-import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, hostLeaf, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
+import { nullLogger, type Logger } from '../../../src/util/log.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
 import type { Leaf, TestProxy } from './tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -213,5 +214,155 @@ describe('db proxy handler without a pinned user CA', () => {
     expect(await refusal(proxy, hostLeaf('agent-1'))).toBe('-ERR xport: certificate is for host use, not database access\r\n');
     expect(await refusal(proxy, userLeaf(null))).toBe('-ERR xport: certificate is not routed to a database; run xsh db login <name>\r\n');
     expect(await refusal(proxy, hostLeaf('agent-1', { ca: testPki().foreignHostCA }))).toMatch(/^-ERR xport: client certificate was not accepted: /);
+  });
+});
+
+/** AuditSink collects the events a handler emits, as the auth service's audit log would get them. */
+type Emitted = { type: string; [field: string]: unknown };
+
+/** auditedProxy runs a listener with the redis and redis-mux handlers, both auditing into events. */
+async function auditedProxy(opts: { idleTimeoutMs?: number; opened?: Record<string, unknown>[]; log?: Logger } = {}) {
+  const pki = testPki();
+  const events: Emitted[] = [];
+  const [, agentEnd] = memoryPair();
+  const handlerOpts = {
+    // Tunnels stand-in: records each stream header and hands back one end of an in-memory pair.
+    tunnels: {
+      openDatabaseStream: async (_db: string, header: object) => {
+        opts.opened?.push(header as Record<string, unknown>);
+        const [a] = memoryPair();
+        return a;
+      },
+    },
+    cluster: CLUSTER,
+    log: opts.log ?? nullLogger,
+    userCaPem: pki.userCA.certPem,
+    onError: (socket: Duplex, err: unknown) => socket.write(`-ERR xport: ${messageOf(err)}\r\n`),
+    audit: (e: Emitted) => events.push(e),
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+  };
+  const listener = await startListener({
+    listenAddr: '127.0.0.1:0',
+    ...proxyTls(),
+    handlers: { [ALPN.redis]: createDbProxyHandler(handlerOpts), [ALPN.redisMux]: createDbMuxHandler(handlerOpts) },
+    log: nullLogger,
+  });
+  cleanups.push(async () => {
+    agentEnd.destroy();
+    await listener.close();
+  });
+  return { port: listener.address.port, events };
+}
+
+async function refusedAt(port: number, leaf: Leaf | null, localAddress = '127.0.0.1'): Promise<string> {
+  const socket = tls.connect({
+    socket: net.connect({ host: '127.0.0.1', port, localAddress }),
+    ca: testPki().hostCA.certPem,
+    ALPNProtocols: [ALPN.redis],
+    ...(leaf ? { cert: leaf.certPem, key: leaf.keyPem } : {}),
+  });
+  cleanups.push(() => void socket.destroy());
+  await once(socket, 'secureConnect');
+  return (await readAll(socket)).toString();
+}
+
+describe('db proxy audit of refused certificates', () => {
+  it('audits a missing, expired, foreign, wrong-usage and unrouted certificate as db.connection.refused', async () => {
+    const { port, events } = await auditedProxy();
+    const expired = issueLeaf(
+      testPki().userCA,
+      { user: 'alice', roles: ['dev'], traits: { db_users: ['alice'], db_names: [] }, usage: 'user', cluster: CLUSTER, route: { database: 'cache' } },
+      { extKeyUsage: ['clientAuth'], names: false, notBefore: new Date(Date.now() - 2 * 3_600_000), ttlMs: 3_600_000 },
+    );
+    await refusedAt(port, null);
+    await refusedAt(port, expired);
+    await refusedAt(port, hostLeaf('agent-1', { ca: testPki().foreignHostCA }));
+    await refusedAt(port, hostLeaf('agent-1'));
+    await refusedAt(port, userLeaf(null, { user: 'bob' }));
+    await waitFor(() => events.length === 5, 'five refusal events');
+    expect(events.map((e) => e.type)).toEqual(Array(5).fill('db.connection.refused'));
+    expect(events.map((e) => e.error)).toEqual([
+      'no client certificate was presented',
+      'your certificate has expired',
+      expect.stringMatching(/^client certificate was not accepted: /),
+      'certificate was not issued by a trusted CA',
+      'certificate is not routed to a database; run xsh db login <name>',
+    ]);
+    // Only a certificate the TLS layer verified names a user; a foreign one could claim anyone.
+    expect(events.map((e) => e.user)).toEqual([undefined, undefined, undefined, 'agent-1', 'bob']);
+    for (const e of events) {
+      expect(e.success).toBe(false);
+      expect(e['addr.remote']).toMatch(/^127\.0\.0\.1:\d+$/);
+    }
+  });
+
+  it('writes at most 20 refusal events and log lines a minute per source address, and still audits other addresses', async () => {
+    const captured = captureLog();
+    const { port, events } = await auditedProxy({ log: captured.log });
+    for (let i = 0; i < 30; i++) await refusedAt(port, null, '127.0.0.2');
+    await refusedAt(port, null, '127.0.0.3');
+    await waitFor(() => events.some((e) => String(e['addr.remote']).startsWith('127.0.0.3:')), 'the other address to be audited');
+    expect(events.filter((e) => String(e['addr.remote']).startsWith('127.0.0.2:'))).toHaveLength(20);
+    expect(captured.lines.filter((l) => /database connection refused client_addr=127\.0\.0\.2:/.test(l))).toHaveLength(20);
+  });
+
+  it('audits a refused tunnel connection (xport-redis-mux) and closes it when it stays idle', async () => {
+    const { port, events } = await auditedProxy({ idleTimeoutMs: 300 });
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: testPki().hostCA.certPem, ALPNProtocols: [ALPN.redisMux] });
+    cleanups.push(() => void socket.destroy());
+    await once(socket, 'secureConnect');
+    socket.resume();
+    await once(socket, 'close');
+    expect(events).toEqual([expect.objectContaining({ type: 'db.connection.refused', alpn: 'xport-redis-mux', error: 'no client certificate was presented' })]);
+  });
+});
+
+describe('db proxy tunnel stream header', () => {
+  async function muxClient(port: number): Promise<Mux> {
+    const leaf = userLeaf({ database: 'cache' });
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: testPki().hostCA.certPem, ALPNProtocols: [ALPN.redisMux], cert: leaf.certPem, key: leaf.keyPem });
+    cleanups.push(() => void socket.destroy());
+    await once(socket, 'secureConnect');
+    return new Mux(socket, { localIds: 'odd', peerName: 'proxy' });
+  }
+
+  it('passes a reported client address that is ip:port (or "local") to the agent', async () => {
+    const opened: Record<string, unknown>[] = [];
+    const { port } = await auditedProxy({ opened });
+    const mux = await muxClient(port);
+    await mux.openStream({ clientAddr: '127.0.0.1:50123' });
+    await mux.openStream({ clientAddr: '[::1]:50124' });
+    await mux.openStream({ clientAddr: 'local' });
+    expect(opened.map((h) => h.clientAddr)).toEqual([
+      expect.stringMatching(/^127\.0\.0\.1:\d+ \(local 127\.0\.0\.1:50123\)$/),
+      expect.stringMatching(/\(local \[::1\]:50124\)$/),
+      expect.stringMatching(/\(local local\)$/),
+    ]);
+  });
+
+  it('refuses a stream whose reported client address is not ip:port, quoting it escaped and cut short', async () => {
+    const opened: Record<string, unknown>[] = [];
+    const { port } = await auditedProxy({ opened });
+    const mux = await muxClient(port);
+    const bad = ['1.2.3.4:5 user=admin', '\x1b[31mred\x1b[0m:1', 'x'.repeat(10_000), '999.1.1.1:80', '127.0.0.1:0', '127.0.0.1:65536', '[1.2.3.4]:80', 42];
+    for (const clientAddr of bad) {
+      const err = await mux.openStream({ clientAddr }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/^the stream header's clientAddr must be ip:port, got /);
+      expect(err!.message.length).toBeLessThan(200);
+      expect(err!.message).not.toContain('\x1b');
+    }
+    expect(opened).toEqual([]);
+  });
+
+  it('validates addresses exactly: IPv4 and bracketed IPv6 with a port from 1 to 65535', () => {
+    expect(parseReportedClientAddr('10.0.0.1:1')).toBe('10.0.0.1:1');
+    expect(parseReportedClientAddr('[2001:db8::1]:65535')).toBe('[2001:db8::1]:65535');
+    expect(parseReportedClientAddr(undefined)).toBe('local');
+    for (const v of ['2001:db8::1:80', '10.0.0.1', '10.0.0.1:', 'host:80', '[10.0.0.1]:80', ' 10.0.0.1:80', '10.0.0.1:80\n']) {
+      expect(() => parseReportedClientAddr(v)).toThrow(/must be ip:port/);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, withDefaults } from '../../../src/service/config.js';
+import { DEFAULT_PROXY_LIMITS, parseConfig, withDefaults } from '../../../src/service/config.js';
 
 describe('service config', () => {
   it('fills the embedded all-in-one defaults', () => {
@@ -40,6 +40,40 @@ describe('service config', () => {
 
   it('tells a default cluster name from a configured one (a remote agent takes it from the join)', () => {
     expect(withDefaults({ version: 'v1' })).toMatchObject({ clusterName: 'xport', clusterNameSet: false });
+  });
+
+  it('reads proxy_service.limits and fills the defaults for keys left out', () => {
+    const c = parseConfig(
+      [
+        'version: v1',
+        'proxy_service:',
+        '  limits:',
+        '    handshake_timeout: 500ms',
+        '    idle_timeout: 2s',
+        '    header_timeout: 3s',
+        '    body_timeout: 1m',
+        '    max_anonymous_connections: 100',
+        '    max_anonymous_connections_per_source: 10',
+      ].join('\n'),
+    );
+    expect(c.proxy.limits).toEqual({
+      handshakeTimeoutMs: 500,
+      idleTimeoutMs: 2_000,
+      headersTimeoutMs: 3_000,
+      bodyTimeoutMs: 60_000,
+      keepAliveTimeoutMs: DEFAULT_PROXY_LIMITS.keepAliveTimeoutMs,
+      maxAnonymousConnections: 100,
+      maxAnonymousPerSource: 10,
+    });
+    expect(withDefaults({ version: 'v1' }).proxy.limits).toEqual(DEFAULT_PROXY_LIMITS);
+  });
+
+  it('refuses a bad or unknown proxy_service.limits key, naming it', () => {
+    expect(() => parseConfig('version: v1\nproxy_service:\n  limits:\n    handshake_timeout: soon\n')).toThrow(
+      /proxy_service\.limits\.handshake_timeout: must be a duration/,
+    );
+    expect(() => parseConfig('version: v1\nproxy_service:\n  limits:\n    max_anonymous_connections: 0\n')).toThrow(/max_anonymous_connections/);
+    expect(() => parseConfig('version: v1\nproxy_service:\n  limits:\n    header_timeout_ms: 5\n')).toThrow(/proxy_service\.limits\.header_timeout_ms: unknown key/);
   });
 
   it('names the line and path of an unknown key', () => {
