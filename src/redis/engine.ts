@@ -6,7 +6,10 @@
  *     the session (CredentialProvider), and opens a TLS connection with them;
  *  2. authenticates (AUTH with injected credentials), selects the routed DB number after
  *     checking it against the roles, and — once per database — reads the server's command table
- *     (`COMMAND`), all in one round trip;
+ *     (`COMMAND`), all in one round trip. When the connection is not authenticated yet (the
+ *     client AUTHs itself, as with `user default off` and no injected password), the relay reads
+ *     the table right after the client's first successful AUTH instead; until then, and only
+ *     then, the session uses the built-in table. Nothing about it is logged per session;
  *  3. relays the session (relay.ts): every command checked against the roles by name and ACL
  *     category, audited with values redacted, forwarded byte for byte; replies forwarded byte
  *     for byte in request order, RESP2 and RESP3 alike.
@@ -127,6 +130,8 @@ export class RedisEngine implements Engine {
   readonly #contexts = new SecureContextCache();
   readonly #tables = new Map<string, CommandTable>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
+  /** Databases whose table could not be read for a reason other than authentication (warned once). */
+  readonly #warned = new Set<string>();
   readonly #counters: RelayCounters = { commands: 0, denied: 0, upstreamPauses: 0, clientPauses: 0 };
   readonly #cluster: ClusterEngine;
   #active = 0;
@@ -200,6 +205,8 @@ export class RedisEngine implements Engine {
         resetReplay: prepared.resetReplay,
         counters: this.#counters,
         log,
+        tableWanted: () => !this.#tables.has(session.database.name),
+        onTable: (reply) => this.#parseTable(session.database.name, reply),
       });
       try {
         await relay.run(signal);
@@ -316,18 +323,32 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in table. */
+  /**
+   * parseTable reads a COMMAND reply and caches it for the database; on failure the session uses
+   * the built-in table. A reply that only says the connection is not authenticated yet (NOAUTH)
+   * is expected — the relay reads the table after the client's AUTH — and is not worth a
+   * warning; any other failure is warned about once per database, never per session.
+   */
   #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+    if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) {
+      this.#cfg.log.debug('the command table will be read after the client authenticates', { database });
+      return undefined;
+    }
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));
       if (table.size === 0) throw new Error('the server described no commands');
       this.#tables.set(database, table);
+      this.#warned.delete(database);
       return table;
     } catch (err) {
-      this.#cfg.log.warn(`could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`, {
-        database,
-        error: errorMessage(err),
-      });
+      const log = this.#cfg.log;
+      const fields = { database, error: errorMessage(err) };
+      const message = `could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`;
+      if (this.#warned.has(database)) log.debug(message, fields);
+      else {
+        this.#warned.add(database);
+        log.warn(message, fields);
+      }
       return undefined;
     }
   }

@@ -82,6 +82,7 @@ export class ClusterEngine {
   readonly #topologies: TopologyCache;
   readonly #tables = new Map<string, CommandTable>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
+  readonly #warned = new Set<string>();
   readonly #counters = newClusterCounters();
 
   constructor(cfg: ClusterEngineConfig) {
@@ -309,15 +310,25 @@ export class ClusterEngine {
     }
   }
 
-  /** parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in table. */
+  /**
+   * parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in
+   * table. NOAUTH (the client authenticates itself) is expected and not warned about; any other
+   * failure is warned about once per database, never per session.
+   */
   #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+    if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) return undefined;
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));
       if (table.size === 0) throw new Error('the server described no commands');
       this.#tables.set(database, table);
       return table;
     } catch (err) {
-      this.#cfg.log.warn('could not read the command table of the database; using the built-in table', { database, error: errorMessage(err) });
+      const fields = { database, error: errorMessage(err) };
+      if (this.#warned.has(database)) this.#cfg.log.debug('could not read the command table of the database; using the built-in table', fields);
+      else {
+        this.#warned.add(database);
+        this.#cfg.log.warn('could not read the command table of the database; using the built-in table', fields);
+      }
       return undefined;
     }
   }

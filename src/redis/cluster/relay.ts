@@ -27,7 +27,8 @@ import type { Session, SessionAuditEvent } from '../../db/session.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
 import { emitAudit, queryEvent } from '../audit-event.js';
-import { keyPositions, type CommandTable, type ResolvedCommand } from '../commands.js';
+import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
+import { judgeCommand } from '../verdict.js';
 import { PubSubState } from '../pubsub.js';
 import type { RelayCounters } from '../relay.js';
 import { bulk, command, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
@@ -140,9 +141,6 @@ function displayArg(arg: Buffer): string {
   return arg.length > 64 ? `${s}...` : s;
 }
 
-function lowerAscii(arg: Buffer | undefined): string {
-  return arg === undefined || arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
-}
 
 const arityError = (name: string) => errorReply(`ERR wrong number of arguments for '${name}' command`);
 
@@ -312,10 +310,10 @@ export class ClusterRelay {
           return true;
         }
     }
-    const cmd = this.#o.table.resolve(name, req.args);
-    const keys = keyPositions(cmd.info, req.args);
-    if (!this.#session.checker.commandAllowed(cmd.name, cmd.categories)) {
-      this.#reject(req, cmd, keys, `access denied to ${displayName(cmd.name)}`);
+    // One verdict for both relays: the command Redis will run, and every db it selects.
+    const { cmd, keys, denied } = judgeCommand(this.#o.table, name, req.args, this.#session.checker);
+    if (denied !== undefined) {
+      this.#reject(req, cmd, keys, denied);
       return true;
     }
     const rule = clusterRule(cmd.name);
@@ -496,15 +494,16 @@ export class ClusterRelay {
     let setname: Buffer | undefined;
     if (this.#inMulti) problem = 'hello is not supported inside MULTI';
     for (let i = 2; problem === undefined && i < args.length; ) {
-      const opt = lowerAscii(args[i]);
-      if (opt === 'auth') {
+      // Redis compares HELLO's options as C strings (`AUTH\0` is AUTH): so must the check.
+      const opt = args[i]!;
+      if (cstrEqualsIgnoreCase(opt, 'auth')) {
         if (i + 2 >= args.length) problem = 'syntax error';
         else {
           problem = this.#checkAuthUser(args[i + 1]!);
           auth = command(['AUTH', args[i + 1]!, args[i + 2]!]);
         }
         i += 3;
-      } else if (opt === 'setname') {
+      } else if (cstrEqualsIgnoreCase(opt, 'setname')) {
         if (i + 1 < args.length) setname = command(['CLIENT', 'SETNAME', args[i + 1]!]);
         i += 2;
       } else {
@@ -539,7 +538,8 @@ export class ClusterRelay {
   /** checkAuthUser returns why `AUTH <user> …` must be refused, if it must. */
   #checkAuthUser(userArg: Buffer): string | undefined {
     const user = userArg.toString('utf8');
-    let ok = user === this.#session.dbUser;
+    // Byte for byte, as Redis looks users up: a lossy decoding must not make two names one.
+    let ok = userArg.equals(Buffer.from(this.#session.dbUser, 'utf8'));
     if (ok) {
       try {
         this.#session.checker.checkDbUser(user);
