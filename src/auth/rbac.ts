@@ -26,6 +26,8 @@ import type { Role, RoleConditions, Traits } from './types.js';
 export interface DatabaseRef {
   name: string;
   labels: Record<string, string>;
+  /** `cluster` for a Redis Cluster, which has only db 0: no script can reach another db there. */
+  mode?: string;
 }
 
 /** AllowedDbUsers is the answer to "which db users may I use here": patterns, and their exceptions. */
@@ -228,8 +230,9 @@ export class AccessChecker {
     // db_names are free only when a granting role allows every name and no deny for db names any.
     const granting = this.#roles.filter((r) => matchLabels(r.allow.labels, db.labels) && (dbUser === undefined || anyMatch(r.allow.users, dbUser)));
     const namesRestricted =
-      this.#roles.some((r) => denyTargets(r.deny, db) && r.deny.names !== undefined && r.deny.names.length > 0) ||
-      !granting.some((r) => r.allow.namePatterns?.includes('*') === true);
+      db.mode !== 'cluster' &&
+      (this.#roles.some((r) => denyTargets(r.deny, db) && r.deny.names !== undefined && r.deny.names.length > 0) ||
+        !granting.some((r) => r.allow.namePatterns?.includes('*') === true));
     return new AccessChecker(this.#roles, allows, namesRestricted);
   }
 

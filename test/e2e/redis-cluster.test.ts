@@ -32,7 +32,7 @@ const READER = role('reader', { db_labels: ANY, db_users: ['alice'], db_names: [
 
 function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
   const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels };
+  const ref = { name: db.name, labels: db.labels, mode: db.mode };
   const scoped = ac.scopeTo(ref, dbUser);
   return {
     checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),

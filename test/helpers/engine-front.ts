@@ -40,7 +40,7 @@ export const enc = (...args: (string | Buffer)[]): Buffer =>
 /** sessionChecker adapts the real AccessChecker to the engine's SessionChecker contract (as the agent does). */
 export function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
   const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels };
+  const ref = { name: db.name, labels: db.labels, mode: db.mode };
   const scoped = ac.scopeTo(ref, dbUser);
   return {
     checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),
