@@ -22,6 +22,8 @@ export interface Verdict {
   keys: number[];
   /** Why the request is refused (the text after `-ERR xport: `); undefined when it may run. */
   denied: string | undefined;
+  /** What refused it: a malformed name, the command rules, or a db argument. */
+  deniedFor?: 'name' | 'command' | 'db';
 }
 
 /** displayName renders a resolved command name for an error line: name characters only, at most 64. */
@@ -44,14 +46,14 @@ export function judgeCommand(table: CommandTable, name: string, args: readonly B
   const cmd = table.resolve(name, args);
   if (cmd.malformed) {
     // The name is already quoted and escaped byte for byte (`"config\x00x"`): safe on one line.
-    return { cmd, keys: [], denied: `unknown command ${cmd.name}: command names contain no such bytes` };
+    return { cmd, keys: [], denied: `unknown command ${cmd.name}: command names contain no such bytes`, deniedFor: 'name' };
   }
   const keys = keyPositions(cmd.info, args);
   if (!checker.commandAllowed(cmd.name, cmd.categories)) {
-    return { cmd, keys, denied: `access denied to ${displayName(cmd.name)}` };
+    return { cmd, keys, denied: `access denied to ${displayName(cmd.name)}`, deniedFor: 'command' };
   }
   const dbArg = deniedDbArgument(cmd.name, args, checker);
-  if (dbArg !== undefined) return { cmd, keys, denied: `access denied to db ${displayArg(dbArg)}` };
+  if (dbArg !== undefined) return { cmd, keys, denied: `access denied to db ${displayArg(dbArg)}`, deniedFor: 'db' };
   return { cmd, keys, denied: undefined };
 }
 

@@ -311,12 +311,13 @@ export class ClusterRelay {
         }
     }
     // One verdict for both relays: the command Redis will run, and every db it selects.
-    const { cmd, keys, denied } = judgeCommand(this.#o.table, name, req.args, this.#session.checker);
-    if (denied !== undefined) {
+    const { cmd, keys, denied, deniedFor } = judgeCommand(this.#o.table, name, req.args, this.#session.checker);
+    const rule = clusterRule(cmd.name);
+    // SELECT, MOVE or SWAPDB to another db: refused either way; the cluster's reason is the one to act on.
+    if (denied !== undefined && !(deniedFor === 'db' && (rule?.handling === 'unsupported' || cmd.name === 'select'))) {
       this.#reject(req, cmd, keys, denied);
       return true;
     }
-    const rule = clusterRule(cmd.name);
     if (rule?.handling === 'unsupported') {
       this.#reject(req, cmd, keys, `command not supported in cluster mode: ${displayName(refusedName(rule, cmd.name))}`);
       return true;
