@@ -581,6 +581,9 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     expect(await via.cmd('GET', keys[1]!)).toBe('-NOAUTH Authentication required.\r\n');
     via.close();
     expect(JSON.stringify(front.events)).not.toContain('alice-pw');
+    // The server's command table was read on the connection the client authenticated (not the built-in one).
+    for (let i = 0; i < 200 && front.engine.cluster.commandTable(db.name) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(front.engine.cluster.commandTable(db.name)?.get('config|set')?.categories).toContain('@dangerous');
   });
 
   it('checks roles once per client command, fan-outs and splits included', async () => {

@@ -143,6 +143,8 @@ export class ClusterEngine {
       maxPendingReplies: this.#cfg.maxPendingReplies,
       counters: this.#cfg.counters,
       log,
+      tableWanted: () => !this.#tables.has(session.database.name),
+      onTable: (reply) => this.#parseTable(session.database.name, reply),
     });
     try {
       await relay.run(signal);
@@ -315,7 +317,7 @@ export class ClusterEngine {
    * table. NOAUTH (the client authenticates itself) is expected and not warned about; any other
    * failure is warned about once per database, never per session.
    */
-  #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+  #parseTable(database: string, reply: { raw: Buffer; isError: boolean }): CommandTable | undefined {
     if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) return undefined;
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));

@@ -74,7 +74,16 @@ export interface ClusterRelayOptions {
   maxPendingReplies: number;
   counters: RelayCounters;
   log: Logger;
+  /**
+   * tableWanted tells whether the engine still needs this database's command table; when it
+   * does, the relay reads it (`COMMAND`, default node) right after the client's successful AUTH
+   * and hands the reply to onTable, which returns the table this session should use from then on.
+   */
+  tableWanted?: () => boolean;
+  onTable?: (reply: NodeReply) => CommandTable | undefined;
 }
+
+const COMMAND_TABLE = command(['COMMAND']);
 
 /** CROSSSLOT_ERROR is Redis's own reply to keys in different slots. */
 export const CROSSSLOT_ERROR = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
@@ -152,6 +161,7 @@ export class ClusterRelay {
   readonly #session: Session;
   readonly #parser: RequestParser;
   readonly #virtualId: string;
+  #table: CommandTable;
 
   #queue: Entry[] = [];
   #head = 0;
@@ -194,6 +204,7 @@ export class ClusterRelay {
     this.#router = opts.router;
     this.#session = opts.session;
     this.#parser = new RequestParser(opts.parser);
+    this.#table = opts.table;
     this.#virtualId = virtualNodeId(opts.session.database.name);
   }
 
@@ -311,7 +322,7 @@ export class ClusterRelay {
         }
     }
     // One verdict for both relays: the command Redis will run, and every db it selects.
-    const { cmd, keys, denied, deniedFor } = judgeCommand(this.#o.table, name, req.args, this.#session.checker);
+    const { cmd, keys, denied, deniedFor } = judgeCommand(this.#table, name, req.args, this.#session.checker);
     const rule = clusterRule(cmd.name);
     // SELECT, MOVE or SWAPDB to another db: refused either way; the cluster's reason is the one to act on.
     if (denied !== undefined && !(deniedFor === 'db' && (rule?.handling === 'unsupported' || cmd.name === 'select'))) {
@@ -534,6 +545,14 @@ export class ClusterRelay {
   /** afterAuth fetches the topology if the session could not read it before the client authenticated. */
   #afterAuth(): void {
     if (this.#router.topology === undefined) void this.#router.refresh().then(() => this.#kick());
+    // Read once per database, now that the connection is authenticated as the client's db user.
+    if (this.#o.tableWanted?.() === true) {
+      this.#router.call(COMMAND_TABLE, DEFAULT_NODE, (reply) => {
+        const table = this.#o.onTable?.(reply);
+        if (table !== undefined) this.#table = table;
+      });
+      this.#router.flush();
+    }
   }
 
   /** checkAuthUser returns why `AUTH <user> …` must be refused, if it must. */
