@@ -34,7 +34,7 @@ import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
 import { CommandTable, parseCompactTable } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
-import { decodeValue } from './resp/value.js';
+import { decodeValue, RespMap } from './resp/value.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
@@ -128,7 +128,8 @@ interface Prepared {
 export class RedisEngine implements Engine {
   readonly #cfg: ResolvedConfig;
   readonly #contexts = new SecureContextCache();
-  readonly #tables = new Map<string, CommandTable>();
+  /** Each database's command table, with the server version it was read from (when known). */
+  readonly #tables = new Map<string, { version: string | undefined; table: CommandTable }>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
   /** Databases whose table could not be read for a reason other than authentication (warned once). */
   readonly #warned = new Set<string>();
@@ -161,7 +162,12 @@ export class RedisEngine implements Engine {
 
   /** commandTable returns the command table cached for a database, if one was read from it. */
   commandTable(database: string): CommandTable | undefined {
-    return this.#tables.get(database);
+    return this.#tables.get(database)?.table;
+  }
+
+  /** commandTableVersion is the server (`redis 7.0.15`) the cached table of a database was read from, if known. */
+  commandTableVersion(database: string): string | undefined {
+    return this.#tables.get(database)?.version;
   }
 
   /** secureContextsBuilt counts the TLS contexts built (each distinct credential builds one). */
@@ -261,7 +267,8 @@ export class RedisEngine implements Engine {
     }
 
     // Decide whether this session reads the command table; concurrent first sessions wait for one.
-    let table = this.#tables.get(db.name);
+    const cached = this.#tables.get(db.name);
+    let table = cached?.table;
     let waitFor: Promise<CommandTable | undefined> | undefined;
     let settle: ((t: CommandTable | undefined) => void) | undefined;
     if (table === undefined) {
@@ -272,11 +279,12 @@ export class RedisEngine implements Engine {
       }
     }
     let socket: TLSSocket | undefined;
+    let version: string | undefined;
     try {
       socket = await connectUpstream(db, creds, { contexts: this.#contexts, timeoutMs: this.#cfg.connectTimeoutMs, signal });
       // Until the relay takes over, an error (reset by the server) must not go unhandled.
       socket.on('error', ignoreError);
-      const steps: Array<{ kind: 'auth' | 'select' | 'command' | 'ping'; cmd: Buffer }> = [];
+      const steps: Array<{ kind: 'auth' | 'select' | 'version' | 'command' | 'ping'; cmd: Buffer }> = [];
       const resetReplay: Buffer[] = [];
       if (creds.password !== undefined) {
         const auth = command(creds.username !== undefined ? ['AUTH', creds.username, creds.password] : ['AUTH', creds.password]);
@@ -288,7 +296,10 @@ export class RedisEngine implements Engine {
         steps.push({ kind: 'select', cmd: select });
         resetReplay.push(select);
       }
-      if (settle !== undefined) steps.push({ kind: 'command', cmd: command(['COMMAND']) });
+      // The server's name and version (HELLO without arguments changes nothing): a table is kept per
+      // database and version, so an upgraded server is described anew. Only once authenticated.
+      if (creds.password !== undefined) steps.push({ kind: 'version', cmd: HELLO });
+      if (settle !== undefined) steps.push({ kind: 'command', cmd: COMMAND });
       // One round trip proves the server accepted our certificate before the client is told all is well.
       if (steps.length === 0) steps.push({ kind: 'ping', cmd: command(['PING']) });
       const setup = await runSetup(
@@ -307,11 +318,19 @@ export class RedisEngine implements Engine {
         if (step.kind === 'select' && reply.isError) {
           throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
         }
-        if (step.kind === 'command') table = this.#parseTable(db.name, reply);
+        if (step.kind === 'version') version = serverVersion(reply);
+        if (step.kind === 'command') table = this.#parseTable(db.name, reply, version);
+      }
+      let scanner = setup.scanner;
+      if (cached !== undefined && version !== undefined && cached.version !== version) {
+        // The server changed under the cached table (an upgrade, a restart with other modules): read it again, once.
+        const again = await runSetup(socket, [COMMAND], { timeoutMs: this.#cfg.connectTimeoutMs, signal });
+        scanner = again.scanner;
+        table = this.#parseTable(db.name, again.replies[0]!, version) ?? table;
       }
       settle?.(table);
       if (table === undefined && waitFor !== undefined) table = await waitFor;
-      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay };
+      return { socket, scanner, table: table ?? builtinCommandTable(), resetReplay };
     } catch (err) {
       socket?.destroy();
       throw err;
@@ -329,7 +348,7 @@ export class RedisEngine implements Engine {
    * is expected — the relay reads the table after the client's AUTH — and is not worth a
    * warning; any other failure is warned about once per database, never per session.
    */
-  #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+  #parseTable(database: string, reply: ReplyFrame, version?: string): CommandTable | undefined {
     if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) {
       this.#cfg.log.debug('the command table will be read after the client authenticates', { database });
       return undefined;
@@ -337,7 +356,7 @@ export class RedisEngine implements Engine {
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));
       if (table.size === 0) throw new Error('the server described no commands');
-      this.#tables.set(database, table);
+      this.#tables.set(database, { version, table });
       this.#warned.delete(database);
       return table;
     } catch (err) {
@@ -355,6 +374,29 @@ export class RedisEngine implements Engine {
 }
 
 function ignoreError(): void {}
+
+const HELLO = command(['HELLO']);
+const COMMAND = command(['COMMAND']);
+
+/** serverVersion reads `server` and `version` from a HELLO reply (`redis 7.0.15`); undefined if it has none. */
+function serverVersion(reply: ReplyFrame): string | undefined {
+  if (reply.isError) return undefined;
+  try {
+    const v = decodeValue(reply.raw);
+    const fields = new Map<string, string>();
+    const put = (k: unknown, val: unknown) => {
+      const key = Buffer.isBuffer(k) ? k.toString('latin1') : typeof k === 'string' ? k : undefined;
+      const text = Buffer.isBuffer(val) ? val.toString('latin1') : typeof val === 'string' ? val : undefined;
+      if (key !== undefined && text !== undefined) fields.set(key, text);
+    };
+    if (v instanceof RespMap) for (const [k, val] of v.entries) put(k, val);
+    else if (Array.isArray(v)) for (let i = 0; i + 1 < v.length; i += 2) put(v[i], v[i + 1]);
+    const version = fields.get('version');
+    return version === undefined ? undefined : `${fields.get('server') ?? 'redis'} ${version}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /** replyText is the text of an error reply without its CRLF (Redis's message, passed on as is). */
 function replyText(reply: ReplyFrame): string {

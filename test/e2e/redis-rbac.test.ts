@@ -217,6 +217,21 @@ describe.skipIf(!hasRedis())('RBAC judges the command Redis executes', () => {
     expect(await c.take(2)).toEqual([direct, '+PONG\r\n']);
   });
 
+  it('reads the command table once per database and server version over the agent\'s authenticated connection', async () => {
+    const calls = async () => Number(/cmdstat_command:calls=(\d+)/.exec(await admin.call('INFO', 'commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    const f = await front([NO_DANGER]);
+    for (let i = 0; i < 4; i++) {
+      const c = await connectTo(f);
+      expect(await c.call('CONFIG', 'GET', 'maxmemory')).toBe('-ERR xport: access denied to config|get\r\n');
+      c.close();
+    }
+    expect(await calls()).toBe(before + 1);
+    const hello = await admin.call('HELLO');
+    const version = /\$7\r\nversion\r\n\$\d+\r\n([^\r]+)\r\n/.exec(hello)?.[1];
+    expect(f.engine.commandTableVersion(db.name)).toBe(`redis ${version}`);
+  });
+
   it('reads the command table once, on the first authenticated connection, and warns no session when the client AUTHs itself', async () => {
     const warnings: string[] = [];
     const log: Logger = {
