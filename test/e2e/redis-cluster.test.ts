@@ -586,6 +586,29 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     expect(front.engine.cluster.commandTable(db.name)?.get('config|set')?.categories).toContain('@dangerous');
   });
 
+  it('follows CLIENT REPLY OFF, SKIP and ON across the cluster and keeps every reply in order', async () => {
+    const front = await startFront({ roles: [READER] });
+    const via = await rawFront(front.port);
+    const keys = keysPerShard(shardRanges, 'reply', 1).map((k) => k[0]!);
+    via.send(
+      enc('CLIENT', 'REPLY', 'OFF'),
+      ...keys.map((k) => enc('GET', k)), // silent
+      enc('FLUSHALL'), // denied, silent
+      enc('CLIENT', 'REPLY', 'ON'), // +OK
+      enc('CLIENT', 'REPLY', 'SKIP'),
+      enc('DBSIZE'), // skipped (a fan-out)
+      enc('MGET', ...keys), // replied
+      enc('CLIENT', 'REPLY', Buffer.from('skip\0')),
+      enc('SET', keys[0]!, 'x'), // denied and skipped
+      enc('PING'),
+    );
+    const replies = await via.take(3);
+    expect(replies).toEqual(['+OK\r\n', `*${keys.length}\r\n${keys.map(() => '$-1\r\n').join('')}`, '+PONG\r\n']);
+    expect(await via.cmd('ECHO', 'in step')).toBe('$7\r\nin step\r\n');
+    via.close();
+    expect(front.events.filter((e) => e.success === false).map((e) => e.command)).toEqual(['flushall', 'set']);
+  });
+
   it('checks roles once per client command, fan-outs and splits included', async () => {
     const front = await startFront({ roles: [READER] });
     const via = await rawFront(front.port);

@@ -130,6 +130,8 @@ class Entry {
   out: Buffer | Buffer[] | undefined = undefined;
   done = false;
   flushed = false;
+  /** CLIENT REPLY OFF or SKIP was in force for its request: Redis would send nothing, so neither do we. */
+  silent = false;
 }
 
 /** Subscriber connection state. */
@@ -162,6 +164,11 @@ export class ClusterRelay {
   readonly #parser: RequestParser;
   readonly #virtualId: string;
   #table: CommandTable;
+  /** CLIENT REPLY state: kept by the relay (the nodes never see the command), as Redis keeps it. */
+  #replyOff = false;
+  #skipThis = false;
+  #skipNext = false;
+  #silent = false;
 
   #queue: Entry[] = [];
   #head = 0;
@@ -273,11 +280,15 @@ export class ClusterRelay {
           req = this.#parser.next();
           if (req === undefined) break;
         }
+        this.#silent = this.#replyOff || this.#skipThis;
         if (!this.#handle(req)) {
           this.#held = req;
           this.#pauseClient(HELD);
           break;
         }
+        // Redis's SKIP silences exactly one command: the one after CLIENT REPLY SKIP.
+        this.#skipThis = this.#skipNext;
+        this.#skipNext = false;
         this.#o.counters.commands++;
       }
     } catch (err) {
@@ -334,6 +345,11 @@ export class ClusterRelay {
       return true;
     }
     if (cmd.name === 'select') return this.#select(req, cmd, keys);
+    if (cmd.name === 'client|reply') return this.#clientReply(req, cmd);
+    if (this.#silent && rule?.handling === 'pubsub') {
+      this.#reject(req, cmd, keys, `${displayName(cmd.name)} is not supported while CLIENT REPLY is OFF or SKIP`);
+      return true;
+    }
     if (this.#inMulti || rule?.handling === 'transaction') return this.#transaction(req, cmd, keys, rule);
     switch (rule?.handling) {
       case 'local':
@@ -587,6 +603,8 @@ export class ClusterRelay {
 
   #handleReset(req: Request): boolean {
     if (this.pendingReplies > 0) return false;
+    // RESET turns CLIENT REPLY back ON before it answers.
+    this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
     this.#audit(req, 'reset', NO_KEY_POSITIONS, false, true);
     // Fresh node connections are exactly what RESET promises: the injected credentials only,
     // RESP2, no subscriptions, no transaction, no client name.
@@ -1032,11 +1050,36 @@ export class ClusterRelay {
 
   #entry(): Entry {
     const e = new Entry();
+    e.silent = this.#silent;
     this.#queue.push(e);
     return e;
   }
 
+  /**
+   * clientReply applies CLIENT REPLY ON|OFF|SKIP in the relay, which makes every reply the client
+   * gets: ON answers +OK and ends OFF and SKIP, OFF and SKIP answer nothing, SKIP silences the
+   * next command only; other forms get Redis's own errors. Options compare as strcasecmp does.
+   */
+  #clientReply(req: Request, cmd: ResolvedCommand): boolean {
+    if (this.#inMulti) {
+      this.#reject(req, cmd, NO_KEY_POSITIONS, 'client reply is not supported inside MULTI');
+      return true;
+    }
+    this.#audit(req, cmd.name, NO_KEY_POSITIONS, true, true);
+    const mode = req.args.length === 3 ? req.args[2]! : undefined;
+    if (mode === undefined) this.#local(errorReply("ERR wrong number of arguments for 'client|reply' command"));
+    else if (cstrEqualsIgnoreCase(mode, 'on')) {
+      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+      this.#local(OK);
+    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
+    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
+      if (!this.#replyOff) this.#skipNext = true;
+    } else this.#local(errorReply('ERR syntax error'));
+    return true;
+  }
+
   #local(bytes: Buffer): void {
+    if (this.#silent) return;
     if (this.#head === this.#queue.length) {
       this.#clientOut.push(bytes);
       return;
@@ -1091,7 +1134,7 @@ export class ClusterRelay {
       const e = q[h]!;
       if (!e.done) break;
       e.flushed = true;
-      const o = e.out;
+      const o = e.silent ? undefined : e.out;
       if (Array.isArray(o)) for (const b of o) out.push(b);
       else if (o !== undefined) out.push(o);
       q[h] = undefined as unknown as Entry;
