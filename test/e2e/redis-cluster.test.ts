@@ -609,6 +609,17 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     expect(front.events.filter((e) => e.success === false).map((e) => e.command)).toEqual(['flushall', 'set']);
   });
 
+  it('passes a 2,000-deep nested reply from a Lua script through intact, and allows scripts under db_names (a cluster has only db 0)', async () => {
+    const front = await startFront();
+    const via = await rawFront(front.port);
+    const script = "local t = {} local cur = t for i=1,2000 do local n = {} cur[1] = n cur = n end cur[1] = 'x' return t";
+    via.send(enc('EVAL', script, '0'), enc('PING'));
+    const [deep, pong] = await via.take(2);
+    expect(deep).toBe('*1\r\n'.repeat(2001) + '$1\r\nx\r\n');
+    expect(pong).toBe('+PONG\r\n');
+    via.close();
+  });
+
   it('checks roles once per client command, fan-outs and splits included', async () => {
     const front = await startFront({ roles: [READER] });
     const via = await rawFront(front.port);
