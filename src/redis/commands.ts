@@ -80,6 +80,15 @@ export interface ResolvedCommand {
 const NAME_BYTES = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-';
 
 const NO_CATEGORIES: readonly string[] = Object.freeze([]);
+
+/**
+ * LEGACY_CONTAINERS are the commands Redis 6 lets ACLs name by their first argument
+ * (`config|set`) although its COMMAND reply lists no subcommands. DEBUG was never one: it is
+ * judged as DEBUG, with its own categories, whatever follows.
+ */
+const LEGACY_CONTAINERS: ReadonlySet<string> = new Set([
+  'acl', 'client', 'cluster', 'command', 'config', 'function', 'latency', 'memory', 'module', 'object', 'pubsub', 'script', 'slowlog', 'xgroup', 'xinfo',
+]);
 /** Subcommand names are short; a longer second argument is not a subcommand name anyone could allow. */
 const MAX_SUBCOMMAND_BYTES = 64;
 
@@ -195,6 +204,15 @@ export class CommandTable {
       const full = `${name}|${lowerName(sub)}`;
       const info = base.subcommands.get(full);
       return { name: full, info, categories: info?.categories ?? NO_CATEGORIES, subcommand: true, malformed: false };
+    }
+    if (base !== undefined && base.subcommands === undefined && LEGACY_CONTAINERS.has(name) && args.length >= 2) {
+      // Redis 6 describes no subcommands; its ACLs judge `config|set` by the first argument and
+      // the command's own categories, and so do we (rules such as `-config|set` keep working).
+      const sub = args[1]!;
+      if (!this.wellFormed(sub)) {
+        return { name: `${name}|${quoteName(sub)}`, info: undefined, categories: NO_CATEGORIES, subcommand: true, malformed: true };
+      }
+      return { name: `${name}|${lowerName(sub)}`, info: base, categories: base.categories, subcommand: true, malformed: false };
     }
     return { name, info: base, categories: base?.categories ?? NO_CATEGORIES, subcommand: false, malformed: false };
   }

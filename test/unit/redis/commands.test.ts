@@ -73,6 +73,16 @@ describe('CommandTable.resolve', () => {
     expect(CommandTable.empty().resolve('config', argv('CONFIG', 'SET', 'maxmemory', '1'))).toMatchObject({ name: 'config', subcommand: false, categories: [] });
   });
 
+  it('names a Redis 6 container by its first argument, with the container\'s own categories', () => {
+    const redis6 = CommandTable.fromInfos([
+      { name: 'config', arity: -2, flags: [], categories: ['@admin', '@slow', '@dangerous'], firstKey: 0, lastKey: 0, step: 0, keySpecs: [] },
+      { name: 'debug', arity: -2, flags: [], categories: ['@admin', '@slow', '@dangerous'], firstKey: 0, lastKey: 0, step: 0, keySpecs: [] },
+    ]);
+    expect(redis6.resolve('config', argv('CONFIG', 'SET', 'maxmemory', '1'))).toMatchObject({ name: 'config|set', subcommand: true, categories: ['@admin', '@slow', '@dangerous'] });
+    expect(redis6.resolve('config', argv('CONFIG', 'set\0x'))).toMatchObject({ malformed: true });
+    expect(redis6.resolve('debug', argv('DEBUG', 'SLEEP', '0'))).toMatchObject({ name: 'debug', subcommand: false });
+  });
+
   it('flags names with bytes no command name has, and quotes them byte for byte', () => {
     const builtin = builtinCommandTable();
     const nul = builtin.resolve('config\u0000x', [Buffer.from('config\0x'), Buffer.from('get'), Buffer.from('maxmemory')]);
