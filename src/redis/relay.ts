@@ -18,8 +18,9 @@
  *  - RESET: forwarded, then the session's AUTH and SELECT are replayed (replies swallowed) so a
  *    client cannot shed the routed db user or db number.
  *  - MONITOR: after its +OK every upstream byte passes straight through.
- *  - CLIENT REPLY OFF|ON|SKIP: the relay tracks the mode, so it expects no reply where Redis
- *    sends none, and answers its own denials the same way (none while replies are off).
+ *  - CLIENT REPLY OFF|ON|SKIP: kept by the relay, never sent to Redis (whose ACLs might refuse it,
+ *    and a refusal of OFF would be indistinguishable from success). Redis answers every request as
+ *    usual; the relay drops the replies the client asked not to get, its own denials included.
  *  - SYNC, PSYNC: refused, since they turn the connection into a replication stream.
  *  - the command table: when setup could not read it (the client authenticates itself), it is
  *    read once, right after the client's first successful AUTH, on this connection.
@@ -34,7 +35,7 @@ import { formatAuth, formatHello, formatQuery } from './audit-format.js';
 import { emitAudit, queryEvent } from './audit-event.js';
 import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from './commands.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
-import { ReplyOrderer } from './reply-orderer.js';
+import { ReplyOrderer, type FrameHandler } from './reply-orderer.js';
 import { displayArg, judgeCommand } from './verdict.js';
 import {
   coalesceSlices,
@@ -97,9 +98,8 @@ const CONCAT_LIMIT = 64 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 
 const DISCARD = command(['DISCARD']);
+const OK = Buffer.from('+OK\r\n');
 const COMMAND = command(['COMMAND']);
-/** Sent to consume Redis's CLIENT REPLY SKIP when the skipped request was answered by the relay. */
-const PING = command(['PING']);
 const EXECABORT = errorReply('EXECABORT Transaction discarded because of previous errors.');
 const NO_KEYS: readonly number[] = Object.freeze([]);
 
@@ -311,48 +311,61 @@ export class SessionRelay {
   }
 
   /**
-   * clientReply forwards CLIENT REPLY and follows the mode Redis will be in: ON replies (and
-   * ends OFF and SKIP), OFF and SKIP do not reply, SKIP silences the next command only; any
-   * other form gets Redis's error. Options compare as Redis's strcasecmp does.
+   * clientReply keeps CLIENT REPLY's mode as Redis would: ON answers +OK and ends OFF and SKIP,
+   * OFF and SKIP answer nothing, SKIP silences the next command only; other forms get Redis's
+   * own errors. Options compare as Redis's strcasecmp does. Where Redis would refuse the command
+   * itself (a subscribed RESP2 connection), it goes to Redis for Redis's error.
    */
   #clientReply(req: Request, cmd: ResolvedCommand): boolean {
     if (this.#inMulti) {
       this.#reject(req, cmd, NO_KEYS, 'client reply is not supported inside MULTI');
       return true;
     }
-    const mode = req.args.length === 3 ? req.args[2]! : undefined;
     this.#auditCommand(req, cmd.name, NO_KEYS, true, true);
-    this.#send(req.raw);
-    if (mode !== undefined && cstrEqualsIgnoreCase(mode, 'on')) {
-      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+    if (!this.#resp3 && this.#pubsub.subscribed) {
+      this.#send(req.raw);
       this.#expect(1);
-    } else if (mode !== undefined && cstrEqualsIgnoreCase(mode, 'off')) {
-      this.#replyOff = true;
-    } else if (mode !== undefined && cstrEqualsIgnoreCase(mode, 'skip')) {
-      if (!this.#replyOff) this.#skipNext = true;
-    } else {
-      this.#expect(1); // Redis's own syntax or arity error (unless replies are off)
+      return true;
     }
+    const mode = req.args.length === 3 ? req.args[2]! : undefined;
+    if (mode === undefined) this.#localReply(errorReply("ERR wrong number of arguments for 'client|reply' command"));
+    else if (cstrEqualsIgnoreCase(mode, 'on')) {
+      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+      this.#localReply(OK);
+    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
+    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
+      if (!this.#replyOff) this.#skipNext = true;
+    } else this.#localReply(errorReply('ERR syntax error'));
     return true;
   }
 
-  /** expect declares n upstream replies for the current request, unless Redis will send none. */
-  #expect(n: number, onType?: (t: number) => void): void {
-    if (this.#silent) return;
-    this.#orderer.forward(n, onType);
-  }
-
   /**
-   * localReply slots in a reply the relay makes itself. While Redis would send nothing the relay
-   * sends nothing either; if the request was SKIP's target, a PING (whose reply Redis skips)
-   * takes its place upstream so Redis's SKIP lands where the client meant it.
+   * expect declares n upstream replies for the current request; while the client asked for no
+   * replies, they are read (HELLO's type still noted) and dropped instead of forwarded.
    */
-  #localReply(bytes: Buffer): void {
+  #expect(n: number, onType?: (t: number) => void): void {
     if (!this.#silent) {
-      this.#orderer.local(bytes);
+      this.#orderer.forward(n, onType);
       return;
     }
-    if (this.#skipThis && !this.#replyOff) this.#send(PING);
+    for (let i = 0; i < n; i++) this.#orderer.frames(this.#dropReply(onType));
+  }
+
+  /** dropReply reads one reply and drops it; pushes and pub/sub messages still go to the client. */
+  #dropReply(onType?: (t: number) => void): FrameHandler {
+    return (frame, emit) => {
+      if (frame.push || (!this.#resp3 && this.#pubsub.subscribed && this.#pubsub.isMessage(frame))) {
+        emit(frame.raw);
+        return false;
+      }
+      onType?.(frame.type.charCodeAt(0));
+      return true;
+    };
+  }
+
+  /** localReply slots in a reply the relay makes itself, unless the client asked for none. */
+  #localReply(bytes: Buffer): void {
+    if (!this.#silent) this.#orderer.local(bytes);
   }
 
   #handleAuth(req: Request): void {
@@ -374,7 +387,6 @@ export class SessionRelay {
     const text = formatHello(args, this.#o.redactValues);
     let problem: string | undefined;
     if (this.#inMulti) problem = 'hello is not supported inside MULTI';
-    else if (this.#silent) problem = 'hello is not supported while CLIENT REPLY is OFF or SKIP';
     let authenticates = false;
     for (let i = 2; problem === undefined && i < args.length; ) {
       // Redis compares HELLO's options as C strings (`AUTH\0` is AUTH): so must the check.
@@ -437,7 +449,7 @@ export class SessionRelay {
    * ignores, and a later AUTH tries again.
    */
   #readTable(): void {
-    if (this.#silent || this.#inMulti || this.#pubsub.subscribed || this.#o.tableWanted?.() !== true) return;
+    if (this.#inMulti || this.#pubsub.subscribed || this.#o.tableWanted?.() !== true) return;
     this.#send(COMMAND);
     this.#orderer.frames((frame, emit) => {
       if (frame.push) {
@@ -494,7 +506,10 @@ export class SessionRelay {
     this.#emitAudit(ev);
     // Redis never saw the denied command, so it would run the rest: discard the transaction instead.
     this.#send(DISCARD);
-    if (this.#silent) return true;
+    if (this.#silent) {
+      this.#orderer.frames(this.#dropReply());
+      return true;
+    }
     this.#orderer.frames((frame, emit) => {
       if (frame.push) {
         emit(frame.raw);

@@ -22,8 +22,9 @@ import {
 import { hasRedis } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 
-const PASSWORDS = { alice: 'alice-pw' };
-const ACL = ['user alice on >alice-pw ~* &* +@all', 'user default off'];
+const PASSWORDS = { alice: 'alice-pw', carol: 'carol-pw' };
+// carol's Redis ACL refuses CLIENT REPLY: the relay must not depend on Redis accepting it.
+const ACL = ['user alice on >alice-pw ~* &* +@all', 'user carol on >carol-pw ~* &* +@all -client|reply', 'user default off'];
 
 const base = { db_labels: ANY_DB, db_users: ['alice'] };
 /** Denies @dangerous (CONFIG, ACL, KEYS, FLUSHDB, DEBUG…), everything else allowed on db 0. */
@@ -207,6 +208,14 @@ describe.skipIf(!hasRedis())('RBAC judges the command Redis executes', () => {
     expect(await c.call('GET', 'cr-a')).toBe('$1\r\n1\r\n');
     expect(f.events.filter((e) => e.command === 'flushall').map((e) => e.success)).toEqual([false, false]);
     expect(await admin.call('EXISTS', 'cr-a', 'cr-b')).toBe(':2\r\n');
+  });
+
+  it('keeps CLIENT REPLY in the relay, so a Redis ACL that refuses it cannot desynchronise replies', async () => {
+    const f = await front([role('carol', { db_labels: ANY_DB, db_users: ['carol'], db_names: ['*'] })], { dbUser: 'carol' });
+    const c = await connectTo(f);
+    c.send(enc('CLIENT', 'REPLY', 'OFF'), enc('SET', 'carol-k', '1'), enc('CLIENT', 'REPLY', 'ON'), enc('GET', 'carol-k'), enc('CLIENT', 'REPLY'));
+    expect(await c.take(3)).toEqual(['+OK\r\n', '$1\r\n1\r\n', "-ERR wrong number of arguments for 'client|reply' command\r\n"]);
+    expect(await c.call('PING')).toBe('+PONG\r\n');
   });
 
   it('passes a 2,000-deep nested reply from a Lua script through intact and stays in step', async () => {
