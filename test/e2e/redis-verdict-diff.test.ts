@@ -156,6 +156,49 @@ describe.skipIf(!hasRedis())('the verdict matches the command Redis executes (di
     expect(refusedButRealInRedis).toBeGreaterThan(0);
   });
 
+  it('resolves inline commands (quoted, \\x-escaped names) as Redis does', async () => {
+    // Inline lines are forwarded as sent and split again by Redis: the agent's split must agree.
+    const quote = (a: Buffer, style: number): string => {
+      if (style === 0) return `"${[...a].map((c) => `\\x${c.toString(16).padStart(2, '0')}`).join('')}"`;
+      if (style === 1) return `"${a.toString('latin1').replace(/[^A-Za-z0-9|._-]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+      return /^[A-Za-z0-9|._-]+$/.test(a.toString('latin1')) ? `'${a.toString('latin1')}'` : quote(a, 1);
+    };
+    const lines: string[] = [];
+    for (const name of table.names()) {
+      for (const m of mutations(name).slice(0, 8)) lines.push(`ACL DRYRUN probe ${quote(m, lines.length % 3)} a b c`);
+      const info = table.get(name)!;
+      if (info.subcommands !== undefined) {
+        for (const full of [...info.subcommands.keys()].slice(0, 3)) {
+          const sub = b(full.slice(name.length + 1));
+          lines.push(`ACL DRYRUN probe ${name} ${quote(Buffer.concat([sub, b('\0x')]), 0)} a b`);
+          lines.push(`acl dryrun probe ${name.toUpperCase()} ${quote(sub, 2)} a b`);
+        }
+      }
+    }
+    redis.send(Buffer.from(lines.map((l) => `${l}\r\n`).join(''), 'latin1'));
+    const replies = await redis.take(lines.length, 120_000);
+    const mismatches: string[] = [];
+    let refused = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const req = parse(Buffer.from(`${lines[i]}\r\n`, 'latin1'));
+      expect(req.inline).toBe(true);
+      const args = req.args.slice(3);
+      const name = args[0]!.toString('latin1').toLowerCase().slice(0, 1024);
+      const ours = table.resolve(name, args);
+      const redisName = redisResolves(replies[i]!);
+      if (ours.malformed) {
+        refused++;
+        continue;
+      }
+      const oursName = ours.info === undefined ? undefined : redisName === NO_AUTH && ours.info.flags.includes('no_auth') ? NO_AUTH : ours.name;
+      if (oursName !== redisName) mismatches.push(`${lines[i]}: xport ${oursName} / redis ${redisName}`);
+    }
+    expect(mismatches).toEqual([]);
+    expect(lines.length).toBeGreaterThan(1500);
+    // The escaped forms reached the agent as the bytes Redis sees (NUL, CR, 0xff…), and were refused.
+    expect(refused).toBeGreaterThan(lines.length / 4);
+  });
+
   it('reads repeated COPY … DB options as Redis does: the db Redis copies to is the one xport checks', async () => {
     expect(await redis.call('SET', 'src', 'v')).toBe('+OK\r\n');
     const dbWord = [b('DB'), b('db'), b('Db\0'), b('DB\0x'), b('DBX')];
