@@ -26,6 +26,9 @@ export interface Verdict {
   deniedFor?: 'name' | 'command' | 'db';
 }
 
+/** Shared by every command that selects no db, so the common case allocates nothing. */
+const NO_DB: readonly Buffer[] = Object.freeze([]);
+
 /** displayName renders a resolved command name for an error line: name characters only, at most 64. */
 export function displayName(name: string): string {
   const clean = name.replace(/[^a-z0-9._|:-]/g, '?');
@@ -62,16 +65,16 @@ export function judgeCommand(table: CommandTable, name: string, args: readonly B
  * SELECT db, MOVE key db, SWAPDB a b, MIGRATE … destination-db …, COPY src dst [DB n]… (the
  * last DB wins; options are compared as C strings, so `DB\0` is `DB`). Empty for other commands.
  */
-export function dbArguments(resolved: string, args: readonly Buffer[]): Buffer[] {
+export function dbArguments(resolved: string, args: readonly Buffer[]): readonly Buffer[] {
   switch (resolved) {
     case 'select':
-      return args.length > 1 ? [args[1]!] : [];
+      return args.length > 1 ? [args[1]!] : NO_DB;
     case 'move':
-      return args.length > 2 ? [args[2]!] : [];
+      return args.length > 2 ? [args[2]!] : NO_DB;
     case 'swapdb':
       return args.slice(1, 3);
     case 'migrate':
-      return args.length > 4 ? [args[4]!] : [];
+      return args.length > 4 ? [args[4]!] : NO_DB;
     case 'copy': {
       let db: Buffer | undefined;
       for (let j = 3; j < args.length; j++) {
@@ -84,10 +87,10 @@ export function dbArguments(resolved: string, args: readonly Buffer[]): Buffer[]
         // Redis answers a syntax error and copies nothing; checking the DB seen so far only refuses more.
         break;
       }
-      return db === undefined ? [] : [db];
+      return db === undefined ? NO_DB : [db];
     }
     default:
-      return [];
+      return NO_DB;
   }
 }
 

@@ -5,7 +5,7 @@ import { dbArguments, judgeCommand } from '../../../src/redis/verdict.js';
 import type { SessionChecker } from '../../../src/db/session.js';
 
 const argv = (...words: (string | Buffer)[]) => words.map((w) => (Buffer.isBuffer(w) ? w : Buffer.from(w, 'latin1')));
-const text = (bufs: Buffer[]) => bufs.map((b) => b.toString('latin1'));
+const text = (bufs: readonly Buffer[]) => bufs.map((b) => b.toString('latin1'));
 
 /** A checker that allows every command and db 0 and 1 only (what a db_names: ['0', '1'] role says). */
 const db01: SessionChecker = {
