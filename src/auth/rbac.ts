@@ -227,7 +227,7 @@ export class AccessChecker {
       const grants = matchLabels(r.allow.labels, db.labels) && (dbUser === undefined || anyMatch(r.allow.users, dbUser));
       return grants ? this.#commandAllows[i] : undefined;
     });
-    // db_names are free only when a granting role allows every name and no deny for db names any.
+    // db_names are unrestricted only when a granting role allows every name and no deny names any.
     const granting = this.#roles.filter((r) => matchLabels(r.allow.labels, db.labels) && (dbUser === undefined || anyMatch(r.allow.users, dbUser)));
     const namesRestricted =
       db.mode !== 'cluster' &&
@@ -385,7 +385,9 @@ export class AccessChecker {
     const deniedBy = this.#commandDeniedBy(command, categories);
     const hint = deniedBy !== undefined
       ? `Role "${deniedBy}" denies this command.`
-      : `None of your roles (${this.roleNames.join(', ') || 'none'}) allows this command on this database.`;
+      : isScripting(categories)
+        ? 'Scripts run commands that role rules cannot check; a role must allow "+@scripting" explicitly.'
+        : `None of your roles (${this.roleNames.join(', ') || 'none'}) allows this command on this database.`;
     throw accessDenied(`access denied to ${displayCommand(command)}`, { hint });
   }
 
