@@ -13,7 +13,7 @@
  *
  * Pure: imports redis/resp only; must not import auth/, cloud/ or anything with I/O.
  */
-import { RespErrorReply, RespMap, valueText, type RespValue } from './resp/value.js';
+import { decodeValue, RespErrorReply, RespMap, valueText, type RespValue } from './resp/value.js';
 
 /** BeginSearch says where a key spec's keys start (Redis key specs, `begin_search`). */
 export type BeginSearch =
@@ -282,6 +282,26 @@ export function parseRedisInteger(buf: Buffer): string | undefined {
   const v = BigInt(text);
   if (v > 9223372036854775807n || v < -9223372036854775808n) return undefined;
   return text;
+}
+
+/** serverVersion reads `server` and `version` from a HELLO reply (`redis 7.0.15`); undefined if it has none. */
+export function serverVersion(reply: { raw: Buffer; isError: boolean }): string | undefined {
+  if (reply.isError) return undefined;
+  try {
+    const v = decodeValue(reply.raw);
+    const fields = new Map<string, string>();
+    const put = (k: unknown, val: unknown) => {
+      const key = Buffer.isBuffer(k) ? k.toString('latin1') : typeof k === 'string' ? k : undefined;
+      const text = Buffer.isBuffer(val) ? val.toString('latin1') : typeof val === 'string' ? val : undefined;
+      if (key !== undefined && text !== undefined) fields.set(key, text);
+    };
+    if (v instanceof RespMap) for (const [k, val] of v.entries) put(k, val);
+    else if (Array.isArray(v)) for (let i = 0; i + 1 < v.length; i += 2) put(v[i], v[i + 1]);
+    const version = fields.get('version');
+    return version === undefined ? undefined : `${fields.get('server') ?? 'redis'} ${version}`;
+  } catch {
+    return undefined;
+  }
 }
 
 // ─── Key positions ───────────────────────────────────────────────────────────────────────────

@@ -31,10 +31,10 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
 import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
-import { CommandTable, parseCompactTable } from './commands.js';
+import { CommandTable, parseCompactTable, serverVersion } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
-import { decodeValue, RespMap } from './resp/value.js';
+import { decodeValue } from './resp/value.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
@@ -378,25 +378,6 @@ function ignoreError(): void {}
 const HELLO = command(['HELLO']);
 const COMMAND = command(['COMMAND']);
 
-/** serverVersion reads `server` and `version` from a HELLO reply (`redis 7.0.15`); undefined if it has none. */
-function serverVersion(reply: ReplyFrame): string | undefined {
-  if (reply.isError) return undefined;
-  try {
-    const v = decodeValue(reply.raw);
-    const fields = new Map<string, string>();
-    const put = (k: unknown, val: unknown) => {
-      const key = Buffer.isBuffer(k) ? k.toString('latin1') : typeof k === 'string' ? k : undefined;
-      const text = Buffer.isBuffer(val) ? val.toString('latin1') : typeof val === 'string' ? val : undefined;
-      if (key !== undefined && text !== undefined) fields.set(key, text);
-    };
-    if (v instanceof RespMap) for (const [k, val] of v.entries) put(k, val);
-    else if (Array.isArray(v)) for (let i = 0; i + 1 < v.length; i += 2) put(v[i], v[i + 1]);
-    const version = fields.get('version');
-    return version === undefined ? undefined : `${fields.get('server') ?? 'redis'} ${version}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /** replyText is the text of an error reply without its CRLF (Redis's message, passed on as is). */
 function replyText(reply: ReplyFrame): string {

@@ -609,6 +609,18 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     expect(front.events.filter((e) => e.success === false).map((e) => e.command)).toEqual(['flushall', 'set']);
   });
 
+  it('reads the command table once per database and server version', async () => {
+    const front = await startFront();
+    for (let i = 0; i < 3; i++) {
+      const via = await rawFront(front.port);
+      expect(await via.cmd('PING')).toBe('+PONG\r\n');
+      via.close();
+    }
+    const table = front.engine.cluster.commandTable(db.name);
+    expect(table?.get('config|set')?.categories).toContain('@dangerous');
+    expect(front.engine.cluster.commandTableVersion(db.name)).toMatch(/^redis \d+\.\d+\.\d+/);
+  });
+
   it('passes a 2,000-deep nested reply from a Lua script through intact, and allows scripts under db_names (a cluster has only db 0)', async () => {
     const front = await startFront();
     const via = await rawFront(front.port);
