@@ -1,6 +1,6 @@
 // bench/report: writes bench/RESULTS.md (the table people read) and bench/results.json (every run's
 // raw figures, for comparing runs by script). Pure formatting plus two file writes.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** fmt renders a number for the table: thousands separators for big ones, 3 significant-ish decimals for small. */
 export function fmt(x, unit) {
@@ -54,6 +54,16 @@ export function writeResults({ mdPath, jsonPath, info, rows, sections, raw }) {
     '',
     ...sections.flatMap((s) => [s.trimEnd(), '']),
   ].join('\n');
-  writeFileSync(mdPath, md);
+  writeFileSync(mdPath, md + keptFuzzSection(mdPath));
   writeFileSync(jsonPath, JSON.stringify({ info, rows, raw }, null, 2) + '\n');
+}
+
+/** keptFuzzSection returns the "## Fuzz" section `npm run fuzz` wrote into the old file, so a bench run keeps it. */
+function keptFuzzSection(mdPath) {
+  if (!existsSync(mdPath)) return '';
+  const old = readFileSync(mdPath, 'utf8');
+  const at = old.indexOf('\n## Fuzz\n');
+  if (at < 0) return '';
+  const next = old.indexOf('\n## ', at + 1);
+  return '\n' + (next >= 0 ? old.slice(at + 1, next + 1) : old.slice(at + 1)).trimEnd() + '\n';
 }

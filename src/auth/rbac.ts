@@ -26,6 +26,8 @@ import type { Role, RoleConditions, Traits } from './types.js';
 export interface DatabaseRef {
   name: string;
   labels: Record<string, string>;
+  /** `cluster` for a Redis Cluster, which has only db 0: no script can reach another db there. */
+  mode?: string;
 }
 
 /** AllowedDbUsers is the answer to "which db users may I use here": patterns, and their exceptions. */
@@ -44,6 +46,7 @@ interface CompiledConditions {
   users: Matcher[] | undefined;
   userPatterns: string[];
   names: Matcher[] | undefined;
+  namePatterns: string[] | undefined;
   rules: Array<{ resources: Set<string>; verbs: Set<string> }>;
   commands: CommandRuleSet | undefined;
 }
@@ -124,6 +127,7 @@ function compileConditions(c: RoleConditions | undefined, traits: Partial<Traits
     users: users?.map(compilePattern),
     userPatterns: users ?? [],
     names: names?.map(compilePattern),
+    namePatterns: names,
     rules: (c?.rules ?? []).map((r) => ({ resources: new Set(r.resources), verbs: new Set(r.verbs) })),
     commands: c?.redis_commands === undefined ? undefined : compileCommandRules(c.redis_commands),
   };
@@ -175,10 +179,22 @@ export class AccessChecker {
   /** Per role, the command list its allow section contributes (undefined: contributes nothing). */
   readonly #commandAllows: readonly (CommandRuleSet | undefined)[];
 
-  private constructor(roles: readonly CompiledRole[], commandAllows: readonly (CommandRuleSet | undefined)[]) {
+  /** True when some role restricts commands: a deny list, or an allow list that is not everything. */
+  readonly #commandsRestricted: boolean;
+  /** True when the db numbers a session may select are restricted (by allow or deny db_names). */
+  readonly #namesRestricted: boolean;
+
+  private constructor(roles: readonly CompiledRole[], commandAllows: readonly (CommandRuleSet | undefined)[], namesRestricted?: boolean) {
     this.#roles = roles;
     this.#commandAllows = commandAllows;
     this.roleNames = Object.freeze(roles.map((r) => r.name));
+    this.#commandsRestricted =
+      roles.some((r) => r.deny.commands !== undefined && r.deny.commands.rules.length > 0) ||
+      commandAllows.some((s) => s !== undefined && !s.allowsEverything);
+    this.#namesRestricted =
+      namesRestricted ??
+      (roles.some((r) => r.deny.names !== undefined && r.deny.names.length > 0) ||
+        !roles.some((r) => r.allow.namePatterns?.includes('*') === true));
   }
 
   /**
@@ -211,7 +227,13 @@ export class AccessChecker {
       const grants = matchLabels(r.allow.labels, db.labels) && (dbUser === undefined || anyMatch(r.allow.users, dbUser));
       return grants ? this.#commandAllows[i] : undefined;
     });
-    return new AccessChecker(this.#roles, allows);
+    // db_names are unrestricted only when a granting role allows every name and no deny names any.
+    const granting = this.#roles.filter((r) => matchLabels(r.allow.labels, db.labels) && (dbUser === undefined || anyMatch(r.allow.users, dbUser)));
+    const namesRestricted =
+      db.mode !== 'cluster' &&
+      (this.#roles.some((r) => denyTargets(r.deny, db) && r.deny.names !== undefined && r.deny.names.length > 0) ||
+        !granting.some((r) => r.allow.namePatterns?.includes('*') === true));
+    return new AccessChecker(this.#roles, allows, namesRestricted);
   }
 
   // ---- databases ------------------------------------------------------------------------------
@@ -338,9 +360,23 @@ export class AccessChecker {
    * commandAllowed tells whether a Redis command may run: some role's allow list allows it (a
    * role without `redis_commands` allows everything) and no role's deny list names it. command is
    * `get` or `config|set` in any case; categories come from `COMMAND INFO` (`@read` or `read`).
+   *
+   * Two rules close what name-and-category matching cannot see:
+   *  - default deny: a command without categories (unknown to the server's table) is denied
+   *    whenever any role has command rules (a deny list, or an allow list other than `+@all`),
+   *    since no rule can say what it does;
+   *  - scripts: EVAL, EVALSHA, FCALL and the rest of `@scripting` run commands the rules never
+   *    see (and may SELECT any db), so when any role has command rules or the db names are
+   *    restricted, they run only if a granting role allows them explicitly (`+@scripting`,
+   *    `+eval`), not merely through `+@all`.
    */
   commandAllowed(command: string, categories: readonly string[]): boolean {
-    return this.#commandDeniedBy(command, categories) === undefined && this.#commandAllows.some((s) => s?.allows(command, categories) === true);
+    if (categories.length === 0 && this.#commandsRestricted) return false;
+    if (this.#commandDeniedBy(command, categories) !== undefined) return false;
+    if ((this.#commandsRestricted || this.#namesRestricted) && isScripting(categories)) {
+      return this.#commandAllows.some((s) => s?.allowsExplicitly(command, categories) === true);
+    }
+    return this.#commandAllows.some((s) => s?.allows(command, categories) === true);
   }
 
   /** checkCommand throws access-denied (`access denied to flushall`) unless {@link commandAllowed}. */
@@ -349,13 +385,21 @@ export class AccessChecker {
     const deniedBy = this.#commandDeniedBy(command, categories);
     const hint = deniedBy !== undefined
       ? `Role "${deniedBy}" denies this command.`
-      : `None of your roles (${this.roleNames.join(', ') || 'none'}) allows this command on this database.`;
+      : isScripting(categories)
+        ? 'Scripts run commands that role rules cannot check; a role must allow "+@scripting" explicitly.'
+        : `None of your roles (${this.roleNames.join(', ') || 'none'}) allows this command on this database.`;
     throw accessDenied(`access denied to ${displayCommand(command)}`, { hint });
   }
 
   #commandDeniedBy(command: string, categories: readonly string[]): string | undefined {
     return this.#roles.find((r) => r.deny.commands?.names(command, categories) === true)?.name;
   }
+}
+
+/** isScripting tells whether categories include `@scripting` (commands that run scripts or functions). */
+function isScripting(categories: readonly string[]): boolean {
+  for (const c of categories) if (c === '@scripting' || c === 'scripting' || c.toLowerCase() === '@scripting') return true;
+  return false;
 }
 
 function rulesMatch(rules: CompiledConditions['rules'], resource: string, verb: string): boolean {

@@ -155,6 +155,24 @@ export class CommandRuleSet {
   }
 
   /**
+   * allowsExplicitly is {@link allows} with `+@all` and `allcommands` left out: true only when a
+   * token naming the command or one of its categories (`+@scripting`, `+eval`) decides.
+   */
+  allowsExplicitly(command: string, categories: readonly string[]): boolean {
+    const cmd = normalizeCommand(command);
+    let verdict = false;
+    for (const t of this.#tokens) {
+      if (t.kind !== 'all' && tokenMatches(t, cmd, categories)) verdict = t.allow;
+    }
+    return verdict;
+  }
+
+  /** allowsEverything is true for a list that is only `+@all`/`allcommands` (it restricts nothing). */
+  get allowsEverything(): boolean {
+    return this.#tokens.length > 0 && this.#tokens.every((t) => t.kind === 'all' && t.allow);
+  }
+
+  /**
    * names tells whether any token matches the command, whatever its sign. A deny list is read
    * this way: every token in it names something to deny.
    */

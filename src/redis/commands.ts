@@ -1,7 +1,9 @@
 /**
  * redis/commands: the command table the engine checks and audits with — each command's ACL
  * categories (`@read`, `@dangerous`…), where its keys are, and which commands are containers
- * whose subcommand names the command (`config|set`).
+ * whose subcommand names the command (`config|set`) — resolved exactly as Redis resolves names
+ * (ASCII case folding; a NUL ends a name in Redis's lookup, so names with bytes no command has
+ * are flagged as malformed and must never reach Redis).
  *
  * The table comes from the server itself (`COMMAND`, parsed by {@link CommandTable.parse}), so
  * it matches the Redis or Valkey version behind the agent, modules included. When the server
@@ -11,7 +13,7 @@
  *
  * Pure: imports redis/resp only; must not import auth/, cloud/ or anything with I/O.
  */
-import { RespErrorReply, RespMap, valueText, type RespValue } from './resp/value.js';
+import { decodeValue, RespErrorReply, RespMap, valueText, type RespValue } from './resp/value.js';
 
 /** BeginSearch says where a key spec's keys start (Redis key specs, `begin_search`). */
 export type BeginSearch =
@@ -50,40 +52,43 @@ export interface CommandInfo {
 
 /** ResolvedCommand is what a request is, as far as RBAC and audit are concerned. */
 export interface ResolvedCommand {
-  /** `get`, or `config|set` for a subcommand of a container. */
+  /**
+   * `get`, or `config|set` for a subcommand of a container. For a name Redis could not have
+   * meant as written (see {@link ResolvedCommand.malformed}) it is the name quoted and escaped
+   * byte for byte (`"config\x00x"`), which is what the audit records.
+   */
   name: string;
   /** The table entry, when the server knows the command. */
   info: CommandInfo | undefined;
-  /** ACL categories; empty for a command the table does not know. */
+  /** ACL categories; empty for a command the table does not know (RBAC then denies by default). */
   categories: readonly string[];
   /** True when args[1] is part of the name (a container's subcommand). */
   subcommand: boolean;
+  /**
+   * True when the command name (or a container's subcommand name) holds a byte no command name
+   * has: Redis compares names as C strings, so `config\0…` can run CONFIG. Such a request must
+   * never reach Redis.
+   */
+  malformed: boolean;
 }
 
 /**
- * CONTAINER_COMMANDS are the commands named by their subcommand even when the table is empty or
- * does not mark them as containers (older servers, the fallback).
+ * NAME_BYTES are the bytes command names are made of (either case): letters, digits and the
+ * punctuation of module commands (`JSON.GET`, `FT._LIST`, `restore-asking`). A table adds the
+ * bytes of any name it knows that is made of others.
  */
-export const CONTAINER_COMMANDS: ReadonlySet<string> = new Set([
-  'acl',
-  'client',
-  'cluster',
-  'command',
-  'config',
-  'debug',
-  'function',
-  'latency',
-  'memory',
-  'module',
-  'object',
-  'pubsub',
-  'script',
-  'slowlog',
-  'xgroup',
-  'xinfo',
-]);
+const NAME_BYTES = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-';
 
 const NO_CATEGORIES: readonly string[] = Object.freeze([]);
+
+/**
+ * LEGACY_CONTAINERS are the commands Redis 6 lets ACLs name by their first argument
+ * (`config|set`) although its COMMAND reply lists no subcommands. DEBUG was never one: it is
+ * judged as DEBUG, with its own categories, whatever follows.
+ */
+const LEGACY_CONTAINERS: ReadonlySet<string> = new Set([
+  'acl', 'client', 'cluster', 'command', 'config', 'function', 'latency', 'memory', 'module', 'object', 'pubsub', 'script', 'slowlog', 'xgroup', 'xinfo',
+]);
 /** Subcommand names are short; a longer second argument is not a subcommand name anyone could allow. */
 const MAX_SUBCOMMAND_BYTES = 64;
 
@@ -94,9 +99,28 @@ const MAX_SUBCOMMAND_BYTES = 64;
  */
 export class CommandTable {
   readonly #commands: ReadonlyMap<string, CommandInfo>;
+  /** nameByte[b] is 1 when byte b occurs in some command or subcommand name. */
+  readonly #nameByte: Uint8Array;
 
   private constructor(commands: ReadonlyMap<string, CommandInfo>) {
     this.#commands = commands;
+    const bytes = new Uint8Array(256);
+    for (let i = 0; i < NAME_BYTES.length; i++) bytes[NAME_BYTES.charCodeAt(i)] = 1;
+    const add = (name: string): void => {
+      for (let i = 0; i < name.length; i++) {
+        const c = name.charCodeAt(i);
+        // `|` joins a container and its subcommand in the table; it is never part of what a client sends.
+        if (c < 256 && c > 0x20 && c !== 0x7c && c !== 0x7f) {
+          bytes[c] = 1;
+          if (c >= 0x61 && c <= 0x7a) bytes[c - 0x20] = 1;
+        }
+      }
+    };
+    for (const info of commands.values()) {
+      add(info.name);
+      if (info.subcommands !== undefined) for (const sub of info.subcommands.keys()) add(sub);
+    }
+    this.#nameByte = bytes;
   }
 
   /** fromInfos builds a table from command descriptions (subcommands nested in their containers). */
@@ -145,18 +169,52 @@ export class CommandTable {
   }
 
   /**
-   * resolve names a request: `name` is its lower-case first argument (`Request.name`), args its
-   * arguments. Containers take their subcommand from args[1] (`config|set`); a container sent
-   * without one keeps its own name.
+   * wellFormed tells whether buf could be a command or subcommand name as written: not empty and
+   * made only of bytes some name has. Redis looks names up case-insensitively as C strings (a NUL
+   * ends the comparison), so any other byte could make Redis run a command other than the one
+   * the name spells.
+   */
+  wellFormed(buf: Buffer): boolean {
+    const len = buf.length;
+    if (len === 0) return false;
+    const ok = this.#nameByte;
+    for (let i = 0; i < len; i++) if (ok[buf[i]!] === 0) return false;
+    return true;
+  }
+
+  /**
+   * resolve names a request exactly as Redis's command lookup would: `name` is its lower-case
+   * first argument (`Request.name`), args its arguments. Only a command the table describes as a
+   * container takes its subcommand from args[1] (`config|set`), as Redis does (DEBUG, say, is not
+   * one); a container sent alone keeps its own name. A name with a byte no command has resolves
+   * as malformed.
    */
   resolve(name: string, args: readonly Buffer[]): ResolvedCommand {
-    const base = this.#commands.get(name);
-    if ((base?.subcommands !== undefined || CONTAINER_COMMANDS.has(name)) && args.length >= 2) {
-      const full = `${name}|${lowerName(args[1]!)}`;
-      const info = base?.subcommands?.get(full);
-      return { name: full, info, categories: info?.categories ?? NO_CATEGORIES, subcommand: true };
+    const first = args[0];
+    if (first !== undefined && !this.wellFormed(first)) {
+      return { name: quoteName(first), info: undefined, categories: NO_CATEGORIES, subcommand: false, malformed: true };
     }
-    return { name, info: base, categories: base?.categories ?? NO_CATEGORIES, subcommand: false };
+    const base = this.#commands.get(name);
+    if (base?.subcommands !== undefined && args.length >= 2) {
+      const sub = args[1]!;
+      const wellFormed = this.wellFormed(sub);
+      if (!wellFormed || sub.length > MAX_SUBCOMMAND_BYTES) {
+        return { name: `${name}|${quoteName(sub)}`, info: undefined, categories: NO_CATEGORIES, subcommand: true, malformed: !wellFormed };
+      }
+      const full = `${name}|${lowerName(sub)}`;
+      const info = base.subcommands.get(full);
+      return { name: full, info, categories: info?.categories ?? NO_CATEGORIES, subcommand: true, malformed: false };
+    }
+    if (base !== undefined && base.subcommands === undefined && LEGACY_CONTAINERS.has(name) && args.length >= 2) {
+      // Redis 6 describes no subcommands; its ACLs judge `config|set` by the first argument and
+      // the command's own categories, and so do we (rules such as `-config|set` keep working).
+      const sub = args[1]!;
+      if (!this.wellFormed(sub)) {
+        return { name: `${name}|${quoteName(sub)}`, info: undefined, categories: NO_CATEGORIES, subcommand: true, malformed: true };
+      }
+      return { name: `${name}|${lowerName(sub)}`, info: base, categories: base.categories, subcommand: true, malformed: false };
+    }
+    return { name, info: base, categories: base?.categories ?? NO_CATEGORIES, subcommand: false, malformed: false };
   }
 }
 
@@ -169,6 +227,81 @@ function lowerName(buf: Buffer): string {
     s += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
   }
   return s;
+}
+
+/**
+ * quoteName renders a name exactly, byte for byte, for audit and error text: double-quoted with
+ * `\xNN` escapes for anything but printable ASCII (at most 128 bytes, then the length).
+ */
+export function quoteName(buf: Buffer): string {
+  const end = Math.min(buf.length, 128);
+  let s = '"';
+  for (let i = 0; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
+    else if (b < 0x20 || b >= 0x7f) s += `\\x${b < 16 ? '0' : ''}${b.toString(16)}`;
+    else s += String.fromCharCode(b);
+  }
+  s += '"';
+  return buf.length > end ? `${s}...(${buf.length} bytes)` : s;
+}
+
+/**
+ * cstrEqualsIgnoreCase compares an argument with a lower-case keyword the way Redis's
+ * `strcasecmp` does: ASCII case folded, and the argument ends at its first NUL (`DB\0x` is `DB`).
+ */
+export function cstrEqualsIgnoreCase(buf: Buffer, lower: string): boolean {
+  const n = lower.length;
+  if (buf.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = buf[i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return buf.length === n || buf[n] === 0;
+}
+
+/**
+ * parseRedisInteger reads an argument as Redis's `string2ll` does (the whole argument: optional
+ * `-`, no leading zeros, no `+`, no spaces, within 64-bit range); undefined when Redis would
+ * answer "value is not an integer". The result is the canonical decimal text.
+ */
+export function parseRedisInteger(buf: Buffer): string | undefined {
+  const len = buf.length;
+  if (len === 0 || len > 20) return undefined;
+  let i = 0;
+  if (buf[0] === 0x2d) {
+    if (len === 1) return undefined;
+    i = 1;
+  }
+  if (buf[i] === 0x30) return len === 1 ? '0' : undefined;
+  for (let k = i; k < len; k++) {
+    const c = buf[k]!;
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  const text = buf.toString('latin1');
+  const v = BigInt(text);
+  if (v > 9223372036854775807n || v < -9223372036854775808n) return undefined;
+  return text;
+}
+
+/** serverVersion reads `server` and `version` from a HELLO reply (`redis 7.0.15`); undefined if it has none. */
+export function serverVersion(reply: { raw: Buffer; isError: boolean }): string | undefined {
+  if (reply.isError) return undefined;
+  try {
+    const v = decodeValue(reply.raw);
+    const fields = new Map<string, string>();
+    const put = (k: unknown, val: unknown) => {
+      const key = Buffer.isBuffer(k) ? k.toString('latin1') : typeof k === 'string' ? k : undefined;
+      const text = Buffer.isBuffer(val) ? val.toString('latin1') : typeof val === 'string' ? val : undefined;
+      if (key !== undefined && text !== undefined) fields.set(key, text);
+    };
+    if (v instanceof RespMap) for (const [k, val] of v.entries) put(k, val);
+    else if (Array.isArray(v)) for (let i = 0; i + 1 < v.length; i += 2) put(v[i], v[i + 1]);
+    const version = fields.get('version');
+    return version === undefined ? undefined : `${fields.get('server') ?? 'redis'} ${version}`;
+  } catch {
+    return undefined;
+  }
 }
 
 // ─── Key positions ───────────────────────────────────────────────────────────────────────────
@@ -250,9 +383,11 @@ function findKeyword(args: readonly Buffer[], argc: number, keyword: string, sta
   return -1;
 }
 
+/** equalsIgnoreCase compares as Redis's strcasecmp does: the argument ends at its first NUL. */
 function equalsIgnoreCase(buf: Buffer, upper: string): boolean {
-  if (buf.length !== upper.length) return false;
-  for (let i = 0; i < buf.length; i++) {
+  const n = upper.length;
+  if (buf.length < n || (buf.length > n && buf[n] !== 0)) return false;
+  for (let i = 0; i < n; i++) {
     const c = buf[i]!;
     if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== upper.charCodeAt(i)) return false;
   }

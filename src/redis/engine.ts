@@ -6,7 +6,10 @@
  *     the session (CredentialProvider), and opens a TLS connection with them;
  *  2. authenticates (AUTH with injected credentials), selects the routed DB number after
  *     checking it against the roles, and — once per database — reads the server's command table
- *     (`COMMAND`), all in one round trip;
+ *     (`COMMAND`), all in one round trip. When the connection is not authenticated yet (the
+ *     client AUTHs itself, as with `user default off` and no injected password), the relay reads
+ *     the table right after the client's first successful AUTH instead; until then, and only
+ *     then, the session uses the built-in table. Nothing about it is logged per session;
  *  3. relays the session (relay.ts): every command checked against the roles by name and ACL
  *     category, audited with values redacted, forwarded byte for byte; replies forwarded byte
  *     for byte in request order, RESP2 and RESP3 alike.
@@ -28,7 +31,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
 import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
-import { CommandTable, parseCompactTable } from './commands.js';
+import { CommandTable, parseCompactTable, serverVersion } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { decodeValue } from './resp/value.js';
@@ -125,8 +128,11 @@ interface Prepared {
 export class RedisEngine implements Engine {
   readonly #cfg: ResolvedConfig;
   readonly #contexts = new SecureContextCache();
-  readonly #tables = new Map<string, CommandTable>();
+  /** Each database's command table, with the server version it was read from (when known). */
+  readonly #tables = new Map<string, { version: string | undefined; table: CommandTable }>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
+  /** Databases whose table could not be read for a reason other than authentication (warned once). */
+  readonly #warned = new Set<string>();
   readonly #counters: RelayCounters = { commands: 0, denied: 0, upstreamPauses: 0, clientPauses: 0 };
   readonly #cluster: ClusterEngine;
   #active = 0;
@@ -156,7 +162,12 @@ export class RedisEngine implements Engine {
 
   /** commandTable returns the command table cached for a database, if one was read from it. */
   commandTable(database: string): CommandTable | undefined {
-    return this.#tables.get(database);
+    return this.#tables.get(database)?.table;
+  }
+
+  /** commandTableVersion is the server (`redis 7.0.15`) the cached table of a database was read from, if known. */
+  commandTableVersion(database: string): string | undefined {
+    return this.#tables.get(database)?.version;
   }
 
   /** secureContextsBuilt counts the TLS contexts built (each distinct credential builds one). */
@@ -200,6 +211,8 @@ export class RedisEngine implements Engine {
         resetReplay: prepared.resetReplay,
         counters: this.#counters,
         log,
+        tableWanted: () => !this.#tables.has(session.database.name),
+        onTable: (reply) => this.#parseTable(session.database.name, reply),
       });
       try {
         await relay.run(signal);
@@ -254,7 +267,8 @@ export class RedisEngine implements Engine {
     }
 
     // Decide whether this session reads the command table; concurrent first sessions wait for one.
-    let table = this.#tables.get(db.name);
+    const cached = this.#tables.get(db.name);
+    let table = cached?.table;
     let waitFor: Promise<CommandTable | undefined> | undefined;
     let settle: ((t: CommandTable | undefined) => void) | undefined;
     if (table === undefined) {
@@ -265,11 +279,12 @@ export class RedisEngine implements Engine {
       }
     }
     let socket: TLSSocket | undefined;
+    let version: string | undefined;
     try {
       socket = await connectUpstream(db, creds, { contexts: this.#contexts, timeoutMs: this.#cfg.connectTimeoutMs, signal });
       // Until the relay takes over, an error (reset by the server) must not go unhandled.
       socket.on('error', ignoreError);
-      const steps: Array<{ kind: 'auth' | 'select' | 'command' | 'ping'; cmd: Buffer }> = [];
+      const steps: Array<{ kind: 'auth' | 'select' | 'version' | 'command' | 'ping'; cmd: Buffer }> = [];
       const resetReplay: Buffer[] = [];
       if (creds.password !== undefined) {
         const auth = command(creds.username !== undefined ? ['AUTH', creds.username, creds.password] : ['AUTH', creds.password]);
@@ -281,7 +296,10 @@ export class RedisEngine implements Engine {
         steps.push({ kind: 'select', cmd: select });
         resetReplay.push(select);
       }
-      if (settle !== undefined) steps.push({ kind: 'command', cmd: command(['COMMAND']) });
+      // The server's name and version (HELLO without arguments changes nothing): a table is kept per
+      // database and version, so an upgraded server is described anew. Only once authenticated.
+      if (creds.password !== undefined) steps.push({ kind: 'version', cmd: HELLO });
+      if (settle !== undefined) steps.push({ kind: 'command', cmd: COMMAND });
       // One round trip proves the server accepted our certificate before the client is told all is well.
       if (steps.length === 0) steps.push({ kind: 'ping', cmd: command(['PING']) });
       const setup = await runSetup(
@@ -300,11 +318,19 @@ export class RedisEngine implements Engine {
         if (step.kind === 'select' && reply.isError) {
           throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
         }
-        if (step.kind === 'command') table = this.#parseTable(db.name, reply);
+        if (step.kind === 'version') version = serverVersion(reply);
+        if (step.kind === 'command') table = this.#parseTable(db.name, reply, version);
+      }
+      let scanner = setup.scanner;
+      if (cached !== undefined && version !== undefined && cached.version !== version) {
+        // The server changed under the cached table (an upgrade, a restart with other modules): read it again, once.
+        const again = await runSetup(socket, [COMMAND], { timeoutMs: this.#cfg.connectTimeoutMs, signal });
+        scanner = again.scanner;
+        table = this.#parseTable(db.name, again.replies[0]!, version) ?? table;
       }
       settle?.(table);
       if (table === undefined && waitFor !== undefined) table = await waitFor;
-      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay };
+      return { socket, scanner, table: table ?? builtinCommandTable(), resetReplay };
     } catch (err) {
       socket?.destroy();
       throw err;
@@ -316,24 +342,42 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in table. */
-  #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+  /**
+   * parseTable reads a COMMAND reply and caches it for the database; on failure the session uses
+   * the built-in table. A reply that only says the connection is not authenticated yet (NOAUTH)
+   * is expected — the relay reads the table after the client's AUTH — and is not worth a
+   * warning; any other failure is warned about once per database, never per session.
+   */
+  #parseTable(database: string, reply: ReplyFrame, version?: string): CommandTable | undefined {
+    if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) {
+      this.#cfg.log.debug('the command table will be read after the client authenticates', { database });
+      return undefined;
+    }
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));
       if (table.size === 0) throw new Error('the server described no commands');
-      this.#tables.set(database, table);
+      this.#tables.set(database, { version, table });
+      this.#warned.delete(database);
       return table;
     } catch (err) {
-      this.#cfg.log.warn(`could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`, {
-        database,
-        error: errorMessage(err),
-      });
+      const log = this.#cfg.log;
+      const fields = { database, error: errorMessage(err) };
+      const message = `could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`;
+      if (this.#warned.has(database)) log.debug(message, fields);
+      else {
+        this.#warned.add(database);
+        log.warn(message, fields);
+      }
       return undefined;
     }
   }
 }
 
 function ignoreError(): void {}
+
+const HELLO = command(['HELLO']);
+const COMMAND = command(['COMMAND']);
+
 
 /** replyText is the text of an error reply without its CRLF (Redis's message, passed on as is). */
 function replyText(reply: ReplyFrame): string {

@@ -5,7 +5,9 @@
  *
  * What the relay handles itself:
  *  - AUTH and HELLO … AUTH: only as the session's db user (the certificate's route).
- *  - SELECT, MOVE, SWAPDB, COPY … DB: the DB numbers must pass the roles' db_names.
+ *  - every request is judged by verdict.ts: the command Redis will run (names resolved as Redis
+ *    resolves them, malformed names refused), and every db it selects (SELECT, MOVE, SWAPDB,
+ *    MIGRATE, COPY … DB, last option wins) against the roles' db_names.
  *  - MULTI/EXEC: a command denied inside MULTI makes EXEC abort (sent upstream as DISCARD), as
  *    Redis does when a queued command fails.
  *  - pub/sub: SUBSCRIBE and friends are sent when no reply is in flight, so their confirmations
@@ -16,7 +18,12 @@
  *  - RESET: forwarded, then the session's AUTH and SELECT are replayed (replies swallowed) so a
  *    client cannot shed the routed db user or db number.
  *  - MONITOR: after its +OK every upstream byte passes straight through.
- *  - CLIENT REPLY, SYNC, PSYNC: refused, since they break the one-reply-per-request accounting.
+ *  - CLIENT REPLY OFF|ON|SKIP: kept by the relay, never sent to Redis (whose ACLs might refuse it,
+ *    and a refusal of OFF would be indistinguishable from success). Redis answers every request as
+ *    usual; the relay drops the replies the client asked not to get, its own denials included.
+ *  - SYNC, PSYNC: refused, since they turn the connection into a replication stream.
+ *  - the command table: when setup could not read it (the client authenticates itself), it is
+ *    read once, right after the client's first successful AUTH, on this connection.
  *
  * Backpressure: a client that does not read pauses the upstream socket; an upstream that does
  * not read, or too many replies pending, pauses the client. Must not import auth/ or cloud/.
@@ -26,15 +33,17 @@ import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello, formatQuery } from './audit-format.js';
 import { emitAudit, queryEvent } from './audit-event.js';
-import { keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
+import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from './commands.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
-import { ReplyOrderer } from './reply-orderer.js';
+import { ReplyOrderer, type FrameHandler } from './reply-orderer.js';
+import { displayArg, judgeCommand } from './verdict.js';
 import {
   coalesceSlices,
   command,
   error as errorReply,
   RequestParser,
   RespProtocolError,
+  type ReplyFrame,
   type ReplyScanner,
   type Request,
   type RequestParserOptions,
@@ -65,6 +74,13 @@ export interface RelayOptions {
   resetReplay: readonly Buffer[];
   counters: RelayCounters;
   log: Logger;
+  /**
+   * tableWanted tells whether the engine still needs this database's command table; when it
+   * does, the relay reads it (`COMMAND`) right after the client's first successful AUTH and hands
+   * the reply to onTable, which returns the table this session should use from then on.
+   */
+  tableWanted?: () => boolean;
+  onTable?: (reply: ReplyFrame) => CommandTable | undefined;
 }
 
 // Reasons the client is paused (bits).
@@ -82,6 +98,8 @@ const CONCAT_LIMIT = 64 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 
 const DISCARD = command(['DISCARD']);
+const OK = Buffer.from('+OK\r\n');
+const COMMAND = command(['COMMAND']);
 const EXECABORT = errorReply('EXECABORT Transaction discarded because of previous errors.');
 const NO_KEYS: readonly number[] = Object.freeze([]);
 
@@ -98,21 +116,6 @@ function writeBatch(stream: Duplex, bufs: readonly Buffer[]): boolean {
   return ok;
 }
 
-/** displayName renders a client-supplied command name for an error line: name characters only, at most 64. */
-function displayName(name: string): string {
-  const clean = name.replace(/[^a-z0-9._|:-]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
-}
-
-/** displayArg renders a client-supplied argument (a db number, a user name) for an error line. */
-function displayArg(arg: Buffer): string {
-  const s = arg.toString('utf8', 0, Math.min(arg.length, 64)).replace(/[\x00-\x1f\x7f]/g, '?');
-  return arg.length > 64 ? `${s}...` : s;
-}
-
-function lowerAscii(arg: Buffer | undefined): string {
-  return arg === undefined || arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
-}
 
 /**
  * SessionRelay serves one session; {@link SessionRelay.run} resolves when both sides are closed.
@@ -132,6 +135,13 @@ export class SessionRelay {
   #inMulti = false;
   #dirty = false;
   #held: Request | undefined;
+  #table: CommandTable;
+  /** CLIENT REPLY state, as Redis keeps it for this connection. */
+  #replyOff = false;
+  #skipThis = false;
+  #skipNext = false;
+  /** True while handling a request whose reply Redis will not send (OFF, or SKIP's target). */
+  #silent = false;
   #clientPause = 0;
   #upstreamPaused = false;
   #waitingUpstreamDrain = false;
@@ -150,6 +160,7 @@ export class SessionRelay {
     this.#upstream = opts.upstream;
     this.#session = opts.session;
     this.#parser = new RequestParser(opts.parser);
+    this.#table = opts.table;
     this.#orderer = new ReplyOrderer({ scanner: opts.scanner });
   }
 
@@ -209,11 +220,15 @@ export class SessionRelay {
           req = parser.next();
           if (req === undefined) break;
         }
+        this.#silent = this.#replyOff || this.#skipThis;
         if (!this.#handle(req)) {
           this.#held = req;
           this.#pauseClient(HELD);
           break;
         }
+        // Redis's SKIP applies to exactly one command: the one after CLIENT REPLY SKIP.
+        this.#skipThis = this.#skipNext;
+        this.#skipNext = false;
         this.#o.counters.commands++;
       }
     } catch (err) {
@@ -243,30 +258,18 @@ export class SessionRelay {
         // Always allowed: clients need them to set up and probe a connection.
         this.#auditCommand(req, name, NO_KEYS, false, true);
         this.#send(req.raw);
-        this.#orderer.forward(1);
+        this.#expect(1);
         if (name === 'quit') this.#quitSent = true;
         return true;
       case 'reset':
         return this.#handleReset(req);
     }
-    const cmd = this.#o.table.resolve(name, req.args);
-    const keys = keyPositions(cmd.info, req.args);
-    if (!this.#session.checker.commandAllowed(cmd.name, cmd.categories)) {
-      this.#reject(req, cmd, keys, `access denied to ${displayName(cmd.name)}`);
+    const { cmd, keys, denied } = judgeCommand(this.#table, name, req.args, this.#session.checker);
+    if (denied !== undefined) {
+      this.#reject(req, cmd, keys, denied);
       return true;
     }
     switch (cmd.name) {
-      case 'select':
-      case 'move':
-      case 'swapdb':
-      case 'copy': {
-        const db = this.#deniedDb(req);
-        if (db !== undefined) {
-          this.#reject(req, cmd, keys, `access denied to db ${displayArg(db)}`);
-          return true;
-        }
-        break;
-      }
       case 'multi':
         this.#inMulti = true;
         break;
@@ -282,6 +285,10 @@ export class SessionRelay {
           this.#reject(req, cmd, keys, 'monitor is not supported inside MULTI');
           return true;
         }
+        if (this.#silent) {
+          this.#reject(req, cmd, keys, 'monitor is not supported while CLIENT REPLY is OFF or SKIP');
+          return true;
+        }
         this.#auditCommand(req, cmd.name, keys, cmd.subcommand, true);
         this.#send(req.raw);
         this.#orderer.forward(1, (t) => {
@@ -289,6 +296,7 @@ export class SessionRelay {
         });
         return true;
       case 'client|reply':
+        return this.#clientReply(req, cmd);
       case 'sync':
       case 'psync':
         this.#reject(req, cmd, keys, `command not supported: ${cmd.name}`);
@@ -298,34 +306,66 @@ export class SessionRelay {
     }
     this.#auditCommand(req, cmd.name, keys, cmd.subcommand, true);
     this.#send(req.raw);
-    this.#orderer.forward(1);
+    this.#expect(1);
     return true;
   }
 
-  /** deniedDb returns the first DB number in a SELECT/MOVE/SWAPDB/COPY … DB that the roles do not allow. */
-  #deniedDb(req: Request): Buffer | undefined {
-    const args = req.args;
-    const check = (i: number): Buffer | undefined => {
-      const a = args[i];
-      if (a === undefined) return undefined;
-      try {
-        this.#session.checker.checkDbName(a.toString('utf8'));
-        return undefined;
-      } catch {
-        return a;
-      }
-    };
-    switch (req.name) {
-      case 'select':
-        return check(1);
-      case 'move':
-        return check(2);
-      case 'swapdb':
-        return check(1) ?? check(2);
-      default: // copy: COPY src dst [DB n] [REPLACE]
-        for (let i = 3; i + 1 < args.length; i++) if (lowerAscii(args[i]) === 'db') return check(i + 1);
-        return undefined;
+  /**
+   * clientReply keeps CLIENT REPLY's mode as Redis would: ON answers +OK and ends OFF and SKIP,
+   * OFF and SKIP answer nothing, SKIP silences the next command only; other forms get Redis's
+   * own errors. Options compare as Redis's strcasecmp does. Where Redis would refuse the command
+   * itself (a subscribed RESP2 connection), it goes to Redis for Redis's error.
+   */
+  #clientReply(req: Request, cmd: ResolvedCommand): boolean {
+    if (this.#inMulti) {
+      this.#reject(req, cmd, NO_KEYS, 'client reply is not supported inside MULTI');
+      return true;
     }
+    this.#auditCommand(req, cmd.name, NO_KEYS, true, true);
+    if (!this.#resp3 && this.#pubsub.subscribed) {
+      this.#send(req.raw);
+      this.#expect(1);
+      return true;
+    }
+    const mode = req.args.length === 3 ? req.args[2]! : undefined;
+    if (mode === undefined) this.#localReply(errorReply("ERR wrong number of arguments for 'client|reply' command"));
+    else if (cstrEqualsIgnoreCase(mode, 'on')) {
+      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+      this.#localReply(OK);
+    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
+    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
+      if (!this.#replyOff) this.#skipNext = true;
+    } else this.#localReply(errorReply('ERR syntax error'));
+    return true;
+  }
+
+  /**
+   * expect declares n upstream replies for the current request; while the client asked for no
+   * replies, they are read (HELLO's type still noted) and dropped instead of forwarded.
+   */
+  #expect(n: number, onType?: (t: number) => void): void {
+    if (!this.#silent) {
+      this.#orderer.forward(n, onType);
+      return;
+    }
+    for (let i = 0; i < n; i++) this.#orderer.frames(this.#dropReply(onType));
+  }
+
+  /** dropReply reads one reply and drops it; pushes and pub/sub messages still go to the client. */
+  #dropReply(onType?: (t: number) => void): FrameHandler {
+    return (frame, emit) => {
+      if (frame.push || (!this.#resp3 && this.#pubsub.subscribed && this.#pubsub.isMessage(frame))) {
+        emit(frame.raw);
+        return false;
+      }
+      onType?.(frame.type.charCodeAt(0));
+      return true;
+    };
+  }
+
+  /** localReply slots in a reply the relay makes itself, unless the client asked for none. */
+  #localReply(bytes: Buffer): void {
+    if (!this.#silent) this.#orderer.local(bytes);
   }
 
   #handleAuth(req: Request): void {
@@ -339,7 +379,7 @@ export class SessionRelay {
         problem = 'failed to authenticate as the default user. Please provide the db username when connecting to Redis';
       }
     } else problem = this.#checkAuthUser(args[1]!);
-    this.#finishAuth(req, 'auth', text, problem);
+    this.#finishAuth(req, 'auth', text, problem, true);
   }
 
   #handleHello(req: Request): void {
@@ -347,19 +387,22 @@ export class SessionRelay {
     const text = formatHello(args, this.#o.redactValues);
     let problem: string | undefined;
     if (this.#inMulti) problem = 'hello is not supported inside MULTI';
+    let authenticates = false;
     for (let i = 2; problem === undefined && i < args.length; ) {
-      const opt = lowerAscii(args[i]);
-      if (opt === 'auth') {
+      // Redis compares HELLO's options as C strings (`AUTH\0` is AUTH): so must the check.
+      const opt = args[i]!;
+      if (cstrEqualsIgnoreCase(opt, 'auth')) {
         if (i + 2 >= args.length) problem = 'syntax error';
         else problem = this.#checkAuthUser(args[i + 1]!);
+        authenticates = true;
         i += 3;
-      } else if (opt === 'setname') {
+      } else if (cstrEqualsIgnoreCase(opt, 'setname')) {
         i += 2;
       } else {
         i++; // Redis answers unknown options with its own syntax error
       }
     }
-    this.#finishAuth(req, 'hello', text, problem, (t) => {
+    this.#finishAuth(req, 'hello', text, problem, authenticates, (t) => {
       // The reply's type says which protocol is now in force: a map in RESP3, an array in RESP2.
       if (t === PERCENT) this.#resp3 = true;
       else if (t === STAR) this.#resp3 = false;
@@ -371,7 +414,8 @@ export class SessionRelay {
   /** checkAuthUser returns why `AUTH <user> …` must be refused, if it must. */
   #checkAuthUser(userArg: Buffer): string | undefined {
     const user = userArg.toString('utf8');
-    let ok = user === this.#session.dbUser;
+    // Byte for byte, as Redis looks users up: a lossy decoding must not make two names one.
+    let ok = userArg.equals(Buffer.from(this.#session.dbUser, 'utf8'));
     if (ok) {
       try {
         this.#session.checker.checkDbUser(user);
@@ -382,23 +426,46 @@ export class SessionRelay {
     return ok ? undefined : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis`;
   }
 
-  #finishAuth(req: Request, name: string, text: string, problem: string | undefined, onType?: (t: number) => void): void {
+  #finishAuth(req: Request, name: string, text: string, problem: string | undefined, authenticates: boolean, onType?: (t: number) => void): void {
     const ev: SessionAuditEvent = { type: 'db.session.query', success: problem === undefined, command: name, keys: [], query: text };
     if (problem !== undefined) {
       ev.error = problem;
       this.#emitAudit(ev);
       this.#o.counters.denied++;
       if (this.#inMulti) this.#dirty = true;
-      this.#orderer.local(errorReply(`ERR xport: ${problem}`));
+      this.#localReply(errorReply(`ERR xport: ${problem}`));
       return;
     }
     this.#emitAudit(ev);
     this.#send(req.raw);
-    this.#orderer.forward(1, onType);
+    this.#expect(1, onType);
+    if (authenticates) this.#readTable();
+  }
+
+  /**
+   * readTable reads the server's command table on this connection, now authenticated as the
+   * client's db user, when the engine still lacks it (the setup could not: no injected
+   * credentials). The reply is swallowed; if the AUTH failed it is a NOAUTH error the engine
+   * ignores, and a later AUTH tries again.
+   */
+  #readTable(): void {
+    if (this.#inMulti || this.#pubsub.subscribed || this.#o.tableWanted?.() !== true) return;
+    this.#send(COMMAND);
+    this.#orderer.frames((frame, emit) => {
+      if (frame.push) {
+        emit(frame.raw);
+        return false;
+      }
+      const table = this.#o.onTable?.(frame);
+      if (table !== undefined) this.#table = table;
+      return true;
+    });
   }
 
   #handleReset(req: Request): boolean {
     if (!this.#orderer.idle) return false;
+    // RESET turns CLIENT REPLY back ON before it answers.
+    this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
     this.#auditCommand(req, 'reset', NO_KEYS, false, true);
     this.#send(req.raw);
     this.#orderer.frames((frame, emit) => {
@@ -439,6 +506,10 @@ export class SessionRelay {
     this.#emitAudit(ev);
     // Redis never saw the denied command, so it would run the rest: discard the transaction instead.
     this.#send(DISCARD);
+    if (this.#silent) {
+      this.#orderer.frames(this.#dropReply());
+      return true;
+    }
     this.#orderer.frames((frame, emit) => {
       if (frame.push) {
         emit(frame.raw);
@@ -453,6 +524,10 @@ export class SessionRelay {
   #subscribe(req: Request, cmd: ResolvedCommand, keys: readonly number[]): boolean {
     if (this.#inMulti) {
       this.#reject(req, cmd, keys, `${cmd.name} is not supported inside MULTI`);
+      return true;
+    }
+    if (this.#silent) {
+      this.#reject(req, cmd, keys, `${cmd.name} is not supported while CLIENT REPLY is OFF or SKIP`);
       return true;
     }
     if (!this.#orderer.idle) return false;
@@ -471,7 +546,7 @@ export class SessionRelay {
     this.#o.counters.denied++;
     if (this.#inMulti) this.#dirty = true;
     this.#auditCommand(req, cmd.name, keys, cmd.subcommand, false, message);
-    this.#orderer.local(errorReply(`ERR xport: ${message}`));
+    this.#localReply(errorReply(`ERR xport: ${message}`));
   }
 
   #auditCommand(req: Request, name: string, keys: readonly number[], subcommand: boolean, success: boolean, error?: string): void {

@@ -32,7 +32,7 @@ const READER = role('reader', { db_labels: ANY, db_users: ['alice'], db_names: [
 
 function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
   const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels };
+  const ref = { name: db.name, labels: db.labels, mode: db.mode };
   const scoped = ac.scopeTo(ref, dbUser);
   return {
     checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),
@@ -581,6 +581,55 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     expect(await via.cmd('GET', keys[1]!)).toBe('-NOAUTH Authentication required.\r\n');
     via.close();
     expect(JSON.stringify(front.events)).not.toContain('alice-pw');
+    // The server's command table was read on the connection the client authenticated (not the built-in one).
+    for (let i = 0; i < 200 && front.engine.cluster.commandTable(db.name) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(front.engine.cluster.commandTable(db.name)?.get('config|set')?.categories).toContain('@dangerous');
+  });
+
+  it('follows CLIENT REPLY OFF, SKIP and ON across the cluster and keeps every reply in order', async () => {
+    const front = await startFront({ roles: [READER] });
+    const via = await rawFront(front.port);
+    const keys = keysPerShard(shardRanges, 'reply', 1).map((k) => k[0]!);
+    via.send(
+      enc('CLIENT', 'REPLY', 'OFF'),
+      ...keys.map((k) => enc('GET', k)), // silent
+      enc('FLUSHALL'), // denied, silent
+      enc('CLIENT', 'REPLY', 'ON'), // +OK
+      enc('CLIENT', 'REPLY', 'SKIP'),
+      enc('DBSIZE'), // skipped (a fan-out)
+      enc('MGET', ...keys), // replied
+      enc('CLIENT', 'REPLY', Buffer.from('skip\0')),
+      enc('SET', keys[0]!, 'x'), // denied and skipped
+      enc('PING'),
+    );
+    const replies = await via.take(3);
+    expect(replies).toEqual(['+OK\r\n', `*${keys.length}\r\n${keys.map(() => '$-1\r\n').join('')}`, '+PONG\r\n']);
+    expect(await via.cmd('ECHO', 'in step')).toBe('$7\r\nin step\r\n');
+    via.close();
+    expect(front.events.filter((e) => e.success === false).map((e) => e.command)).toEqual(['flushall', 'set']);
+  });
+
+  it('reads the command table once per database and server version', async () => {
+    const front = await startFront();
+    for (let i = 0; i < 3; i++) {
+      const via = await rawFront(front.port);
+      expect(await via.cmd('PING')).toBe('+PONG\r\n');
+      via.close();
+    }
+    const table = front.engine.cluster.commandTable(db.name);
+    expect(table?.get('config|set')?.categories).toContain('@dangerous');
+    expect(front.engine.cluster.commandTableVersion(db.name)).toMatch(/^redis \d+\.\d+\.\d+/);
+  });
+
+  it('passes a 2,000-deep nested reply from a Lua script through intact, and allows scripts under db_names (a cluster has only db 0)', async () => {
+    const front = await startFront();
+    const via = await rawFront(front.port);
+    const script = "local t = {} local cur = t for i=1,2000 do local n = {} cur[1] = n cur = n end cur[1] = 'x' return t";
+    via.send(enc('EVAL', script, '0'), enc('PING'));
+    const [deep, pong] = await via.take(2);
+    expect(deep).toBe('*1\r\n'.repeat(2001) + '$1\r\nx\r\n');
+    expect(pong).toBe('+PONG\r\n');
+    via.close();
   });
 
   it('checks roles once per client command, fan-outs and splits included', async () => {

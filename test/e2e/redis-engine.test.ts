@@ -543,11 +543,11 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
     expect(full.events.filter((e) => e.query).map((e) => e.query)).toEqual(['SET k secret', 'AUTH alice ******']);
   });
 
-  it('refuses CLIENT REPLY, which would break reply matching', async () => {
+  it('follows CLIENT REPLY OFF until ON, as Redis does, without losing reply order', async () => {
     const front = await startFront();
     const via = await rawFront(front.port);
-    via.send(enc('CLIENT', 'REPLY', 'OFF'), enc('PING'));
-    expect(await via.take(2)).toEqual(['-ERR xport: command not supported: client|reply\r\n', '+PONG\r\n']);
+    via.send(enc('CLIENT', 'REPLY', 'OFF'), enc('PING'), enc('CLIENT', 'REPLY', 'ON'), enc('PING'));
+    expect(await via.take(2)).toEqual(['+OK\r\n', '+PONG\r\n']);
     via.close();
   });
 

@@ -22,7 +22,7 @@ import type { Session, SessionAuditEvent } from '../../db/session.js';
 import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../../errors.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { CommandTable } from '../commands.js';
+import { CommandTable, serverVersion } from '../commands.js';
 import type { RelayCounters } from '../relay.js';
 import { command, type ReplyFrame, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
@@ -68,6 +68,7 @@ interface Prepared {
 const CLUSTER_SHARDS = command(['CLUSTER', 'SHARDS']);
 const CLUSTER_SLOTS = command(['CLUSTER', 'SLOTS']);
 const COMMAND = command(['COMMAND']);
+const HELLO = command(['HELLO']);
 
 function errorMessage(err: unknown): string {
   if (isXError(err) || err instanceof Error) return err.message;
@@ -80,8 +81,10 @@ function ignoreError(): void {}
 export class ClusterEngine {
   readonly #cfg: ClusterEngineConfig;
   readonly #topologies: TopologyCache;
-  readonly #tables = new Map<string, CommandTable>();
+  /** Each database's command table, with the server version it was read from (when known). */
+  readonly #tables = new Map<string, { version: string | undefined; table: CommandTable }>();
   readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
+  readonly #warned = new Set<string>();
   readonly #counters = newClusterCounters();
 
   constructor(cfg: ClusterEngineConfig) {
@@ -101,7 +104,12 @@ export class ClusterEngine {
 
   /** commandTable returns the command table cached for a database, if one was read from it. */
   commandTable(database: string): CommandTable | undefined {
-    return this.#tables.get(database);
+    return this.#tables.get(database)?.table;
+  }
+
+  /** commandTableVersion is the server (`redis 7.0.15`) the cached table of a database was read from, if known. */
+  commandTableVersion(database: string): string | undefined {
+    return this.#tables.get(database)?.version;
   }
 
   /** handle serves one cluster session (the client is paused); it resolves when the session has ended. */
@@ -142,6 +150,8 @@ export class ClusterEngine {
       maxPendingReplies: this.#cfg.maxPendingReplies,
       counters: this.#cfg.counters,
       log,
+      tableWanted: () => !this.#tables.has(session.database.name),
+      onTable: (reply) => this.#parseTable(session.database.name, reply),
     });
     try {
       await relay.run(signal);
@@ -218,7 +228,9 @@ export class ClusterEngine {
     if (socket === undefined) throw firstErr;
     socket.on('error', ignoreError);
 
-    let table = this.#tables.get(db.name);
+    const cached = this.#tables.get(db.name);
+    let table = cached?.table;
+    let version: string | undefined;
     let waitFor: Promise<CommandTable | undefined> | undefined;
     let settle: ((t: CommandTable | undefined) => void) | undefined;
     if (table === undefined) {
@@ -226,8 +238,10 @@ export class ClusterEngine {
       if (waitFor === undefined) this.#loading.set(db.name, new Promise((r) => (settle = r)));
     }
     try {
-      const steps: Array<{ kind: 'auth' | 'command' | 'shards' | 'ping'; cmd: Buffer }> = [];
+      const steps: Array<{ kind: 'auth' | 'version' | 'command' | 'shards' | 'ping'; cmd: Buffer }> = [];
       if (creds.password !== undefined) steps.push({ kind: 'auth', cmd: authCommand(creds) });
+      // The server's name and version: a table is kept per database and version (see engine.ts).
+      if (creds.password !== undefined) steps.push({ kind: 'version', cmd: HELLO });
       if (settle !== undefined) steps.push({ kind: 'command', cmd: COMMAND });
       if (topology.stale) steps.push({ kind: 'shards', cmd: CLUSTER_SHARDS });
       if (steps.length === 0) steps.push({ kind: 'ping', cmd: command(['PING']) });
@@ -245,10 +259,17 @@ export class ClusterEngine {
             hint: 'Check the credentials configured for this database and db user.',
           });
         }
-        if (step.kind === 'command') table = this.#parseTable(db.name, reply);
+        if (step.kind === 'version') version = serverVersion(reply);
+        if (step.kind === 'command') table = this.#parseTable(db.name, reply, version);
         if (step.kind === 'shards') shardsReply = reply;
       }
       let scanner = setup.scanner;
+      if (cached !== undefined && version !== undefined && cached.version !== version) {
+        // The server changed under the cached table: read it again, once.
+        const again = await runSetup(socket, [COMMAND], { timeoutMs: this.#cfg.connectTimeoutMs, signal });
+        scanner = again.scanner;
+        table = this.#parseTable(db.name, again.replies[0]!, version) ?? table;
+      }
       if (shardsReply !== undefined) {
         let reply = shardsReply;
         let parse = ClusterTopology.parseShards;
@@ -309,15 +330,25 @@ export class ClusterEngine {
     }
   }
 
-  /** parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in table. */
-  #parseTable(database: string, reply: ReplyFrame): CommandTable | undefined {
+  /**
+   * parseTable reads a COMMAND reply and caches it; on failure the session uses the built-in
+   * table. NOAUTH (the client authenticates itself) is expected and not warned about; any other
+   * failure is warned about once per database, never per session.
+   */
+  #parseTable(database: string, reply: { raw: Buffer; isError: boolean }, version?: string): CommandTable | undefined {
+    if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) return undefined;
     try {
       const table = CommandTable.parse(decodeValue(reply.raw));
       if (table.size === 0) throw new Error('the server described no commands');
-      this.#tables.set(database, table);
+      this.#tables.set(database, { version, table });
       return table;
     } catch (err) {
-      this.#cfg.log.warn('could not read the command table of the database; using the built-in table', { database, error: errorMessage(err) });
+      const fields = { database, error: errorMessage(err) };
+      if (this.#warned.has(database)) this.#cfg.log.debug('could not read the command table of the database; using the built-in table', fields);
+      else {
+        this.#warned.add(database);
+        this.#cfg.log.warn('could not read the command table of the database; using the built-in table', fields);
+      }
       return undefined;
     }
   }

@@ -27,7 +27,8 @@ import type { Session, SessionAuditEvent } from '../../db/session.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
 import { emitAudit, queryEvent } from '../audit-event.js';
-import { keyPositions, type CommandTable, type ResolvedCommand } from '../commands.js';
+import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
+import { judgeCommand } from '../verdict.js';
 import { PubSubState } from '../pubsub.js';
 import type { RelayCounters } from '../relay.js';
 import { bulk, command, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
@@ -73,7 +74,16 @@ export interface ClusterRelayOptions {
   maxPendingReplies: number;
   counters: RelayCounters;
   log: Logger;
+  /**
+   * tableWanted tells whether the engine still needs this database's command table; when it
+   * does, the relay reads it (`COMMAND`, default node) right after the client's successful AUTH
+   * and hands the reply to onTable, which returns the table this session should use from then on.
+   */
+  tableWanted?: () => boolean;
+  onTable?: (reply: NodeReply) => CommandTable | undefined;
 }
+
+const COMMAND_TABLE = command(['COMMAND']);
 
 /** CROSSSLOT_ERROR is Redis's own reply to keys in different slots. */
 export const CROSSSLOT_ERROR = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
@@ -120,6 +130,8 @@ class Entry {
   out: Buffer | Buffer[] | undefined = undefined;
   done = false;
   flushed = false;
+  /** CLIENT REPLY OFF or SKIP was in force for its request: Redis would send nothing, so neither do we. */
+  silent = false;
 }
 
 /** Subscriber connection state. */
@@ -140,9 +152,6 @@ function displayArg(arg: Buffer): string {
   return arg.length > 64 ? `${s}...` : s;
 }
 
-function lowerAscii(arg: Buffer | undefined): string {
-  return arg === undefined || arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
-}
 
 const arityError = (name: string) => errorReply(`ERR wrong number of arguments for '${name}' command`);
 
@@ -154,6 +163,12 @@ export class ClusterRelay {
   readonly #session: Session;
   readonly #parser: RequestParser;
   readonly #virtualId: string;
+  #table: CommandTable;
+  /** CLIENT REPLY state: kept by the relay (the nodes never see the command), as Redis keeps it. */
+  #replyOff = false;
+  #skipThis = false;
+  #skipNext = false;
+  #silent = false;
 
   #queue: Entry[] = [];
   #head = 0;
@@ -196,6 +211,7 @@ export class ClusterRelay {
     this.#router = opts.router;
     this.#session = opts.session;
     this.#parser = new RequestParser(opts.parser);
+    this.#table = opts.table;
     this.#virtualId = virtualNodeId(opts.session.database.name);
   }
 
@@ -264,11 +280,15 @@ export class ClusterRelay {
           req = this.#parser.next();
           if (req === undefined) break;
         }
+        this.#silent = this.#replyOff || this.#skipThis;
         if (!this.#handle(req)) {
           this.#held = req;
           this.#pauseClient(HELD);
           break;
         }
+        // Redis's SKIP silences exactly one command: the one after CLIENT REPLY SKIP.
+        this.#skipThis = this.#skipNext;
+        this.#skipNext = false;
         this.#o.counters.commands++;
       }
     } catch (err) {
@@ -312,18 +332,24 @@ export class ClusterRelay {
           return true;
         }
     }
-    const cmd = this.#o.table.resolve(name, req.args);
-    const keys = keyPositions(cmd.info, req.args);
-    if (!this.#session.checker.commandAllowed(cmd.name, cmd.categories)) {
-      this.#reject(req, cmd, keys, `access denied to ${displayName(cmd.name)}`);
+    // One verdict for both relays: the command Redis will run, and every db it selects.
+    const { cmd, keys, denied, deniedFor } = judgeCommand(this.#table, name, req.args, this.#session.checker);
+    const rule = clusterRule(cmd.name);
+    // SELECT, MOVE or SWAPDB to another db: refused either way; the cluster's reason is the one to act on.
+    if (denied !== undefined && !(deniedFor === 'db' && (rule?.handling === 'unsupported' || cmd.name === 'select'))) {
+      this.#reject(req, cmd, keys, denied);
       return true;
     }
-    const rule = clusterRule(cmd.name);
     if (rule?.handling === 'unsupported') {
       this.#reject(req, cmd, keys, `command not supported in cluster mode: ${displayName(refusedName(rule, cmd.name))}`);
       return true;
     }
     if (cmd.name === 'select') return this.#select(req, cmd, keys);
+    if (cmd.name === 'client|reply') return this.#clientReply(req, cmd);
+    if (this.#silent && rule?.handling === 'pubsub') {
+      this.#reject(req, cmd, keys, `${displayName(cmd.name)} is not supported while CLIENT REPLY is OFF or SKIP`);
+      return true;
+    }
     if (this.#inMulti || rule?.handling === 'transaction') return this.#transaction(req, cmd, keys, rule);
     switch (rule?.handling) {
       case 'local':
@@ -496,15 +522,16 @@ export class ClusterRelay {
     let setname: Buffer | undefined;
     if (this.#inMulti) problem = 'hello is not supported inside MULTI';
     for (let i = 2; problem === undefined && i < args.length; ) {
-      const opt = lowerAscii(args[i]);
-      if (opt === 'auth') {
+      // Redis compares HELLO's options as C strings (`AUTH\0` is AUTH): so must the check.
+      const opt = args[i]!;
+      if (cstrEqualsIgnoreCase(opt, 'auth')) {
         if (i + 2 >= args.length) problem = 'syntax error';
         else {
           problem = this.#checkAuthUser(args[i + 1]!);
           auth = command(['AUTH', args[i + 1]!, args[i + 2]!]);
         }
         i += 3;
-      } else if (opt === 'setname') {
+      } else if (cstrEqualsIgnoreCase(opt, 'setname')) {
         if (i + 1 < args.length) setname = command(['CLIENT', 'SETNAME', args[i + 1]!]);
         i += 2;
       } else {
@@ -534,12 +561,21 @@ export class ClusterRelay {
   /** afterAuth fetches the topology if the session could not read it before the client authenticated. */
   #afterAuth(): void {
     if (this.#router.topology === undefined) void this.#router.refresh().then(() => this.#kick());
+    // Read once per database, now that the connection is authenticated as the client's db user.
+    if (this.#o.tableWanted?.() === true) {
+      this.#router.call(COMMAND_TABLE, DEFAULT_NODE, (reply) => {
+        const table = this.#o.onTable?.(reply);
+        if (table !== undefined) this.#table = table;
+      });
+      this.#router.flush();
+    }
   }
 
   /** checkAuthUser returns why `AUTH <user> …` must be refused, if it must. */
   #checkAuthUser(userArg: Buffer): string | undefined {
     const user = userArg.toString('utf8');
-    let ok = user === this.#session.dbUser;
+    // Byte for byte, as Redis looks users up: a lossy decoding must not make two names one.
+    let ok = userArg.equals(Buffer.from(this.#session.dbUser, 'utf8'));
     if (ok) {
       try {
         this.#session.checker.checkDbUser(user);
@@ -567,6 +603,8 @@ export class ClusterRelay {
 
   #handleReset(req: Request): boolean {
     if (this.pendingReplies > 0) return false;
+    // RESET turns CLIENT REPLY back ON before it answers.
+    this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
     this.#audit(req, 'reset', NO_KEY_POSITIONS, false, true);
     // Fresh node connections are exactly what RESET promises: the injected credentials only,
     // RESP2, no subscriptions, no transaction, no client name.
@@ -1012,11 +1050,36 @@ export class ClusterRelay {
 
   #entry(): Entry {
     const e = new Entry();
+    e.silent = this.#silent;
     this.#queue.push(e);
     return e;
   }
 
+  /**
+   * clientReply applies CLIENT REPLY ON|OFF|SKIP in the relay, which makes every reply the client
+   * gets: ON answers +OK and ends OFF and SKIP, OFF and SKIP answer nothing, SKIP silences the
+   * next command only; other forms get Redis's own errors. Options compare as strcasecmp does.
+   */
+  #clientReply(req: Request, cmd: ResolvedCommand): boolean {
+    if (this.#inMulti) {
+      this.#reject(req, cmd, NO_KEY_POSITIONS, 'client reply is not supported inside MULTI');
+      return true;
+    }
+    this.#audit(req, cmd.name, NO_KEY_POSITIONS, true, true);
+    const mode = req.args.length === 3 ? req.args[2]! : undefined;
+    if (mode === undefined) this.#local(errorReply("ERR wrong number of arguments for 'client|reply' command"));
+    else if (cstrEqualsIgnoreCase(mode, 'on')) {
+      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+      this.#local(OK);
+    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
+    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
+      if (!this.#replyOff) this.#skipNext = true;
+    } else this.#local(errorReply('ERR syntax error'));
+    return true;
+  }
+
   #local(bytes: Buffer): void {
+    if (this.#silent) return;
     if (this.#head === this.#queue.length) {
       this.#clientOut.push(bytes);
       return;
@@ -1071,7 +1134,7 @@ export class ClusterRelay {
       const e = q[h]!;
       if (!e.done) break;
       e.flushed = true;
-      const o = e.out;
+      const o = e.silent ? undefined : e.out;
       if (Array.isArray(o)) for (const b of o) out.push(b);
       else if (o !== undefined) out.push(o);
       q[h] = undefined as unknown as Entry;

@@ -15,7 +15,6 @@ import {
   DEFAULT_MAX_AGGREGATE_LENGTH,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_BULK_LENGTH,
-  DEFAULT_MAX_DEPTH,
   limitOption,
 } from './limits.js';
 import { describeByte, RespProtocolError } from './protocol-error.js';
@@ -40,7 +39,12 @@ export interface ReplyScannerOptions {
   maxLineLength?: number;
   /** Largest element count of one aggregate (2^32 − 1). */
   maxAggregateLength?: number;
-  /** Deepest aggregate nesting, attributes and streamed strings included (1024). */
+  /**
+   * Deepest aggregate nesting, attributes and streamed strings included. Unbounded by default:
+   * replies come from the database, which may legitimately nest deeply (a Lua script can return
+   * a 2,000-deep array), and the scan keeps its nesting in an array, never on the call stack, so
+   * depth costs a few bytes per level and is bounded by maxBufferedBytes like everything else.
+   */
   maxDepth?: number;
   /** Most bytes held for one frame not yet taken (1 GiB); `takeReplies({ partial: true })` releases them early. */
   maxBufferedBytes?: number;
@@ -152,7 +156,7 @@ export class ReplyScanner extends ChunkedInput {
     this.maxBulkLength = limitOption(opts.maxBulkLength, 'maxBulkLength', DEFAULT_MAX_BULK_LENGTH);
     this.maxLineLength = limitOption(opts.maxLineLength, 'maxLineLength', DEFAULT_MAX_BULK_LENGTH);
     this.maxAggregateLength = limitOption(opts.maxAggregateLength, 'maxAggregateLength', DEFAULT_MAX_AGGREGATE_LENGTH);
-    this.maxDepth = limitOption(opts.maxDepth, 'maxDepth', DEFAULT_MAX_DEPTH);
+    this.maxDepth = limitOption(opts.maxDepth, 'maxDepth', Number.MAX_SAFE_INTEGER);
     this.maxBufferedBytes = limitOption(opts.maxBufferedBytes, 'maxBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES);
   }
 

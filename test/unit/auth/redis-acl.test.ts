@@ -191,4 +191,29 @@ describe('AccessChecker commands', () => {
     expect(c.scopeTo(db, 'reader').commandAllowed('set', SET)).toBe(false);
     expect(c.scopeTo(db, 'writer').commandAllowed('set', SET)).toBe(true);
   });
+
+  it('denies a command without categories (unknown to the table) under any command rule, and only then', () => {
+    const unknown: string[] = [];
+    expect(checker(role('deny-one', { ...everywhere, db_names: ['*'] }, { redis_commands: ['flushall'] })).commandAllowed('nosuch', unknown)).toBe(false);
+    expect(checker(role('reader', { ...everywhere, db_names: ['*'], redis_commands: ['+@read'] })).commandAllowed('nosuch', unknown)).toBe(false);
+    expect(checker(role('all', { ...everywhere, db_names: ['*'], redis_commands: ['+@all'] })).commandAllowed('nosuch', unknown)).toBe(true);
+    expect(checker(role('free', { ...everywhere, db_names: ['0'] })).commandAllowed('nosuch', unknown)).toBe(true);
+  });
+
+  it('lets scripts run under command rules or db_names limits only when @scripting is allowed explicitly', () => {
+    const EVAL = ['@slow', '@scripting'];
+    const db = { name: 'cache', labels: {} };
+    const scoped = (...roles: Role[]) => checker(...roles).scopeTo(db, 'alice');
+    expect(scoped(role('deny-one', { ...everywhere, db_names: ['*'] }, { redis_commands: ['flushall'] })).commandAllowed('eval', EVAL)).toBe(false);
+    expect(scoped(role('all', { ...everywhere, db_names: ['*'], redis_commands: ['+@all', '-keys'] })).commandAllowed('eval', EVAL)).toBe(false);
+    expect(scoped(role('db0', { ...everywhere, db_names: ['0'] })).commandAllowed('eval', EVAL)).toBe(false);
+    expect(scoped(role('db0', { ...everywhere, db_names: ['0'], redis_commands: ['+@all', '+@scripting'] })).commandAllowed('eval', EVAL)).toBe(true);
+    expect(scoped(role('db0', { ...everywhere, db_names: ['0'], redis_commands: ['+@read', '+eval'] })).commandAllowed('eval', EVAL)).toBe(true);
+    expect(scoped(role('db0', { ...everywhere, db_names: ['0'], redis_commands: ['+@scripting', '-eval'] })).commandAllowed('eval', EVAL)).toBe(false);
+    expect(scoped(role('free', { ...everywhere, db_names: ['*'] })).commandAllowed('eval', EVAL)).toBe(true);
+    // A Redis Cluster has only db 0: a db_names limit there leaves no db for a script to reach.
+    expect(checker(role('db0', { ...everywhere, db_names: ['0'] })).scopeTo({ ...db, mode: 'cluster' }, 'alice').commandAllowed('eval', EVAL)).toBe(true);
+    // Deny still wins over an explicit allow.
+    expect(scoped(role('s', { ...everywhere, db_names: ['*'], redis_commands: ['+@scripting'] }, { redis_commands: ['@scripting'] })).commandAllowed('eval', EVAL)).toBe(false);
+  });
 });

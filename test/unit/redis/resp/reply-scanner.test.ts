@@ -155,10 +155,17 @@ describe('ReplyScanner: bounds', () => {
     expect(() => framesOf(['*1\r\n$?\r\n;0\r\n'], { maxDepth: 1 })).toThrow('nested deeper');
   });
 
-  it('frames 1000 levels of nesting by default and rejects 1025', () => {
-    expect(framesOf(['*1\r\n'.repeat(1000) + ':1\r\n'])).toHaveLength(1);
-    const err = errorOf(['*1\r\n'.repeat(1025) + ':1\r\n']);
-    expect(err.message).toBe('Protocol error: reply nested deeper than 1024 levels');
+  it('frames replies from the database nested 100,000 levels deep by default: bounded by size, not depth', () => {
+    const deep = '*1\r\n'.repeat(100_000) + ':1\r\n';
+    const frames = framesOf([deep]);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.raw.length).toBe(deep.length);
+    // Split anywhere, the scan resumes without recursion.
+    const parts: string[] = [];
+    for (let at = 0; at < deep.length; at += 7) parts.push(deep.slice(at, at + 7));
+    expect(framesOf(parts)).toHaveLength(1);
+    // The byte budget still bounds it.
+    const err = errorOf([deep], { maxBufferedBytes: 1000 });
     expect(err.kind).toBe('limit-exceeded');
   });
 
