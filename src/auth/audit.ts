@@ -183,6 +183,12 @@ export class AuditLog {
     return this.backend.searchEvents(q);
   }
 
+  /** count writes what is queued, then counts the events matching q's filters. */
+  async count(q: EventQuery): Promise<number> {
+    await this.flush();
+    return this.backend.countEvents(q);
+  }
+
   /**
    * schedule arms the timer: soon when a batch is full, after flushIntervalMs otherwise. While a
    * write is in flight nothing is armed, since the writer loops until the queue is empty.

@@ -337,17 +337,36 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return { accepted: (b.events as unknown[]).length };
     }),
     route('GET', '/v1/audit', async (c) => {
+      // One page of at most AUDIT_PAGE_MAX events; `next` is the cursor of the following page
+      // (pass it back as `before` when reading newest first, `after` when oldest first), and
+      // `total` counts every match, so a client can say "showing N of M" instead of truncating silently.
       const q = c.query;
       const since = q.get('since');
-      const limit = q.get('limit');
-      const events = await auth.searchEvents(c.identity(), {
+      const limitText = q.get('limit');
+      const limit = limitText === null ? 500 : Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) throw badParameter(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}, got "${limitText}"`);
+      const cursor = (name: string) => {
+        const v = q.get(name);
+        if (v !== null && !/^[0-9A-Za-z_-]{1,64}$/.test(v)) throw badParameter(`${name} must be an event id (the "next" of a previous page)`);
+        return v ?? undefined;
+      };
+      const filters = {
         ...(q.get('type') ? { type: q.get('type')! } : {}),
         ...(q.get('user') ? { user: q.get('user')! } : {}),
         ...(since ? { since: parseDate(since, 'since') } : {}),
-        ...(limit ? { limit: Math.min(Number(limit) || 500, 10_000) } : {}),
+      };
+      const before = cursor('before');
+      const after = cursor('after');
+      const events = await auth.searchEvents(c.identity(), {
+        ...filters,
+        ...(before ? { beforeId: before } : {}),
+        ...(after ? { afterId: after } : {}),
+        limit,
         order: q.get('order') === 'desc' ? 'desc' : 'asc',
       });
-      return { events };
+      const total = await auth.countEvents(c.identity(), filters);
+      const last = events.length === limit ? events[events.length - 1]?.id : undefined;
+      return { events, total, ...(last ? { next: last } : {}) };
     }),
   ];
 
@@ -415,6 +434,9 @@ function findRoute(routes: Route[], method: string, path: string) {
   }
   return undefined;
 }
+
+/** AUDIT_PAGE_MAX bounds one page of `GET /v1/audit`; larger reads follow the `next` cursor. */
+const AUDIT_PAGE_MAX = 10_000;
 
 function parseDate(s: string, name: string): Date {
   const d = new Date(s);

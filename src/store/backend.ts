@@ -46,6 +46,10 @@ export interface EventQuery {
   limit?: number;
   /** Default 'asc' (oldest first). */
   order?: 'asc' | 'desc';
+  /** Only events whose id is greater than this (a page cursor when reading oldest first). */
+  afterId?: string;
+  /** Only events whose id is less than this (a page cursor when reading newest first). */
+  beforeId?: string;
 }
 
 /** Backend is the storage contract. All methods are async so networked backends fit. */
@@ -62,6 +66,8 @@ export interface Backend {
   appendEvents(events: AuditEvent[]): Promise<void>;
   /** searchEvents returns audit events matching q. */
   searchEvents(q: EventQuery): Promise<AuditEvent[]>;
+  /** countEvents counts the events matching q's filters (type, user, since, until; not limit or cursors). */
+  countEvents(q: EventQuery): Promise<number>;
   /** close releases the backend (and any lock it holds). */
   close(): Promise<void>;
 }

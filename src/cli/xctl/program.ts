@@ -164,7 +164,7 @@ export function buildXctl(ctx: CliContext): Command {
   install
     .command('systemd')
     .description('print (or write with -o) a systemd unit that runs xctl start -c /etc/xport.yaml')
-    .option('-o, --output <path>', 'write the unit here instead of printing it')
+    .option('-o, --output <where>', 'stdout (default), file (/etc/systemd/system/xport.service) or file:///path')
     .option('--config-path <file>', 'config file the unit starts with', '/etc/xport.yaml')
     .option('--binary <path>', 'path of xctl', '/usr/local/bin/xctl')
     .action(async (_o, cmd: Command) => (await import('./db.js')).runInstallSystemd(ctx, g(cmd)));
@@ -172,11 +172,12 @@ export function buildXctl(ctx: CliContext): Command {
   const audit = program.command('audit').description('audit log');
   audit
     .command('ls')
-    .description('list audit events, oldest first')
+    .description('list the newest audit events (newest last, like tail)')
     .option('--type <type>', 'only events of this type (e.g. user.login, db.session.query)')
     .option('--user <name>', 'only events of this user')
     .option('--since <when>', 'only events newer than a duration ago (1h) or a date (2026-01-01)')
-    .option('--limit <n>', 'at most this many events (default 500)')
+    .option('--limit <n>', 'show the newest n events (default 100)')
+    .option('-f, --follow', 'keep printing new events as they are recorded, until Ctrl-C')
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./audit.js')).runAuditLs(ctx, g(cmd)));
 

@@ -40,7 +40,11 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   // Register for signals before listening, so a signal that arrives during startup still stops us.
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const unregister = ctx.onSignal(() => stop());
+  let interrupted = false;
+  const unregister = ctx.onSignal((signal) => {
+    interrupted = signal === 'SIGINT';
+    stop();
+  });
   try {
     const tunnel = await startLocalTunnel({ host: '127.0.0.1', port, dial: () => dialer.dial(), log });
     try {
@@ -53,7 +57,8 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   } finally {
     unregister();
   }
-  ctx.exitCode = 0;
+  // Ctrl-C is an interruption (130, as the README's exit codes say); SIGTERM is a requested, clean stop.
+  ctx.exitCode = interrupted ? 130 : 0;
 }
 
 /** parsePort validates --port; absent means 0, a random free port. */
