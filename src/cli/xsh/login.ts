@@ -36,10 +36,12 @@ export async function runLogin(ctx: CliContext, o: LoginOptions): Promise<void> 
   // Trust: a saved host CA for this proxy, else the pin, else --insecure, else the system store.
   const saved = await store.read(profileName(proxy)).catch(() => undefined);
   const savedCreds = saved && !o.caPin ? await store.credentials(saved).catch(() => undefined) : undefined;
+  // After `xsh logout` the profile is gone but the cluster CA is remembered (unless --forget-ca).
+  const knownCaPem = savedCreds?.hostCaPem ?? (o.caPin || o.insecure ? undefined : await store.knownCa(profileName(proxy)));
   if (o.insecure) ctx.io.stderr.write('WARNING: --insecure: the proxy certificate is NOT verified; anyone on the path can read your password.\n');
   const api = new ApiClient({
     addr: proxy,
-    ...(savedCreds ? { caPem: savedCreds.hostCaPem } : {}),
+    ...(knownCaPem ? { caPem: knownCaPem } : {}),
     ...(o.caPin ? { caPin: o.caPin } : {}),
     ...(o.insecure ? { insecure: true } : {}),
   });

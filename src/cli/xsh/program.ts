@@ -50,7 +50,8 @@ export function buildXsh(ctx: CliContext): Command {
 
   program
     .command('logout')
-    .description('remove the saved certificates and keys of every profile (or the one named by --proxy)')
+    .description('remove the saved certificates and keys of every profile (or the one named by --proxy); the cluster CA stays known')
+    .option('--forget-ca', 'also forget the cluster CA, so the next login needs --ca-pin again')
     .action(async (_opts, cmd: Command) => {
       const { runLogout } = await import('./logout.js');
       await runLogout(ctx, cmd.optsWithGlobals());

@@ -547,7 +547,11 @@ export class ClusterRelay {
         ok = false;
       }
     }
-    return ok ? undefined : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis`;
+    // Say how to get a session routed to that user: the route is chosen when connecting, not by AUTH.
+    return ok
+      ? undefined
+      : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis: ` +
+          `this session is routed to db user "${this.#session.dbUser}"; reconnect with xsh db connect ${this.#session.database.name} --db-user=${displayArg(userArg)}`;
   }
 
   /**
