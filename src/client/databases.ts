@@ -33,6 +33,10 @@ import type { DatabaseSummary } from '../db/database.js';
 export interface ListedDatabase extends DatabaseSummary {
   /** Formatted by the server like tsh: `[alice default]`, `[*], except: [admin]`, `(none)`. */
   allowed_users: string;
+  /** The allowed db user patterns as a list (the JSON contract of `xsh db ls`). */
+  allowed_db_users: string[];
+  /** Denied db users that are exceptions to allowed_db_users. */
+  denied_db_users: string[];
   status: string;
   agents: number;
 }
@@ -85,9 +89,15 @@ function toResource(raw: unknown): ListedDatabase {
     mode: str(r.mode),
     labels,
     allowed_users: str(r.allowed_users),
+    allowed_db_users: strings(r.allowed_db_users),
+    denied_db_users: strings(r.denied_db_users),
     status: str(r.status),
     agents: typeof r.agents === 'number' ? r.agents : 0,
   };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 // Routed certificates of identity-file sessions, per session object: gone when the process ends.

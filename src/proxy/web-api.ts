@@ -265,7 +265,11 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return {
         databases: dbs
           .filter((d) => checker.canSeeDatabase(d))
-          .map((d) => ({ ...d, allowed_users: checker.formatAllowedUsers(d), agents: d.agents.length })),
+          .map((d) => {
+            // The text column (allowed_users) and, for JSON consumers, the lists themselves.
+            const { allowed, denied } = checker.allowedDbUsers(d);
+            return { ...d, allowed_users: checker.formatAllowedUsers(d), allowed_db_users: allowed, denied_db_users: denied, agents: d.agents.length };
+          }),
       };
     }),
     route('PUT', '/v1/databases', async (c) => {

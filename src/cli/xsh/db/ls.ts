@@ -39,7 +39,8 @@ export interface RenderDatabasesOptions {
 
 /**
  * renderDatabases renders the listing. Text follows tsh (an empty listing is the header alone);
- * json and yaml are a stable array of objects for scripts, `active` being null without a login.
+ * json and yaml are a stable array of objects for scripts (`allowed_users`/`denied_users` are lists),
+ * `active` being null without a login.
  */
 export function renderDatabases(dbs: readonly ListedDatabase[], logins: readonly DbLogin[], o: RenderDatabasesOptions): string {
   const active = new Map(logins.filter((l) => l.expires.getTime() > o.now.getTime()).map((l) => [l.database, l]));
@@ -55,7 +56,8 @@ export function renderDatabases(dbs: readonly ListedDatabase[], logins: readonly
           uri: d.uri,
           mode: d.mode,
           labels: d.labels,
-          allowed_users: d.allowed_users,
+          allowed_users: d.allowed_db_users,
+          denied_users: d.denied_db_users,
           status: d.status,
           agents: d.agents,
           active: l ? { db_user: l.dbUser, db_name: l.dbName ?? '', expires: l.expires.toISOString() } : null,

@@ -18,6 +18,8 @@ const DBS: ListedDatabase[] = [
     mode: 'standalone',
     labels: { team: 'web', env: 'dev' },
     allowed_users: '[alice default]',
+    allowed_db_users: ['alice', 'default'],
+    denied_db_users: [],
     status: 'online',
     agents: 1,
   },
@@ -29,6 +31,8 @@ const DBS: ListedDatabase[] = [
     mode: 'standalone',
     labels: {},
     allowed_users: '(none)',
+    allowed_db_users: [],
+    denied_db_users: [],
     status: 'offline',
     agents: 0,
   },
@@ -74,8 +78,8 @@ describe('renderDatabases', () => {
   it('gives yaml the same objects as json, with the active login', () => {
     const data = parse(renderDatabases(DBS, [login('cache', 60_000, '3')], { format: 'yaml', verbose: false, now: NOW })) as Record<string, unknown>[];
     expect(data.map((d) => Object.keys(d))).toEqual([
-      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'status', 'agents', 'active'],
-      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'status', 'agents', 'active'],
+      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'denied_users', 'status', 'agents', 'active'],
+      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'denied_users', 'status', 'agents', 'active'],
     ]);
     expect(data[0]!.active).toEqual({ db_user: 'alice', db_name: '3', expires: '2026-03-01T12:01:00.000Z' });
     expect(data[1]!.active).toBeNull();
