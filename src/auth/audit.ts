@@ -29,6 +29,11 @@ export const EVENT_CODES = {
   'role.created': { success: 'T9000I' },
   'role.deleted': { success: 'T9001I' },
   'cert.create': { success: 'TC000I' },
+  // Teleport's codes for the same events: user reset token, database resource changes, instance join.
+  'user.reset': { success: 'T6000I' },
+  'db.create': { success: 'TDB03I' },
+  'db.delete': { success: 'TDB05I' },
+  'agent.join': { success: 'TJ001I' },
   'db.session.start': { success: 'TDB00I', failure: 'TDB00W' },
   'db.session.end': { success: 'TDB01I' },
   'db.session.query': { success: 'TDB02I', failure: 'TDB02W' },

@@ -139,11 +139,12 @@ export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler
       if (expires && expires.getTime() <= (opts.now?.() ?? new Date()).getTime()) {
         throw authRequired('your certificate has expired', { hint: LOGIN_HINT });
       }
-      const client = typeof (header as { clientAddr?: unknown })?.clientAddr === 'string' ? (header as { clientAddr: string }).clientAddr : '?';
       const db = await opts.tunnels.openDatabaseStream(identity!.route!.database, {
         ...(opts.headerFor?.(identity!, socket) ?? {}),
         cert: certDer!.toString('base64'),
-        clientAddr: `${remote} (local ${client})`,
+        // addr.remote is where the user's tunnel connected from, as the proxy saw it; the
+        // tunnel's own loopback client address says nothing about who connected.
+        clientAddr: remote,
       });
       if (stream.destroyed) {
         db.destroy();

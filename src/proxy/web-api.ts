@@ -272,6 +272,11 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
           }),
       };
     }),
+    route('GET', '/v1/db-resources', async (c) => {
+      // The stored `kind: db` resources themselves, for `xctl get db/NAME` to print, edit, re-apply.
+      await auth.authorize(c.identity(), 'database', 'list');
+      return { resources: await auth.listDatabaseResources() };
+    }),
     route('PUT', '/v1/databases', async (c) => {
       const b = await c.body();
       return {
