@@ -59,6 +59,7 @@ import {
   clusterShardsReply,
   clusterSlotsReply,
   hideClusterMode,
+  hideNodeAddress,
   virtualNodeId,
 } from './virtual-node.js';
 
@@ -362,6 +363,13 @@ export class ClusterRelay {
       }
       case 'pubsub':
         return this.#pubsub(req, cmd, keys);
+    }
+    if (cmd.name === 'client|list' || cmd.name === 'client|info') {
+      // The default node answers, but its own address (laddr) must not name it: one virtual node.
+      this.#audit(req, cmd.name, keys, cmd.subcommand, true);
+      const entry = this.#entry();
+      this.#router.call(req.raw, DEFAULT_NODE, (reply) => this.#complete(entry, reply.isError ? reply.raw : hideNodeAddress(reply.raw)));
+      return true;
     }
     return this.#routeByKeys(req, cmd, keys);
   }

@@ -10,10 +10,11 @@
  * `CLUSTER KEYSLOT` is computed locally and exactly (hash tags included), so applications can
  * still plan multi-key commands and transactions by slot.
  *
- * Pure: imports node:crypto (for the virtual node id) and redis/resp encoders.
+ * Pure: imports node:crypto (for the virtual node id), redis/resp encoders and the INFO text codec.
  */
 import { createHash } from 'node:crypto';
 import { array, encodeValue, integer, map, type ReplyValue } from '../resp/index.js';
+import { infoReply, infoText } from './info.js';
 import { SLOT_COUNT } from './slots.js';
 
 /** VIRTUAL_ENDPOINT is the unknown-endpoint placeholder the virtual node is reported at. */
@@ -109,4 +110,17 @@ export function hideClusterMode(raw: Buffer): Buffer {
   const at = raw.indexOf(MODE_CLUSTER);
   if (at < 0) return raw;
   return Buffer.concat([raw.subarray(0, at), MODE_STANDALONE, raw.subarray(at + MODE_CLUSTER.length)]);
+}
+
+const LADDR = /(^| )laddr=\S*/gm;
+
+/**
+ * hideNodeAddress rewrites a CLIENT LIST / CLIENT INFO reply from the node that answered it so it
+ * does not say which node that was: every `laddr=` (the node's own address) becomes `laddr=?:0`,
+ * the virtual node's address. Anything that is not a text reply passes through unchanged.
+ */
+export function hideNodeAddress(raw: Buffer): Buffer {
+  const text = infoText(raw);
+  if (text === undefined) return raw;
+  return infoReply(text.replace(LADDR, `$1laddr=${VIRTUAL_ENDPOINT}:0`), raw[0] === 0x3d);
 }
