@@ -111,10 +111,13 @@ export function buildXctl(ctx: CliContext): Command {
     .option('-o, --out <path>', 'output path (prefix for --format=redis)')
     .option('--ttl <duration>', 'certificate lifetime (default 12h)')
     .option('--overwrite', 'replace existing files')
+    .option('--cluster', 'with --format=redis: a Redis Cluster node (server and client certificate from a cluster CA; the .cas trusts nodes and xport)')
+    .option('--cluster-ca <prefix>', 'with --cluster: the cluster CA files <prefix>.crt/.key, created when absent and reused for the other nodes (default: cluster-ca next to --out)')
     .action(async (_o, cmd: Command) => (await import('./auth.js')).runAuthSign(ctx, cmd.optsWithGlobals<AuthSignOptions>()));
   setExamples(
     sign,
     '  xctl auth sign --format=redis --host=localhost,127.0.0.1 --out=server --ttl=2190h\n' +
+      '  xctl auth sign --format=redis --cluster --host=10.0.0.1 --out=node1 --ttl=2190h   # Redis Cluster node\n' +
       '  xctl auth sign --user=ci-bot --format=file --out=ci.pem --ttl=1h',
   );
 

@@ -86,9 +86,11 @@ function addDbCommands(ctx: CliContext, program: Command): void {
     .description('list the databases your roles allow; ">" marks the ones you are logged into')
     .argument('[labels]', 'only databases with all of these labels: env=dev,team=x', labelMap)
     .option('-v, --verbose', 'also show each database\'s protocol, type and URI')
+    .option('--search <keywords>', 'only databases whose name, description or labels contain every comma-separated keyword')
+    .option('--query <predicate>', 'only databases matching a predicate: name == "x", labels["env"] == "dev", joined by &&')
     .addOption(formatOption())
     .action(async (labels: Record<string, string> | undefined, _o, cmd: Command) => (await import('./db/ls.js')).runDbLs(ctx, labels, cmd.optsWithGlobals()));
-  setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json');
+  setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json\n  xsh db ls --search=cache,dev\n  xsh db ls --query=\'labels["env"] == "dev" && name != "legacy"\'');
 
   const login = db
     .command('login')
