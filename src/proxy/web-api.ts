@@ -59,6 +59,8 @@ const num = (v: unknown, name: string): number | undefined => {
 /** DatabaseView is a database agents serve right now, with the host ids of those agents. */
 export interface DatabaseView extends DatabaseSummary {
   agents: string[];
+  /** The agents' last check of the database itself (absent until the first one). */
+  health?: { ok: boolean; error?: string; checked: string };
 }
 
 /** WebApiDeps are the proxy parts the API reads: which databases agents serve right now. */
@@ -69,8 +71,10 @@ export interface WebApiDeps {
 /** createWebApi returns the HTTP server whose 'connection' event the listener feeds TLS sockets into. */
 export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = {}): http.Server {
   /** allDatabases merges what agents serve now with dynamic resources no agent serves (offline). */
-  const allDatabases = async (): Promise<(DatabaseView & { status: 'online' | 'offline' })[]> => {
-    const online = (deps.databases?.() ?? []).map((d) => ({ ...d, status: 'online' as const }));
+  const allDatabases = async (): Promise<(DatabaseView & { status: 'online' | 'unhealthy' | 'offline' })[]> => {
+    // Served by an agent: online, unless the agents' own check of the database fails
+    // (a newcomer's TLS mistake shows here instead of at the first session).
+    const online = (deps.databases?.() ?? []).map((d) => ({ ...d, status: d.health && !d.health.ok ? ('unhealthy' as const) : ('online' as const) }));
     const names = new Set(online.map((d) => d.name));
     const offline = (await auth.listDatabaseResources())
       .filter((r) => !names.has(r.metadata.name))

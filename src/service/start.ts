@@ -25,6 +25,7 @@ import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js
 import { startAgent, type RunningAgent } from './agent.js';
 import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
 import { SelfHostedCredentials } from './credentials.js';
+import { DatabaseHealthChecker } from './db-health.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
@@ -124,6 +125,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
             mode: d.spec.mode,
             labels: d.spec.labels,
             agents: d.agents,
+            ...(d.health ? { health: d.health } : {}),
           })),
       });
       const dbProxyOptions = {
@@ -221,8 +223,9 @@ async function launchAgent(
   },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
+  const credentials = new SelfHostedCredentials(o.agentAuth, o.clock);
   const engines = createEngines({
-    credentials: new SelfHostedCredentials(o.agentAuth, o.clock),
+    credentials,
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
@@ -240,6 +243,7 @@ async function launchAgent(
     log: o.log.child('agent'),
     clock: o.clock,
     ...(o.connect ? { connect: o.connect } : {}),
+    health: new DatabaseHealthChecker({ credentials, clock: o.clock, log: o.log.child('health') }),
   });
 }
 

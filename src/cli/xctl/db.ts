@@ -17,6 +17,7 @@ import { connectAdmin, type XctlGlobals } from './admin.js';
 interface DbRow extends DatabaseSummary {
   agents: string[];
   status: string;
+  health?: { ok: boolean; error?: string; checked: string };
 }
 
 /** runDbLs lists databases with the agents serving them. */
@@ -40,7 +41,8 @@ export async function runDbLs(ctx: CliContext, o: XctlGlobals & { format?: strin
         Array.isArray(d.agents) ? d.agents.join(',') : String(d.agents),
         Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(','),
         d.uri,
-        d.status,
+        // The agent's own check says why a served database is unusable (TLS, refused, …).
+        d.status === 'unhealthy' && d.health?.error ? `unhealthy: ${d.health.error}` : d.status,
       ]),
     ),
   );

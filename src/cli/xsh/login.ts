@@ -11,6 +11,7 @@ import type { CliContext } from '../shared/context.js';
 import { LineReader, promptSecret } from '../shared/prompt.js';
 import type { XshGlobals } from './program.js';
 import { printStatus } from './status.js';
+import { checkPasswordPolicy } from '../../auth/passwords.js';
 
 /** LoginOptions are `xsh login`'s parsed flags. */
 export interface LoginOptions extends XshGlobals {
@@ -78,6 +79,8 @@ export async function runLogin(ctx: CliContext, o: LoginOptions): Promise<void> 
       if (user && tok.user !== user) throw accessDenied(`this ${tok.kind} token belongs to another user`);
       ctx.io.stderr.write(`Setting the password for "${tok.user}".\n`);
       const password = await readPassword('Password: ');
+      // Said before the confirmation prompt, not after both: the auth service enforces the same rule.
+      checkPasswordPolicy(password);
       if (!o.passwordStdin) {
         const again = await promptSecret(ctx, 'Confirm password: ');
         if (again !== password) throw usage('the passwords do not match');
