@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../../util/version.js';
 import type { CliContext } from '../shared/context.js';
-import { setExamples } from '../shared/docgen.js';
+import { EXIT_STATUS_NOTES, setExamples, setManNotes } from '../shared/docgen.js';
 import { commaList, labelMap } from '../shared/program.js';
 import type { TokensAddOptions } from './tokens.js';
 import type { AuthSignOptions } from './auth.js';
@@ -184,5 +184,14 @@ export function buildXctl(ctx: CliContext): Command {
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./audit.js')).runAuditLs(ctx, g(cmd)));
 
+  setManNotes(program, {
+    environment: [
+      ['XCTL_CONFIG', 'The config file when -c is not given (else /etc/xport.yaml when it exists).'],
+      ['XCTL_PROXY', 'The proxy address when --proxy is not given.'],
+      ['XCTL_DEBUG', 'Any value turns on --debug.'],
+      ['XSH_HOME', 'Where xctl looks for a logged-in xsh profile to administer with (default ~/.xsh).'],
+    ],
+    exitStatus: EXIT_STATUS_NOTES,
+  });
   return program;
 }

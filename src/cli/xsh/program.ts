@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../../util/version.js';
 import type { CliContext } from '../shared/context.js';
-import { setExamples } from '../shared/docgen.js';
+import { EXIT_STATUS_NOTES, setExamples, setManNotes } from '../shared/docgen.js';
 import { labelMap } from '../shared/program.js';
 
 /** GlobalOptions are xsh's flags valid before or after any subcommand. */
@@ -69,6 +69,20 @@ export function buildXsh(ctx: CliContext): Command {
   addDbCommands(ctx, program);
   addProxyCommands(ctx, program);
 
+  setManNotes(program, {
+    environment: [
+      ['XSH_HOME', 'Where profiles, keys and certificates are kept (default ~/.xsh).'],
+      ['XSH_PROXY', 'The proxy address when --proxy is not given.'],
+      ['XSH_USER', 'The user name when --user is not given.'],
+      ['XSH_IDENTITY', 'An identity file to use instead of a profile (as -i).'],
+      ['XSH_KEY_STORAGE', 'file keeps private keys in 0600 files instead of the OS keychain.'],
+      ['XSH_DEBUG', 'Any value turns on --debug.'],
+    ],
+    exitStatus: [
+      ...EXIT_STATUS_NOTES,
+      ['other', 'xsh db connect exits with the status of redis-cli.'],
+    ],
+  });
   return program;
 }
 
