@@ -355,7 +355,7 @@ describe('npm run demo, interrupted', () => {
     try {
       const svcPid = Number((await demo.waitFor(/\[xctl start pid (\d+)\]/, 'xctl start', 60_000))[1]);
       const redisPid = Number((await demo.waitFor(/\[redis-server pid (\d+)\]/, 'redis-server', 90_000))[1]);
-      const work = /files were in|--data-dir (\/\S+)\/data/.exec(demo.output())?.[1];
+      const work = /--data-dir (\/\S+)\/data/.exec(demo.output())?.[1];
       process.kill(demo.child.pid!, 'SIGINT');
       expect(await demo.exit()).toBe(130);
       const gone = (pid: number) => {
