@@ -29,8 +29,8 @@ export const EVENT_CODES = {
   'role.created': { success: 'T9000I' },
   'role.deleted': { success: 'T9001I' },
   'cert.create': { success: 'TC000I' },
-  // Teleport's codes for the same events: user reset token, database resource changes, instance join.
-  'user.reset': { success: 'T6000I' },
+  // Codes for events that had none (a newcomer saw agent.join with an empty code): Teleport's where it has one.
+  'user.reset': { success: 'T6001I' },
   'db.create': { success: 'TDB03I' },
   'db.delete': { success: 'TDB05I' },
   'agent.join': { success: 'TJ001I' },
