@@ -3,6 +3,7 @@
  */
 import { usage } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
+import { escapeControl } from '../../util/escape.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
 import { connectAdmin, type XctlGlobals } from './admin.js';
@@ -78,7 +79,7 @@ export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<vo
   const print = (batch: Event[], first: boolean) => {
     if (format === 'json') ctx.io.stdout.write(o.follow ? batch.map((e) => JSON.stringify(e) + '\n').join('') : renderData(batch, 'json'));
     else if (format === 'yaml') ctx.io.stdout.write(o.follow ? batch.map((e) => '---\n' + renderData(e, 'yaml')).join('') : renderData(batch, 'yaml'));
-    else if (batch.length > 0) ctx.io.stdout.write(first ? renderTable(['Time', 'Type', 'Code', 'User', 'Details'], batch.map(row)) : batch.map((e) => row(e).join('  ') + '\n').join(''));
+    else if (batch.length > 0) ctx.io.stdout.write(first ? renderTable(['Time', 'Type', 'Code', 'User', 'Details'], batch.map(row)) : batch.map((e) => row(e).map(escapeControl).join('  ') + '\n').join(''));
   };
   if (events.length === 0 && format === 'text' && !o.follow) ctx.io.stdout.write('No events found.\n');
   print(events, true);
