@@ -336,7 +336,8 @@ export class SessionRelay {
     else if (args.length > 3) problem = 'syntax error';
     else if (args.length === 2) {
       if (this.#session.dbUser !== 'default') {
-        problem = 'failed to authenticate as the default user. Please provide the db username when connecting to Redis';
+        // Say how: AUTH with the routed user's name (or reconnect routed to default).
+        problem = `failed to authenticate as the default user. Please provide the db username when connecting to Redis: this session is routed to db user "${this.#session.dbUser}"; send AUTH ${this.#session.dbUser} <password>`;
       }
     } else problem = this.#checkAuthUser(args[1]!);
     this.#finishAuth(req, 'auth', text, problem);
