@@ -133,7 +133,7 @@ describe('README: Redis Cluster, step by step', () => {
     expect(lastStdout.trim().split('\n').slice(-2)).toEqual(['OK', 'hello']);
   }, 600_000);
 
-  it('shows the cluster as one virtual node: INFO and CLIENT LIST name no node', async () => {
+  it('shows the cluster as one virtual node: INFO, CLIENT LIST and CONFIG GET name no node', async () => {
     const connect = `xsh -i alice.pem --proxy=127.0.0.1:${proxyPort} db connect redis-cluster --db-user=alice -- --user alice --pass alice-redis-password --no-auth-warning`;
     const info = await run(`${connect} INFO server`);
     expect(info.code, info.stderr).toBe(0);
@@ -143,7 +143,12 @@ describe('README: Redis Cluster, step by step', () => {
     const clients = await run(`${connect} CLIENT LIST`);
     expect(clients.code, clients.stderr).toBe(0);
     expect(clients.stdout).toContain('laddr=?:0');
-    const both = info.stdout + clients.stdout;
+    const config = await run(`${connect} CONFIG GET '*port*'`);
+    expect(config.code, config.stderr).toBe(0);
+    expect(config.stdout).toMatch(/^tls-port\n0$/m);
+    const dirs = await run(`${connect} CONFIG GET dir`);
+    expect(dirs.stdout).toMatch(/^dir\n$/m);
+    const both = info.stdout + clients.stdout + config.stdout + dirs.stdout;
     for (const p of ports) expect(both).not.toContain(String(p));
     // The same INFO from a node directly does show its port: the rewrite is what hides it.
     const direct = await run(`redis-cli --tls --cacert cluster-ca.crt --cert node.crt --key node.key --user alice --pass alice-redis-password --no-auth-warning -p ${ports[0]} INFO server`);

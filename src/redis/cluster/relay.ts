@@ -60,6 +60,7 @@ import {
   clusterSlotsReply,
   hideClusterMode,
   hideNodeAddress,
+  hideNodeConfig,
   virtualNodeId,
 } from './virtual-node.js';
 
@@ -364,11 +365,13 @@ export class ClusterRelay {
       case 'pubsub':
         return this.#pubsub(req, cmd, keys);
     }
-    if (cmd.name === 'client|list' || cmd.name === 'client|info') {
-      // The default node answers, but its own address (laddr) must not name it: one virtual node.
+    if (cmd.name === 'client|list' || cmd.name === 'client|info' || cmd.name === 'config|get') {
+      // The default node answers, but nothing in the answer may name it (its laddr, its ports,
+      // its files): the cluster is one virtual node.
       this.#audit(req, cmd.name, keys, cmd.subcommand, true);
       const entry = this.#entry();
-      this.#router.call(req.raw, DEFAULT_NODE, (reply) => this.#complete(entry, reply.isError ? reply.raw : hideNodeAddress(reply.raw)));
+      const hide = cmd.name === 'config|get' ? hideNodeConfig : hideNodeAddress;
+      this.#router.call(req.raw, DEFAULT_NODE, (reply) => this.#complete(entry, reply.isError ? reply.raw : hide(reply.raw)));
       return true;
     }
     return this.#routeByKeys(req, cmd, keys);
