@@ -352,7 +352,8 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
     route('GET', '/v1/audit', async (c) => {
       // One page of at most AUDIT_PAGE_MAX events; `next` is the cursor of the following page
       // (pass it back as `before` when reading newest first, `after` when oldest first), and
-      // `total` counts every match, so a client can say "showing N of M" instead of truncating silently.
+      // `total` (first page only) counts every match, so a client can say "showing N of M"
+      // instead of truncating silently.
       const q = c.query;
       const since = q.get('since');
       const limitText = q.get('limit');
@@ -377,9 +378,11 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
         limit,
         order: q.get('order') === 'desc' ? 'desc' : 'asc',
       });
-      const total = await auth.countEvents(c.identity(), filters);
+      // Counting scans every match, so only the first page of a listing pays for it; pages
+      // reached by a cursor (and --follow's polls) do not.
+      const total = before || after ? undefined : await auth.countEvents(c.identity(), filters);
       const last = events.length === limit ? events[events.length - 1]?.id : undefined;
-      return { events, total, ...(last ? { next: last } : {}) };
+      return { events, ...(total !== undefined ? { total } : {}), ...(last ? { next: last } : {}) };
     }),
   ];
 

@@ -32,7 +32,8 @@ const RENAMED: Record<string, string> = { db_service: 'db' };
 type Event = Record<string, unknown>;
 interface AuditPage {
   events: Event[];
-  total: number;
+  /** Every match; only on a first page (no cursor). */
+  total?: number;
   next?: string;
 }
 
@@ -70,7 +71,7 @@ export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<vo
   for (;;) {
     const want = Math.min(PAGE, limit - newestFirst.length);
     const r = await page({ order: 'desc', limit: String(want), ...(before ? { before } : {}) });
-    total = Math.max(total, r.total);
+    total = Math.max(total, r.total ?? 0, newestFirst.length + r.events.length);
     newestFirst.push(...r.events);
     if (!r.next || newestFirst.length >= limit) break;
     before = r.next;
@@ -89,7 +90,8 @@ export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<vo
   if (!o.follow) return;
 
   // --follow: ask for what came after the last event shown, until SIGINT/SIGTERM.
-  let after = events.length > 0 ? String(events[events.length - 1]!.id) : (await page({ order: 'desc', limit: '1' })).events[0]?.id as string | undefined;
+  // '0' sorts before every event id: with nothing to show yet, follow from the beginning.
+  let after = events.length > 0 ? String(events[events.length - 1]!.id) : '0';
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const unregister = ctx.onSignal((signal) => {
@@ -102,7 +104,7 @@ export async function runAuditLs(ctx: CliContext, o: AuditLsOptions): Promise<vo
   try {
     if (format === 'text') ctx.io.stderr.write('Following new events; press Ctrl-C to stop.\n');
     while (running) {
-      const r = await page({ order: 'asc', limit: String(PAGE), ...(after ? { after } : {}) });
+      const r = await page({ order: 'asc', limit: String(PAGE), after });
       print(r.events, false);
       if (r.events.length > 0) after = String(r.events[r.events.length - 1]!.id);
       if (r.next) continue;
