@@ -212,6 +212,37 @@ describe('the newcomer path (issue 11)', () => {
     expect(await follow.stop('SIGINT')).toBe(130);
   }, 60_000);
 
+  // ─── item 2: Redis Cluster node certificates (the full set-up runs in readme-cluster.test.ts) ─
+
+  it('auth sign --cluster reuses the cluster CA for the next node and signs server+client certificates', async () => {
+    const { X509Certificate } = await import('node:crypto');
+    const dir = await tmpDir();
+    const first = await c.svc.xctl(['auth', 'sign', '--format=redis', '--cluster', '--host=10.0.0.1', `--out=${join(dir, 'node1')}`]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`The cluster CA has been created in ${join(dir, 'cluster-ca')}.crt`);
+    const second = await c.svc.xctl(['auth', 'sign', '--format=redis', '--cluster', '--host=node2.internal,10.0.0.2', `--out=${join(dir, 'node2')}`, `--cluster-ca=${join(dir, 'cluster-ca')}`]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`Signed with the cluster CA ${join(dir, 'cluster-ca')}.crt`);
+    const ca = new X509Certificate(await readFile(join(dir, 'cluster-ca.crt')));
+    for (const [n, san] of [['node1', 'IP Address:10.0.0.1'], ['node2', 'DNS:node2.internal']] as const) {
+      const cert = new X509Certificate(await readFile(join(dir, `${n}.crt`)));
+      expect(cert.verify(ca.publicKey)).toBe(true);
+      expect(cert.subjectAltName).toContain(san);
+      expect(cert.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
+      // The bundle: this cluster's CA and xport's db_client CA, not xport's db CA.
+      const cas = await readFile(join(dir, `${n}.cas`), 'utf8');
+      const dbClient = (await c.svc.xctl(['auth', 'export', '--type=db-client'])).stdout;
+      const dbCa = (await c.svc.xctl(['auth', 'export', '--type=db'])).stdout;
+      expect(cas).toBe(ca.toString() + dbClient);
+      expect(cas).not.toContain(dbCa.trim());
+    }
+    // Existing node files are not overwritten, and the flags only go with --format=redis.
+    const again = await c.svc.xctl(['auth', 'sign', '--format=redis', '--cluster', '--host=10.0.0.1', `--out=${join(dir, 'node1')}`]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    expect((await c.svc.xctl(['auth', 'sign', '--format=file', '--user=alice', `--out=${join(dir, 'x.pem')}`, '--cluster'])).code).toBe(2);
+  });
+
   // ─── item 8: -o stdout ────────────────────────────────────────────────────────────────────────
 
   it('-o stdout prints in install systemd as in db configure create, and file:// writes', async () => {

@@ -87,6 +87,7 @@ export async function runAuthSign(ctx: CliContext, o: AuthSignOptions): Promise<
     return;
   }
   if (o.format === 'file') {
+    if (o.cluster || o.clusterCa) throw usage('--cluster and --cluster-ca go with --format=redis', { hint: 'Example: xctl auth sign --format=redis --cluster --host=10.0.0.1 --out=node1' });
     if (!o.user) throw usage('--user is required with --format=file');
     await refuseExisting([o.out], o.overwrite);
     const conn = await connectAdmin(ctx, o);
