@@ -42,7 +42,7 @@ function isFree(port: number): Promise<boolean> {
 async function nodePorts(): Promise<number[]> {
   const picked: number[] = [];
   for (let tries = 0; picked.length < 6 && tries < 2000; tries++) {
-    const p = 20_000 + Math.floor(Math.random() * 25_000);
+    const p = 10_000 + Math.floor(Math.random() * 12_000); // p and p + 10000 stay below the ephemeral range (32768+)
     if (picked.includes(p) || picked.includes(p + 10_000) || picked.some((q) => q + 10_000 === p)) continue;
     if ((await isFree(p)) && (await isFree(p + 10_000))) picked.push(p);
   }
@@ -73,7 +73,7 @@ describe('README: Redis Cluster, step by step', () => {
     ports = await nodePorts();
     proxyPort = 0;
     for (let tries = 0; proxyPort === 0 && tries < 2000; tries++) {
-      const p = 20_000 + Math.floor(Math.random() * 25_000);
+      const p = 10_000 + Math.floor(Math.random() * 12_000); // p and p + 10000 stay below the ephemeral range (32768+)
       if (!ports.includes(p) && !ports.includes(p - 10_000) && (await isFree(p))) proxyPort = p;
     }
     blocks = raw.map((b) => b.replaceAll('127.0.0.1:3080', `127.0.0.1:${proxyPort}`).replace(/\b700([1-6])\b/g, (_m, n: string) => String(ports[Number(n) - 1])));
