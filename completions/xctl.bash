@@ -22,7 +22,7 @@ __xctl_spec() {
       ;;
     'xctl audit ls')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --limit --proxy --since --type --user --version -V -c -d -h -i'
+      __xctl_flags='--config --data-dir --debug --follow --format --help --identity --insecure --limit --proxy --since --type --user --version -V -c -d -f -h -i'
       __xctl_req='--config --data-dir --format --identity --limit --proxy --since --type --user -c -i'
       __xctl_opt=''
       __xctl_args=0
@@ -46,8 +46,8 @@ __xctl_spec() {
       ;;
     'xctl auth sign')
       __xctl_subs=''
-      __xctl_flags='--config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -V -c -d -h -i -o'
-      __xctl_req='--config --data-dir --format --host --identity --out --proxy --ttl --user -c -i -o'
+      __xctl_flags='--cluster --cluster-ca --config --data-dir --debug --format --help --host --identity --insecure --out --overwrite --proxy --ttl --user --version -V -c -d -h -i -o'
+      __xctl_req='--cluster-ca --config --data-dir --format --host --identity --out --proxy --ttl --user -c -i -o'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0

@@ -54,8 +54,8 @@ __xsh_spec() {
       ;;
     'xsh db ls')
       __xsh_subs=''
-      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --verbose --version -V -d -f -h -i -v'
-      __xsh_req='--format --identity --proxy --user -f -i'
+      __xsh_flags='--debug --format --help --identity --insecure --proxy --query --search --user --verbose --version -V -d -f -h -i -v'
+      __xsh_req='--format --identity --proxy --query --search --user -f -i'
       __xsh_opt=''
       __xsh_args=1
       __xsh_last=0
@@ -70,7 +70,7 @@ __xsh_spec() {
       ;;
     'xsh logout')
       __xsh_subs=''
-      __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
+      __xsh_flags='--debug --forget-ca --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
       __xsh_args=0

@@ -32,7 +32,7 @@ end
 
 function __xsh_takes_value --description 'Print required or optional when a flag of a path takes a value'
     switch "$argv[1]|$argv[2]"
-        case 'xsh|--identity' 'xsh|--proxy' 'xsh|--user' 'xsh|-i' 'xsh db|--identity' 'xsh db|--proxy' 'xsh db|--user' 'xsh db|-i' 'xsh db config|--format' 'xsh db config|--identity' 'xsh db config|--port' 'xsh db config|--proxy' 'xsh db config|--user' 'xsh db config|-f' 'xsh db config|-i' 'xsh db config|-p' 'xsh db connect|--db-name' 'xsh db connect|--db-user' 'xsh db connect|--identity' 'xsh db connect|--proxy' 'xsh db connect|--user' 'xsh db connect|-i' 'xsh db connect|-n' 'xsh db connect|-u' 'xsh db login|--db-name' 'xsh db login|--db-user' 'xsh db login|--identity' 'xsh db login|--proxy' 'xsh db login|--user' 'xsh db login|-i' 'xsh db login|-n' 'xsh db login|-u' 'xsh db logout|--identity' 'xsh db logout|--proxy' 'xsh db logout|--user' 'xsh db logout|-i' 'xsh db ls|--format' 'xsh db ls|--identity' 'xsh db ls|--proxy' 'xsh db ls|--user' 'xsh db ls|-f' 'xsh db ls|-i' 'xsh login|--ca-pin' 'xsh login|--identity' 'xsh login|--invite' 'xsh login|--key-storage' 'xsh login|--otp' 'xsh login|--proxy' 'xsh login|--ttl' 'xsh login|--user' 'xsh login|-i' 'xsh logout|--identity' 'xsh logout|--proxy' 'xsh logout|--user' 'xsh logout|-i' 'xsh proxy|--identity' 'xsh proxy|--proxy' 'xsh proxy|--user' 'xsh proxy|-i' 'xsh proxy db|--db-name' 'xsh proxy db|--db-user' 'xsh proxy db|--identity' 'xsh proxy db|--port' 'xsh proxy db|--proxy' 'xsh proxy db|--user' 'xsh proxy db|-i' 'xsh proxy db|-n' 'xsh proxy db|-p' 'xsh proxy db|-u' 'xsh status|--format' 'xsh status|--identity' 'xsh status|--proxy' 'xsh status|--user' 'xsh status|-f' 'xsh status|-i'
+        case 'xsh|--identity' 'xsh|--proxy' 'xsh|--user' 'xsh|-i' 'xsh db|--identity' 'xsh db|--proxy' 'xsh db|--user' 'xsh db|-i' 'xsh db config|--format' 'xsh db config|--identity' 'xsh db config|--port' 'xsh db config|--proxy' 'xsh db config|--user' 'xsh db config|-f' 'xsh db config|-i' 'xsh db config|-p' 'xsh db connect|--db-name' 'xsh db connect|--db-user' 'xsh db connect|--identity' 'xsh db connect|--proxy' 'xsh db connect|--user' 'xsh db connect|-i' 'xsh db connect|-n' 'xsh db connect|-u' 'xsh db login|--db-name' 'xsh db login|--db-user' 'xsh db login|--identity' 'xsh db login|--proxy' 'xsh db login|--user' 'xsh db login|-i' 'xsh db login|-n' 'xsh db login|-u' 'xsh db logout|--identity' 'xsh db logout|--proxy' 'xsh db logout|--user' 'xsh db logout|-i' 'xsh db ls|--format' 'xsh db ls|--identity' 'xsh db ls|--proxy' 'xsh db ls|--query' 'xsh db ls|--search' 'xsh db ls|--user' 'xsh db ls|-f' 'xsh db ls|-i' 'xsh login|--ca-pin' 'xsh login|--identity' 'xsh login|--invite' 'xsh login|--key-storage' 'xsh login|--otp' 'xsh login|--proxy' 'xsh login|--ttl' 'xsh login|--user' 'xsh login|-i' 'xsh logout|--identity' 'xsh logout|--proxy' 'xsh logout|--user' 'xsh logout|-i' 'xsh proxy|--identity' 'xsh proxy|--proxy' 'xsh proxy|--user' 'xsh proxy|-i' 'xsh proxy db|--db-name' 'xsh proxy db|--db-user' 'xsh proxy db|--identity' 'xsh proxy db|--port' 'xsh proxy db|--proxy' 'xsh proxy db|--user' 'xsh proxy db|-i' 'xsh proxy db|-n' 'xsh proxy db|-p' 'xsh proxy db|-u' 'xsh status|--format' 'xsh status|--identity' 'xsh status|--proxy' 'xsh status|--user' 'xsh status|-f' 'xsh status|-i'
             echo required
         case '*'
             return 1
@@ -100,7 +100,7 @@ end
 complete -c xsh -n '__xsh_at \'xsh\'' -f
 complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'db\'' -d 'list Redis databases, log in to them and connect with redis-cli'
 complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'login\'' -d 'log in to an xport cluster and save a short-lived certificate'
-complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'logout\'' -d 'remove the saved certificates and keys of every profile (or the one named by --proxy)'
+complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'logout\'' -d 'remove the saved certificates and keys of every profile (or the one named by --proxy); the cluster CA stays known'
 complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'proxy\'' -d 'local proxies for database clients other than the ones xsh starts'
 complete -c xsh -n '__xsh_at \'xsh\'' -f -a '\'status\'' -d 'show the current login: user, cluster, roles and certificate validity'
 complete -c xsh -n '__xsh_at \'xsh\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
@@ -170,6 +170,8 @@ complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'h' -l 'help' -d 'display help fo
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'i' -l 'identity' -r -d 'identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
+complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'query' -r -d 'only databases matching a predicate: name == "x", labels["env"] == "dev", joined by &&'
+complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'search' -r -d 'only databases whose name, description or labels contain every comma-separated keyword'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'v' -l 'verbose' -d 'also show each database\'s protocol, type and URI'
 complete -c xsh -n '__xsh_at \'xsh db ls\'' -s 'V' -l 'version' -d 'print the xsh version'
@@ -191,6 +193,7 @@ complete -c xsh -n '__xsh_at \'xsh login\'' -s 'V' -l 'version' -d 'print the xs
 # xsh logout
 complete -c xsh -n '__xsh_at \'xsh logout\'' -f
 complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xsh -n '__xsh_at \'xsh logout\'' -l 'forget-ca' -d 'also forget the cluster CA, so the next login needs --ca-pin again'
 complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'h' -l 'help' -d 'display help for command'
 complete -c xsh -n '__xsh_at \'xsh logout\'' -s 'i' -l 'identity' -r -d 'identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)'
 complete -c xsh -n '__xsh_at \'xsh logout\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'

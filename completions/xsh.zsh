@@ -7,7 +7,7 @@ __xsh_spec() {
   __xsh_subs=() __xsh_flags=() __xsh_req=() __xsh_opt=() __xsh_args=0 __xsh_last=0
   case "$1" in
     'xsh')
-      __xsh_subs=('db:list Redis databases, log in to them and connect with redis-cli' 'login:log in to an xport cluster and save a short-lived certificate' 'logout:remove the saved certificates and keys of every profile (or the one named by --proxy)' 'proxy:local proxies for database clients other than the ones xsh starts' 'status:show the current login: user, cluster, roles and certificate validity')
+      __xsh_subs=('db:list Redis databases, log in to them and connect with redis-cli' 'login:log in to an xport cluster and save a short-lived certificate' 'logout:remove the saved certificates and keys of every profile (or the one named by --proxy); the cluster CA stays known' 'proxy:local proxies for database clients other than the ones xsh starts' 'status:show the current login: user, cluster, roles and certificate validity')
       __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
@@ -56,8 +56,8 @@ __xsh_spec() {
       ;;
     'xsh db ls')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--verbose:also show each database'\''s protocol, type and URI' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:also show each database'\''s protocol, type and URI')
-      __xsh_req=('--format' '--identity' '--proxy' '--user' '-f' '-i')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--query:only databases matching a predicate: name == "x", labels["env"] == "dev", joined by &&' '--search:only databases whose name, description or labels contain every comma-separated keyword' '--user:xport user name (env XSH_USER)' '--verbose:also show each database'\''s protocol, type and URI' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-f:output format (choices: "text", "json", "yaml", default: "text")' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '-v:also show each database'\''s protocol, type and URI')
+      __xsh_req=('--format' '--identity' '--proxy' '--query' '--search' '--user' '-f' '-i')
       __xsh_opt=()
       __xsh_args=1
       __xsh_last=0
@@ -72,7 +72,7 @@ __xsh_spec() {
       ;;
     'xsh logout')
       __xsh_subs=()
-      __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--forget-ca:also forget the cluster CA, so the next login needs --ca-pin again' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
       __xsh_args=0

@@ -53,6 +53,7 @@ async function waitPort(port) {
 
 show(`xctl start --data-dir ${dataDir} --listen-addr 127.0.0.1:0 &`);
 const svc = spawn(process.execPath, [bin('xctl'), 'start', '--data-dir', dataDir, '--listen-addr', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+process.stdout.write(`[xctl start pid ${svc.pid}]\n`);
 let out = '';
 svc.stdout.on('data', (d) => (out += d));
 svc.stderr.on('data', (d) => (out += d));
@@ -67,6 +68,34 @@ const stop = async () => {
     await new Promise((r) => svc.once('exit', r));
   }
 };
+
+// Interrupted (Ctrl-C, kill): stop what the demo started, by PID, wait for each to exit (SIGKILL
+// after 10 s), remove the temp dir, and exit 130 (SIGINT) or 143.
+let interrupted = false;
+const onSignal = async (signal) => {
+  if (interrupted) return;
+  interrupted = true;
+  process.stderr.write(`\ndemo interrupted (${signal}): stopping what it started\n`);
+  const children = [redis, svc].filter((c) => c && c.exitCode === null && c.signalCode === null);
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          c.once('exit', resolve);
+          const kill = setTimeout(() => process.kill(c.pid, 'SIGKILL'), 10_000);
+          c.once('exit', () => clearTimeout(kill));
+          try {
+            process.kill(c.pid, 'SIGTERM');
+          } catch {
+            resolve();
+          }
+        }),
+    ),
+  );
+  rmSync(work, { recursive: true, force: true });
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+};
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, onSignal);
 
 try {
   const ready = await new Promise((resolve, reject) => {
@@ -107,6 +136,7 @@ try {
     );
     show(`redis-server ${join(work, 'redis.conf')} &        # TLS on 127.0.0.1:${port}, trusting the db_client CA`);
     redis = spawn('redis-server', [join(work, 'redis.conf')], { stdio: 'ignore' });
+    process.stdout.write(`[redis-server pid ${redis.pid}]\n`);
     await waitPort(port);
     writeFileSync(join(work, 'role.yaml'), 'kind: role\nversion: v1\nmetadata: { name: dev }\nspec:\n  allow:\n    db_labels: { env: dev }\n    db_users: [\'{{internal.db_users}}\']\n  deny:\n    redis_commands: [flushall]\n');
     writeFileSync(join(work, 'cache.yaml'), `kind: db\nversion: v1\nmetadata:\n  name: cache\n  description: Demo Redis\n  labels: { env: dev }\nspec:\n  protocol: redis\n  uri: rediss://127.0.0.1:${port}\n`);

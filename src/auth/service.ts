@@ -713,6 +713,12 @@ export class AuthService {
     return this.audit.search(q);
   }
 
+  /** countEvents counts the audit events an admin's query matches (for "showing N of M"). */
+  async countEvents(actor: Identity, q: EventQuery): Promise<number> {
+    await this.authorize(actor, 'audit', 'list');
+    return this.audit.count(q);
+  }
+
   /** close flushes the audit log. */
   async close(): Promise<void> {
     await this.audit.close();

@@ -33,6 +33,10 @@ import type { DatabaseSummary } from '../db/database.js';
 export interface ListedDatabase extends DatabaseSummary {
   /** Formatted by the server like tsh: `[alice default]`, `[*], except: [admin]`, `(none)`. */
   allowed_users: string;
+  /** The allowed db user patterns as a list (the JSON contract of `xsh db ls`). */
+  allowed_db_users: string[];
+  /** Denied db users that are exceptions to allowed_db_users. */
+  denied_db_users: string[];
   status: string;
   agents: number;
 }
@@ -85,9 +89,15 @@ function toResource(raw: unknown): ListedDatabase {
     mode: str(r.mode),
     labels,
     allowed_users: str(r.allowed_users),
+    allowed_db_users: strings(r.allowed_db_users),
+    denied_db_users: strings(r.denied_db_users),
     status: str(r.status),
     agents: typeof r.agents === 'number' ? r.agents : 0,
   };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 // Routed certificates of identity-file sessions, per session object: gone when the process ends.
@@ -261,10 +271,18 @@ export function loginSatisfies(login: DbLogin | undefined, want: Pick<DbLoginReq
  * ensureDbLogin returns a usable login for req: the saved one when it matches and is not about to
  * expire, otherwise a new one (`issued` tells which).
  */
-export async function ensureDbLogin(session: ClientSession, store: ProfileStore | undefined, req: DbLoginRequest, now: Date): Promise<{ login: DbLogin; issued: boolean }> {
+export async function ensureDbLogin(
+  session: ClientSession,
+  store: ProfileStore | undefined,
+  req: DbLoginRequest,
+  now: Date,
+  opts: { remember?: boolean } = {},
+): Promise<{ login: DbLogin; issued: boolean }> {
   const existing = await findDbLogin(session, store, req.database);
   if (loginSatisfies(existing, req, now)) return { login: existing, issued: false };
-  return { login: await dbLogin(session, store, req), issued: true };
+  // remember: false keeps a route the user never chose (the server picked the db user) in memory,
+  // so it does not become the profile's login for the database and stick until `xsh db logout`.
+  return { login: await dbLogin(session, opts.remember === false ? undefined : store, req), issued: true };
 }
 
 /** RoutedDialerOptions configures {@link routedDialer}. */
@@ -299,7 +317,8 @@ export function routedDialer(o: RoutedDialerOptions): RoutedDialer {
   const margin = o.renewBeforeMs ?? DB_CERT_RENEW_BEFORE_MS;
   const fresh = async (): Promise<DbLogin> => {
     if (login.expires.getTime() - o.now().getTime() > margin) return login;
-    renewing ??= dbLogin(o.session, o.store, {
+    // A login kept in memory (a route the user never chose) is renewed in memory too.
+    renewing ??= dbLogin(o.session, login.certPath ? o.store : undefined, {
       database: login.database,
       ...(login.dbUser ? { dbUser: login.dbUser } : {}),
       ...(login.dbName ? { dbName: login.dbName } : {}),

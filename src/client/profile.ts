@@ -53,6 +53,36 @@ export class ProfileStore {
     return { dir, key: join(dir, `${user}.key`), cert: join(dir, `${user}.crt`), ca: join(dir, 'certs.pem'), profile: join(this.home, `${name}.yaml`) };
   }
 
+  /**
+   * knownCaPath is where the cluster CA of a proxy is remembered across `xsh logout` (tsh keeps
+   * known proxies the same way), so the next plain `xsh login --proxy=…` still verifies the proxy.
+   */
+  knownCaPath(name: string): string {
+    return join(this.home, 'known_proxies', `${name}.pem`);
+  }
+
+  /** knownCa returns the remembered cluster CA of a proxy, or undefined. */
+  async knownCa(name: string): Promise<string | undefined> {
+    try {
+      const pem = await readFile(this.knownCaPath(name), 'utf8');
+      return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** forgetCa deletes the remembered cluster CA of a proxy; returns whether there was one. */
+  async forgetCa(name: string): Promise<boolean> {
+    const had = (await this.knownCa(name)) !== undefined;
+    await rm(this.knownCaPath(name), { force: true });
+    return had;
+  }
+
+  /** forgetAllCas deletes every remembered cluster CA. */
+  async forgetAllCas(): Promise<void> {
+    await rm(join(this.home, 'known_proxies'), { recursive: true, force: true });
+  }
+
   /** current returns the active profile, or undefined when not logged in. */
   async current(): Promise<Profile | undefined> {
     let name: string;
@@ -100,6 +130,8 @@ export class ProfileStore {
     const keyStorage = await saveKey(`${name}/${profile.user}`, p.key, material.keyPem, opts);
     await writeFileAtomic(p.cert, material.certPem);
     await writeFileAtomic(p.ca, material.hostCaPem);
+    await ensurePrivateDir(join(this.home, 'known_proxies'));
+    await writeFileAtomic(this.knownCaPath(name), material.hostCaPem);
     const full: Profile = { ...profile, keyStorage };
     await writeFileAtomic(
       p.profile,
@@ -132,7 +164,7 @@ export class ProfileStore {
     return { profile, keyPem, certPem, hostCaPem };
   }
 
-  /** remove deletes one profile and its keys; it returns the removed profile. */
+  /** remove deletes one profile and its keys (not the remembered CA: see forgetCa); it returns the removed profile. */
   async remove(name: string): Promise<Profile | undefined> {
     const profile = await this.read(name);
     if (profile) {

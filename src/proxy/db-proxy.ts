@@ -219,11 +219,15 @@ export function createDbMuxHandler(opts: DbProxyHandlerOptions): ProtocolHandler
       if (expires && expires.getTime() <= (opts.now?.() ?? new Date()).getTime()) {
         throw authRequired('your certificate has expired', { hint: LOGIN_HINT });
       }
-      const client = parseReportedClientAddr((header as { clientAddr?: unknown } | null)?.clientAddr);
+      // The address xsh reports is checked (bounded, ip:port) so a bad header refuses the stream, but
+      // addr.remote is what the proxy itself saw: the tunnel's loopback address says nothing of who connected.
+      parseReportedClientAddr((header as { clientAddr?: unknown } | null)?.clientAddr);
       const db = await opts.tunnels.openDatabaseStream(identity!.route!.database, {
         ...(opts.headerFor?.(identity!, socket) ?? {}),
         cert: certDer!.toString('base64'),
-        clientAddr: `${remote} (local ${client})`,
+        // addr.remote is where the user's tunnel connected from, as the proxy saw it; the
+        // tunnel's own loopback client address says nothing about who connected.
+        clientAddr: remote,
       });
       if (stream.destroyed) {
         db.destroy();

@@ -63,11 +63,13 @@ export interface TunnelAgentOptions {
 export interface TunnelAgentEvents {
   connected: [];
   disconnected: [err: Error | undefined];
+  /** The tunnel closed because stop() was called (not a lost connection). */
+  stopped: [];
 }
 
 /**
  * TunnelAgent keeps the agent's tunnel to the proxy up. Emits `connected` after each successful
- * hello and `disconnected` (with the reason) when a connection ends.
+ * hello and `disconnected` (with the reason) when a connection is lost; `stopped` when stop() closed it.
  */
 export class TunnelAgent extends EventEmitter<TunnelAgentEvents> {
   readonly #opts: TunnelAgentOptions;
@@ -239,8 +241,13 @@ export class TunnelAgent extends EventEmitter<TunnelAgentEvents> {
     // A connection that stayed up for a while was healthy: start the backoff over. One that
     // the proxy dropped at once (say, it rejects our certificate) keeps growing the delay.
     if (Date.now() - this.#connectedAt >= 2 * this.#heartbeatMs) this.#attempt = 0;
+    // A tunnel closed by stop() was not lost: owners hear 'stopped', so a clean shutdown does not
+    // log "lost the proxy connection; reconnecting".
+    if (this.#stopped) {
+      this.emit('stopped');
+      return;
+    }
     this.emit('disconnected', err);
-    if (this.#stopped) return;
     const delay = this.#nextDelay();
     this.#log.debug('tunnel to the proxy is down; reconnecting', { proxy: this.#opts.proxyAddr, err: err ? messageOf(err) : undefined, retry_in_ms: delay });
     this.#retry = setTimeout(() => this.#dial(), delay);

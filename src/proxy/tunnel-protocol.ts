@@ -29,6 +29,17 @@ export interface DatabaseAdvert {
   labels: Record<string, string>;
   type: DatabaseType;
   mode: RedisMode;
+  /** The agent's last check of the database itself (TLS dial + PING); absent until the first one. */
+  health?: AdvertHealth;
+}
+
+/** AdvertHealth is an agent's last health check of one database. */
+export interface AdvertHealth {
+  ok: boolean;
+  /** Why it failed (bounded; escaped before printing). */
+  error?: string;
+  /** When it was checked (ISO-8601). */
+  checked: string;
 }
 
 /** HelloMessage opens an agent's session with the proxy. */
@@ -51,6 +62,7 @@ const MAX_DATABASES = 10_000;
 const MAX_NAME = 253;
 const MAX_TEXT = 4096;
 const MAX_LABELS = 64;
+const MAX_HEALTH_ERROR = 512;
 const MODES: readonly RedisMode[] = ['standalone', 'cluster'];
 const MIN_HEARTBEAT_MS = 10;
 const MAX_HEARTBEAT_MS = 60_000;
@@ -85,6 +97,12 @@ export function advertProblem(v: unknown): string | undefined {
   const labels = Object.entries(v.labels);
   if (labels.length > MAX_LABELS) return `more than ${MAX_LABELS} labels`;
   if (labels.some(([k, val]) => !isText(k, MAX_NAME) || !isText(val))) return 'labels must map strings to strings';
+  if (v.health !== undefined) {
+    const h = v.health;
+    if (!isObject(h) || typeof h.ok !== 'boolean' || !isText(h.checked, 64) || (h.error !== undefined && !isText(h.error, MAX_HEALTH_ERROR))) {
+      return 'health must be { ok, checked, error? }';
+    }
+  }
   return undefined;
 }
 
@@ -92,6 +110,7 @@ export function advertProblem(v: unknown): string | undefined {
 function cleanAdvert(v: DatabaseAdvert): DatabaseAdvert {
   const out: DatabaseAdvert = { name: v.name, protocol: v.protocol, uri: v.uri, labels: { ...v.labels }, type: v.type, mode: v.mode };
   if (v.description !== undefined) out.description = v.description;
+  if (v.health !== undefined) out.health = { ok: v.health.ok, checked: v.health.checked, ...(v.health.error !== undefined ? { error: v.health.error } : {}) };
   return out;
 }
 

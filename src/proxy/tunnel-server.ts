@@ -28,7 +28,7 @@ import {
   parseAdverts,
   parseHello,
 } from './tunnel-protocol.js';
-import type { DatabaseAdvert } from './tunnel-protocol.js';
+import type { AdvertHealth, DatabaseAdvert } from './tunnel-protocol.js';
 
 /** TunnelServerOptions configures a {@link TunnelServer}. */
 export interface TunnelServerOptions {
@@ -79,6 +79,8 @@ export interface DatabaseListing {
   agents: string[];
   /** The latest heartbeat among those agents. */
   lastSeen: Date;
+  /** Healthy when any agent's last check of the database succeeded, else the freshest failure. */
+  health?: AdvertHealth;
 }
 
 /** TunnelServerEvents are the events a {@link TunnelServer} emits (for logs and status). */
@@ -237,13 +239,13 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
 
   /** listDatabases lists every database served by a healthy agent, merged by name, sorted. */
   listDatabases(): DatabaseListing[] {
-    const byName = new Map<string, { spec: DatabaseAdvert; agents: string[]; lastSeen: number; specSeen: number }>();
+    const byName = new Map<string, { spec: DatabaseAdvert; agents: string[]; lastSeen: number; specSeen: number; health?: AdvertHealth }>();
     for (const a of this.#agents.values()) {
       if (!this.#healthy(a)) continue;
       for (const db of a.databases) {
         const entry = byName.get(db.name);
         if (!entry) {
-          byName.set(db.name, { spec: db, agents: [a.hostId], lastSeen: a.lastSeen, specSeen: a.lastSeen });
+          byName.set(db.name, { spec: db, agents: [a.hostId], lastSeen: a.lastSeen, specSeen: a.lastSeen, ...(db.health ? { health: db.health } : {}) });
           continue;
         }
         entry.agents.push(a.hostId);
@@ -253,11 +255,13 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
           entry.specSeen = a.lastSeen;
         }
         entry.lastSeen = Math.max(entry.lastSeen, a.lastSeen);
+        // One agent that reaches the database is enough for sessions to work (the proxy fails over).
+        if (db.health && (!entry.health || (!entry.health.ok && (db.health.ok || db.health.checked > entry.health.checked)))) entry.health = db.health;
       }
     }
     return [...byName.values()]
       .sort((x, y) => (x.spec.name < y.spec.name ? -1 : x.spec.name > y.spec.name ? 1 : 0))
-      .map((e) => ({ spec: e.spec, agents: e.agents.sort(), lastSeen: new Date(e.lastSeen) }));
+      .map((e) => ({ spec: e.spec, agents: e.agents.sort(), lastSeen: new Date(e.lastSeen), ...(e.health ? { health: e.health } : {}) }));
   }
 
   /**

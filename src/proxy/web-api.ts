@@ -82,6 +82,8 @@ const num = (v: unknown, name: string): number | undefined => {
 /** DatabaseView is a database agents serve right now, with the host ids of those agents. */
 export interface DatabaseView extends DatabaseSummary {
   agents: string[];
+  /** The agents' last check of the database itself (absent until the first one). */
+  health?: { ok: boolean; error?: string; checked: string };
 }
 
 /** WebApiDeps are the proxy parts the API reads: which databases agents serve right now. */
@@ -96,8 +98,10 @@ const DENIAL_AUDIT_LIMITS = { perSource: 20, global: 200, windowMs: 60_000 };
 /** createWebApi returns the HTTP server whose 'connection' event the listener feeds TLS sockets into. */
 export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = {}): http.Server {
   /** allDatabases merges what agents serve now with dynamic resources no agent serves (offline). */
-  const allDatabases = async (): Promise<(DatabaseView & { status: 'online' | 'offline' })[]> => {
-    const online = (deps.databases?.() ?? []).map((d) => ({ ...d, status: 'online' as const }));
+  const allDatabases = async (): Promise<(DatabaseView & { status: 'online' | 'unhealthy' | 'offline' })[]> => {
+    // Served by an agent: online, unless the agents' own check of the database fails
+    // (a newcomer's TLS mistake shows here instead of at the first session).
+    const online = (deps.databases?.() ?? []).map((d) => ({ ...d, status: d.health && !d.health.ok ? ('unhealthy' as const) : ('online' as const) }));
     const names = new Set(online.map((d) => d.name));
     const offline = (await auth.listDatabaseResources())
       .filter((r) => !names.has(r.metadata.name))
@@ -293,8 +297,17 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return {
         databases: dbs
           .filter((d) => checker.canSeeDatabase(d))
-          .map((d) => ({ ...d, allowed_users: checker.formatAllowedUsers(d), agents: d.agents.length })),
+          .map((d) => {
+            // The text column (allowed_users) and, for JSON consumers, the lists themselves.
+            const { allowed, denied } = checker.allowedDbUsers(d);
+            return { ...d, allowed_users: checker.formatAllowedUsers(d), allowed_db_users: allowed, denied_db_users: denied, agents: d.agents.length };
+          }),
       };
+    }),
+    route('GET', '/v1/db-resources', async (c) => {
+      // The stored `kind: db` resources themselves, for `xctl get db/NAME` to print, edit, re-apply.
+      await auth.authorize(c.identity(), 'database', 'list');
+      return { resources: await auth.listDatabaseResources() };
     }),
     route('PUT', '/v1/databases', async (c) => {
       const b = await c.body();
@@ -371,17 +384,39 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       return auth.acceptAgentEvents(id, b.events, sessions as Record<string, unknown>);
     }),
     route('GET', '/v1/audit', async (c) => {
+      // One page of at most AUDIT_PAGE_MAX events; `next` is the cursor of the following page
+      // (pass it back as `before` when reading newest first, `after` when oldest first), and
+      // `total` (first page only) counts every match, so a client can say "showing N of M"
+      // instead of truncating silently.
       const q = c.query;
       const since = q.get('since');
-      const limit = q.get('limit');
-      const events = await auth.searchEvents(c.identity(), {
+      const limitText = q.get('limit');
+      const limit = limitText === null ? 500 : Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) throw badParameter(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}, got "${limitText}"`);
+      const cursor = (name: string) => {
+        const v = q.get(name);
+        if (v !== null && !/^[0-9A-Za-z_-]{1,64}$/.test(v)) throw badParameter(`${name} must be an event id (the "next" of a previous page)`);
+        return v ?? undefined;
+      };
+      const filters = {
         ...(q.get('type') ? { type: q.get('type')! } : {}),
         ...(q.get('user') ? { user: q.get('user')! } : {}),
         ...(since ? { since: parseDate(since, 'since') } : {}),
-        ...(limit ? { limit: Math.min(Number(limit) || 500, 10_000) } : {}),
+      };
+      const before = cursor('before');
+      const after = cursor('after');
+      const events = await auth.searchEvents(c.identity(), {
+        ...filters,
+        ...(before ? { beforeId: before } : {}),
+        ...(after ? { afterId: after } : {}),
+        limit,
         order: q.get('order') === 'desc' ? 'desc' : 'asc',
       });
-      return { events };
+      // Counting scans every match, so only the first page of a listing pays for it; pages
+      // reached by a cursor (and --follow's polls) do not.
+      const total = before || after ? undefined : await auth.countEvents(c.identity(), filters);
+      const last = events.length === limit ? events[events.length - 1]?.id : undefined;
+      return { events, ...(total !== undefined ? { total } : {}), ...(last ? { next: last } : {}) };
     }),
   ];
 
@@ -561,6 +596,8 @@ function guardConnection(socket: Socket, limits: WebApiLimits): ConnectionGuard 
     },
   };
 }
+/** AUDIT_PAGE_MAX bounds one page of `GET /v1/audit`; larger reads follow the `next` cursor. */
+const AUDIT_PAGE_MAX = 10_000;
 
 function parseDate(s: string, name: string): Date {
   const d = new Date(s);

@@ -376,7 +376,8 @@ export class SessionRelay {
     else if (args.length > 3) problem = 'syntax error';
     else if (args.length === 2) {
       if (this.#session.dbUser !== 'default') {
-        problem = 'failed to authenticate as the default user. Please provide the db username when connecting to Redis';
+        // Say how: AUTH with the routed user's name (or reconnect routed to default).
+        problem = `failed to authenticate as the default user. Please provide the db username when connecting to Redis: this session is routed to db user "${this.#session.dbUser}"; send AUTH ${this.#session.dbUser} <password>`;
       }
     } else problem = this.#checkAuthUser(args[1]!);
     this.#finishAuth(req, 'auth', text, problem, true);
@@ -423,7 +424,11 @@ export class SessionRelay {
         ok = false;
       }
     }
-    return ok ? undefined : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis`;
+    // Say how to get a session routed to that user: the route is chosen when connecting, not by AUTH.
+    return ok
+      ? undefined
+      : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis: ` +
+          `this session is routed to db user "${this.#session.dbUser}"; reconnect with xsh db connect ${this.#session.database.name} --db-user=${displayArg(userArg)}`;
   }
 
   #finishAuth(req: Request, name: string, text: string, problem: string | undefined, authenticates: boolean, onType?: (t: number) => void): void {

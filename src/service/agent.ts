@@ -19,6 +19,7 @@ import type { Role } from '../auth/types.js';
 import { TunnelAgent } from '../proxy/tunnel-agent.js';
 import { advertFor } from '../proxy/tunnel-protocol.js';
 import type { AgentAuth } from './agent-auth.js';
+import type { DatabaseHealthChecker } from './db-health.js';
 
 /** AgentOptions configures {@link startAgent}. */
 export interface AgentOptions {
@@ -40,6 +41,8 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** connect joins an in-process agent to its proxy without TLS (see TunnelAgent). */
   connect?: () => Duplex;
+  /** health checks the databases; its last results go out with every heartbeat. */
+  health?: DatabaseHealthChecker;
 }
 
 /** RunningAgent is a started agent. */
@@ -203,7 +206,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     tls: o.tls,
     hostId: o.hostId,
     version: o.version,
-    databases: () => databases().map(advertFor),
+    databases: () =>
+      databases().map((d) => {
+        const a = advertFor(d);
+        const h = o.health?.health(d.name);
+        return h ? { ...a, health: h } : a;
+      }),
     onStream: serve,
     log: log.child('tunnel'),
     ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
@@ -212,6 +220,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   tunnel.on('connected', () => log.info('connected to the proxy', { proxy: o.proxyAddr, databases: databases().map((d) => d.name).join(',') }));
   tunnel.on('disconnected', (err) => log.warn('lost the proxy connection; reconnecting', { err: err?.message }));
   tunnel.start();
+  o.health?.start(databases);
 
   return {
     tunnel,
@@ -219,6 +228,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     async stop() {
       clearInterval(poll);
       o.discovered?.stop();
+      await o.health?.stop();
       for (const s of sessions) s.abort(new Error('agent stopping'));
       await tunnel.stop();
       await o.auth.close();

@@ -40,18 +40,8 @@ export class SelfHostedCredentials implements CredentialProvider {
   private async issue(db: DatabaseSpec, dbUser: string, notAfter: Date, session: SessionProof | undefined): Promise<UpstreamCredentials> {
     const kp = newClientKey();
     const cert = await this.auth.signDbClientCert({ ...(session ? { session } : {}), database: db.name, dbUser, publicKeyPem: kp.publicKeyPem, notAfter });
-    const serverName = db.tls.serverName ?? (isIP(db.host) ? undefined : db.host);
     return {
-      tls: {
-        certPem: cert.certPem,
-        keyPem: kp.privateKeyPem,
-        // Self-hosted Redis serves a certificate from `xctl auth sign --format=redis` (the db CA)
-        // unless tls.ca_cert_file names the operator's own CA.
-        caPem: db.tls.caCertPem ?? this.auth.dbCaPem,
-        ...(serverName ? { serverName } : {}),
-        rejectUnauthorized: db.tls.mode !== 'insecure',
-        checkServerName: db.tls.mode === 'verify-full',
-      },
+      tls: { ...serverTls(db, this.auth.dbCaPem), certPem: cert.certPem, keyPem: kp.privateKeyPem },
       expiresAt: cert.notAfter,
     };
   }
@@ -62,4 +52,21 @@ export class SelfHostedCredentials implements CredentialProvider {
       if (Number(k.slice(k.lastIndexOf('|') + 1)) <= now) this.cache.delete(k);
     }
   }
+}
+
+/**
+ * serverTls is how the agent verifies a self-hosted database's certificate: the server was signed
+ * by `xctl auth sign --format=redis` (the db CA) unless tls.ca_cert_file names the operator's own
+ * CA. Without a client certificate it is also what the health check dials with: a db_client
+ * certificate is issued only for a live session (issue 8 §5), so the check proves the path and the
+ * server's certificate, and sessions prove the client side.
+ */
+export function serverTls(db: DatabaseSpec, dbCaPem: string): UpstreamCredentials['tls'] {
+  const serverName = db.tls.serverName ?? (isIP(db.host) ? undefined : db.host);
+  return {
+    caPem: db.tls.caCertPem ?? dbCaPem,
+    ...(serverName ? { serverName } : {}),
+    rejectUnauthorized: db.tls.mode !== 'insecure',
+    checkServerName: db.tls.mode === 'verify-full',
+  };
 }

@@ -26,6 +26,8 @@ import { startAgent, type RunningAgent } from './agent.js';
 import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
 import { createCredentialProviders } from './providers.js';
 import { createDiscoveries, startDiscovery } from './discovery.js';
+import { DatabaseHealthChecker } from './db-health.js';
+import { serverTls } from './credentials.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
@@ -144,6 +146,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
             mode: d.spec.mode,
             labels: d.spec.labels,
             agents: d.agents,
+            ...(d.health ? { health: d.health } : {}),
           })),
         limits: { headersTimeoutMs: limits.headersTimeoutMs, bodyTimeoutMs: limits.bodyTimeoutMs, keepAliveTimeoutMs: limits.keepAliveTimeoutMs },
       });
@@ -275,6 +278,7 @@ async function launchAgent(
     log: o.log.child('agent'),
     clock: o.clock,
     ...(o.connect ? { connect: o.connect } : {}),
+    health: new DatabaseHealthChecker({ serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem), clock: o.clock, log: o.log.child('health') }),
   });
 }
 

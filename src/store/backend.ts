@@ -46,6 +46,10 @@ export interface EventQuery {
   limit?: number;
   /** Default 'asc' (oldest first). */
   order?: 'asc' | 'desc';
+  /** Only events whose id is greater than this (a page cursor when reading oldest first). */
+  afterId?: string;
+  /** Only events whose id is less than this (a page cursor when reading newest first). */
+  beforeId?: string;
 }
 
 /**
@@ -102,6 +106,8 @@ export interface Backend {
    * write after it is seen.
    */
   watch?(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch>;
+  /** countEvents counts the events matching q's filters (type, user, since, until; not limit or cursors). */
+  countEvents(q: EventQuery): Promise<number>;
   /** close releases the backend (and any lock it holds). */
   close(): Promise<void>;
 }

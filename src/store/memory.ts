@@ -88,16 +88,24 @@ export class MemoryBackend implements Backend {
   }
 
   async searchEvents(q: EventQuery): Promise<AuditEvent[]> {
-    let out = this.events.filter(
+    let out = this.matching(q).filter((e) => (!q.afterId || e.id! > q.afterId) && (!q.beforeId || e.id! < q.beforeId));
+    out = out.sort((a, b) => (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0));
+    if (q.order === 'desc') out.reverse();
+    return out.slice(0, q.limit ?? 500);
+  }
+
+  async countEvents(q: EventQuery): Promise<number> {
+    return this.matching(q).length;
+  }
+
+  private matching(q: EventQuery): AuditEvent[] {
+    return this.events.filter(
       (e) =>
         (!q.type || e.type === q.type) &&
         (!q.user || e.user === q.user) &&
         (!q.since || Date.parse(e.time) >= q.since.getTime()) &&
         (!q.until || Date.parse(e.time) <= q.until.getTime()),
     );
-    out = out.sort((a, b) => (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0));
-    if (q.order === 'desc') out.reverse();
-    return out.slice(0, q.limit ?? 500);
   }
 
   async close(): Promise<void> {}

@@ -367,25 +367,20 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  /** searchEvents filters by type, user and time range in SQL, ordered by id. */
+  /** searchEvents filters by type, user, time range and page cursor in SQL, ordered by id. */
   async searchEvents(q: EventQuery): Promise<AuditEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const filter = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (q.type) filter('type = ?', q.type);
-    if (q.user) filter('usr = ?', q.user);
-    if (q.since) filter('time >= ?', q.since.toISOString());
-    if (q.until) filter('time <= ?', q.until.toISOString());
+    const { where, params } = eventFilter(q, true);
     params.push(Math.max(0, Math.floor(q.limit ?? DEFAULT_EVENT_LIMIT)));
-    const sql =
-      'SELECT id, data FROM xport_events' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`;
+    const sql = `SELECT id, data FROM xport_events${where} ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`;
     const rows = await this.q<{ id: string; data: string }>(sql, params);
     return rows.map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
+  }
+
+  /** countEvents counts what searchEvents would find without a limit or cursor. */
+  async countEvents(q: EventQuery): Promise<number> {
+    const { where, params } = eventFilter(q, false);
+    const rows = await this.q<{ n: string }>(`SELECT COUNT(*) AS n FROM xport_events${where}`, params);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
@@ -597,4 +592,21 @@ export class PostgresBackend implements Backend {
   get clientConfig(): ClientConfig {
     return this.config;
   }
+}
+
+/** eventFilter builds the WHERE clause for an event query; cursors only when withCursor (counts ignore them). */
+function eventFilter(q: EventQuery, withCursor: boolean): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const filter = (clause: string, value: unknown) => {
+    params.push(value);
+    where.push(clause.replace('?', `$${params.length}`));
+  };
+  if (q.type) filter('type = ?', q.type);
+  if (q.user) filter('usr = ?', q.user);
+  if (q.since) filter('time >= ?', q.since.toISOString());
+  if (q.until) filter('time <= ?', q.until.toISOString());
+  if (withCursor && q.afterId) filter('id > ?', q.afterId);
+  if (withCursor && q.beforeId) filter('id < ?', q.beforeId);
+  return { where: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', params };
 }

@@ -366,31 +366,14 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  /** searchEvents filters by type, user and time range in SQL, ordered by id. */
+  /** searchEvents filters by type, user, time range and id cursor in SQL, ordered by id. */
   searchEvents(q: EventQuery): Promise<AuditEvent[]> {
     return this.guard(() => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const filter = (clause: string, value: unknown) => {
-        where.push(clause);
-        params.push(value);
-      };
-      if (q.type) filter('type = ?', q.type);
-      if (q.user) filter('user = ?', q.user);
-      if (q.since) filter('time >= ?', q.since.toISOString());
-      if (q.until) filter('time <= ?', q.until.toISOString());
+      const { where, params } = eventFilter(q, true);
       const order = q.order === 'desc' ? 'DESC' : 'ASC';
-      const sql =
-        'SELECT id, data FROM events' +
-        (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-        ` ORDER BY id ${order} LIMIT ?`;
-      let stmt = this.searches.get(sql);
-      if (!stmt) {
-        stmt = this.db.prepare<unknown[], EventRow>(sql);
-        this.searches.set(sql, stmt);
-      }
+      const sql = 'SELECT id, data FROM events' + where + ` ORDER BY id ${order} LIMIT ?`;
       const limit = Math.max(0, Math.floor(q.limit ?? DEFAULT_EVENT_LIMIT));
-      return stmt.all(...params, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
+      return this.search(sql).all(...params, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
     });
   }
 
@@ -459,10 +442,46 @@ export class SqliteBackend implements Backend {
     });
   }
 
+  /** countEvents counts what searchEvents would find without a limit or cursor. */
+  countEvents(q: EventQuery): Promise<number> {
+    return this.guard(() => {
+      const { where, params } = eventFilter(q, false);
+      const row = this.search('SELECT COUNT(*) AS n, NULL AS data FROM events' + where).get(...params) as unknown as { n: number };
+      return row.n;
+    });
+  }
+
+  /** search prepares a query once per distinct SQL text (a handful: one per filter combination). */
+  private search(sql: string): Database.Statement<unknown[], EventRow> {
+    let stmt = this.searches.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<unknown[], EventRow>(sql);
+      this.searches.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   /** close closes the database; later calls fail with an `internal` error. Closing twice is fine. */
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** eventFilter turns q's filters into a WHERE clause (cursors too when withCursor). */
+function eventFilter(q: EventQuery, withCursor: boolean): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const filter = (clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (q.type) filter('type = ?', q.type);
+  if (q.user) filter('user = ?', q.user);
+  if (q.since) filter('time >= ?', q.since.toISOString());
+  if (q.until) filter('time <= ?', q.until.toISOString());
+  if (withCursor && q.afterId) filter('id > ?', q.afterId);
+  if (withCursor && q.beforeId) filter('id < ?', q.beforeId);
+  return { where: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', params };
 }
 
 function modified(key: string) {

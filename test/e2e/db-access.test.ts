@@ -87,7 +87,7 @@ describe.runIf(hasRedis())('database access end to end', () => {
     expect(verbose.stdout).toMatch(/^Name\s+Description\s+Protocol\s+Type\s+URI\s+Allowed Users/m);
     expect(verbose.stdout).toMatch(/redis\s+self-hosted\s+rediss:\/\/127\.0\.0\.1:\d+/);
     const json = JSON.parse((await c.bob.xsh(['db', 'ls', '--format=json'])).stdout);
-    expect(json).toEqual([expect.objectContaining({ name: 'cache', allowed_users: '[bob]', labels: { env: 'dev' } })]);
+    expect(json).toEqual([expect.objectContaining({ name: 'cache', allowed_users: ['bob'], denied_users: [], labels: { env: 'dev' } })]);
     const admin = await c.svc.xctl(['db', 'ls']);
     expect(admin.stdout).toMatch(/cache\s+\S+-agent\s+env=dev\s+rediss:\/\/127\.0\.0\.1:\d+\s+online/);
   });

@@ -564,7 +564,7 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     const keys = keysPerShard(shardRanges, 'auth', 1).map((k) => k[0]!);
     expect(await via.cmd('GET', keys[0]!)).toBe('-NOAUTH Authentication required.\r\n');
     expect(await via.cmd('AUTH', 'bob', 'bob-pw')).toBe(
-      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis\r\n',
+      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis: this session is routed to db user "alice"; reconnect with xsh db connect cluster-cache --db-user=bob\r\n',
     );
     via.send(enc('AUTH', 'alice', 'alice-pw'), ...keys.map((k) => enc('SET', k, 'v')), enc('HELLO', '3'), ...keys.map((k) => enc('GET', `${k}:none`)));
     const replies = await via.take(2 + keys.length * 2);

@@ -358,12 +358,12 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
     );
     expect(await via.take(10)).toEqual([
       '-NOAUTH Authentication required.\r\n',
-      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis\r\n',
+      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis: this session is routed to db user "alice"; reconnect with xsh db connect cache --db-user=bob\r\n',
       '-WRONGPASS invalid username-password pair or user is disabled.\r\n',
-      '-ERR xport: failed to authenticate as the default user. Please provide the db username when connecting to Redis\r\n',
+      '-ERR xport: failed to authenticate as the default user. Please provide the db username when connecting to Redis: this session is routed to db user "alice"; send AUTH alice <password>\r\n',
       "-ERR xport: wrong number of arguments for 'auth' command\r\n",
       '-ERR xport: syntax error\r\n',
-      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis\r\n',
+      '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis: this session is routed to db user "alice"; reconnect with xsh db connect cache --db-user=bob\r\n',
       '-ERR xport: syntax error\r\n',
       '+OK\r\n',
       '$-1\r\n',

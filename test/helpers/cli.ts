@@ -59,6 +59,9 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       clearTimeout(timer);
       resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A program that exits without reading its input (redis-cli on a refused connection) closes
+    // the pipe: that EPIPE is not the test's failure, the exit code and output are.
+    child.stdin.on('error', () => {});
     // With onStderr the test answers prompts as they appear, so stdin stays open after input.
     if (opts.onStderr) {
       if (opts.input !== undefined) child.stdin.write(opts.input);

@@ -32,6 +32,31 @@ export function examplesOf(cmd: Command): string | undefined {
   return EXAMPLES.get(cmd);
 }
 
+// ─── Man page sections outside the tree ─────────────────────────────────────────────────────────
+
+/** ManPageNotes are the ENVIRONMENT and EXIT STATUS entries of a program's man page: [term, meaning]. */
+export interface ManPageNotes {
+  environment?: readonly (readonly [string, string])[];
+  exitStatus?: readonly (readonly [string, string])[];
+}
+
+const NOTES = new WeakMap<Command, ManPageNotes>();
+
+/** setManNotes attaches ENVIRONMENT and EXIT STATUS entries to a program for {@link renderMan}. */
+export function setManNotes(program: Command, notes: ManPageNotes): Command {
+  NOTES.set(program, notes);
+  return program;
+}
+
+/** EXIT_STATUS_NOTES are the exit codes both binaries share (the README's "Exit codes"). */
+export const EXIT_STATUS_NOTES: readonly (readonly [string, string])[] = [
+  ['0', 'Success.'],
+  ['1', 'An error; the message says what happened and what to do (--debug adds causes and stacks).'],
+  ['2', 'Usage error: an unknown flag, a missing or bad argument.'],
+  ['4', 'Not logged in, or the certificate expired; the message gives the login command to run.'],
+  ['130', 'Interrupted (Ctrl-C).'],
+];
+
 // ─── Reading the tree ───────────────────────────────────────────────────────────────────────────
 
 // Compare by code unit, not localeCompare: the order must not depend on the machine's locale.
@@ -161,7 +186,7 @@ const MANUALS: Record<string, string> = { '1': 'User Commands', '8': 'System Adm
  * renderMan renders program as a roff man page: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, then
  * COMMANDS with every visible command at every depth (its full path, usage, description,
  * arguments, options with defaults and choices, and the examples given to {@link setExamples}),
- * EXAMPLES for the program's own, and SEE ALSO. Hidden commands and options are left out.
+ * ENVIRONMENT and EXIT STATUS (from {@link setManNotes}), EXAMPLES for the program's own, and SEE ALSO. Hidden commands and options are left out.
  */
 export function renderMan(program: Command, opts: ManOptions): string {
   const help = program.createHelp();
@@ -193,6 +218,11 @@ export function renderMan(program: Command, opts: ManOptions): string {
   };
   walk(program, [opts.name]);
   if (commands.length > 0) lines.push('.SH COMMANDS', ...commands);
+
+  const notes = NOTES.get(program);
+  const entries = (list: readonly (readonly [string, string])[]) => list.flatMap(([term, text]) => ['.TP', `.B ${roffCode(term)}`, roffText(text)]);
+  if (notes?.environment?.length) lines.push('.SH ENVIRONMENT', ...entries(notes.environment));
+  if (notes?.exitStatus?.length) lines.push('.SH EXIT STATUS', ...entries(notes.exitStatus));
 
   const examples = examplesOf(program);
   if (examples) lines.push('.SH EXAMPLES', ...roffLiteral(examples).slice(1));

@@ -33,3 +33,15 @@ export function renderTable(head: string[], rows: string[][]): string {
 export function renderData(value: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? JSON.stringify(value, null, 2) + '\n' : stringify(value);
 }
+
+/**
+ * outputTarget gives `-o/--output` one meaning in every command: absent, `stdout` or `-` print;
+ * `file` writes to the command's default path; `file:///path` and any other value name a file.
+ */
+export function outputTarget(v: string | undefined, defaultFile: string): { kind: 'stdout' } | { kind: 'file'; path: string } {
+  if (v === undefined || v === '' || v === 'stdout' || v === '-') return { kind: 'stdout' };
+  if (v === 'file') return { kind: 'file', path: defaultFile };
+  const path = v.startsWith('file://') ? v.slice('file://'.length) : v;
+  if (path === '') throw usage(`--output "${v}" names no file`, { hint: 'Use stdout, file, or file:///path/to/file.' });
+  return { kind: 'file', path };
+}

@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../../util/version.js';
 import type { CliContext } from '../shared/context.js';
-import { setExamples } from '../shared/docgen.js';
+import { EXIT_STATUS_NOTES, setExamples, setManNotes } from '../shared/docgen.js';
 import { commaList, labelMap } from '../shared/program.js';
 import type { TokensAddOptions } from './tokens.js';
 import type { AuthSignOptions } from './auth.js';
@@ -112,10 +112,13 @@ export function buildXctl(ctx: CliContext): Command {
     .option('-o, --out <path>', 'output path (prefix for --format=redis)')
     .option('--ttl <duration>', 'certificate lifetime (default 12h)')
     .option('--overwrite', 'replace existing files')
+    .option('--cluster', 'with --format=redis: a Redis Cluster node (server and client certificate from a cluster CA; the .cas trusts nodes and xport)')
+    .option('--cluster-ca <prefix>', 'with --cluster: the cluster CA files <prefix>.crt/.key, created when absent and reused for the other nodes (default: cluster-ca next to --out)')
     .action(async (_o, cmd: Command) => (await import('./auth.js')).runAuthSign(ctx, cmd.optsWithGlobals<AuthSignOptions>()));
   setExamples(
     sign,
     '  xctl auth sign --format=redis --host=localhost,127.0.0.1 --out=server --ttl=2190h\n' +
+      '  xctl auth sign --format=redis --cluster --host=10.0.0.1 --out=node1 --ttl=2190h   # Redis Cluster node\n' +
       '  xctl auth sign --user=ci-bot --format=file --out=ci.pem --ttl=1h',
   );
 
@@ -165,7 +168,7 @@ export function buildXctl(ctx: CliContext): Command {
   install
     .command('systemd')
     .description('print (or write with -o) a systemd unit that runs xctl start -c /etc/xport.yaml')
-    .option('-o, --output <path>', 'write the unit here instead of printing it')
+    .option('-o, --output <where>', 'stdout (default), file (/etc/systemd/system/xport.service) or file:///path')
     .option('--config-path <file>', 'config file the unit starts with', '/etc/xport.yaml')
     .option('--binary <path>', 'path of xctl', '/usr/local/bin/xctl')
     .action(async (_o, cmd: Command) => (await import('./db.js')).runInstallSystemd(ctx, g(cmd)));
@@ -173,15 +176,25 @@ export function buildXctl(ctx: CliContext): Command {
   const audit = program.command('audit').description('audit log');
   audit
     .command('ls')
-    .description('list audit events, oldest first')
+    .description('list the newest audit events (newest last, like tail)')
     .option('--type <type>', 'only events of this type (e.g. user.login, db.session.query)')
     .option('--user <name>', 'only events of this user')
     .option('--since <when>', 'only events newer than a duration ago (1h) or a date (2026-01-01)')
-    .option('--limit <n>', 'at most this many events (default 500)')
+    .option('--limit <n>', 'show the newest n events (default 100)')
+    .option('-f, --follow', 'keep printing new events as they are recorded, until Ctrl-C')
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./audit.js')).runAuditLs(ctx, g(cmd)));
 
   addBackendCommands(program, ctx);
+  setManNotes(program, {
+    environment: [
+      ['XCTL_CONFIG', 'The config file when -c is not given (else /etc/xport.yaml when it exists).'],
+      ['XCTL_PROXY', 'The proxy address when --proxy is not given.'],
+      ['XCTL_DEBUG', 'Any value turns on --debug.'],
+      ['XSH_HOME', 'Where xctl looks for a logged-in xsh profile to administer with (default ~/.xsh).'],
+    ],
+    exitStatus: EXIT_STATUS_NOTES,
+  });
   return program;
 }
 

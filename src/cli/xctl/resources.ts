@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { stringify } from 'yaml';
 import { notFound, usage } from '../../errors.js';
 import type { PublicUser, Role } from '../../auth/types.js';
+import type { DatabaseResource } from '../../db/resource.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
 import { connectAdmin, type XctlGlobals } from './admin.js';
@@ -75,9 +76,25 @@ export async function runGet(ctx: CliContext, ref: string, o: XctlGlobals & { fo
     return;
   }
   if (kind === 'db') {
-    let { databases } = await conn.api.request<{ databases: { name: string }[] }>('GET', '/v1/databases');
-    if (name) databases = databases.filter((d) => d.name === name);
-    ctx.io.stdout.write(renderData(databases, format === 'json' ? 'json' : 'yaml'));
+    // `kind: db` resources exactly as stored, so `xctl get db/NAME > db.yaml`, an edit and
+    // `xctl create -f db.yaml --force` round-trip. Databases from an agent's config are not resources.
+    let { resources } = await conn.api.request<{ resources: DatabaseResource[] }>('GET', '/v1/db-resources');
+    if (name) {
+      resources = resources.filter((r) => r.metadata.name === name);
+      if (resources.length === 0) {
+        const { databases } = await conn.api.request<{ databases: { name: string; agents?: string[] }[] }>('GET', '/v1/databases');
+        const served = databases.find((d) => d.name === name);
+        if (served) {
+          throw notFound(`database "${name}" comes from an agent's config file (db_service.databases), not from a kind: db resource`, {
+            hint: 'Edit that agent config to change it; xctl db ls shows which agent serves it.',
+          });
+        }
+        throw notFound(`database "${name}" does not exist`, { hint: 'xctl get dbs lists the kind: db resources; xctl db ls every database.' });
+      }
+    }
+    if (format === 'text') ctx.io.stdout.write(renderTable(['Name', 'URI', 'Labels'], resources.map((r) => [r.metadata.name, r.spec.uri, Object.entries(r.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')])));
+    else if (format === 'json') ctx.io.stdout.write(renderData(resources, 'json'));
+    else ctx.io.stdout.write(resources.map((r) => stringify(r)).join('---\n'));
     return;
   }
   if (kind === 'token') {

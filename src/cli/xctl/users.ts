@@ -1,12 +1,12 @@
 /**
  * cli/xctl/users: `xctl users add|ls|rm|update|reset`, with tctl's output shapes.
  */
-import { usage } from '../../errors.js';
+import { connectionProblem, usage } from '../../errors.js';
 import { humanDuration, parseDuration } from '../../util/duration.js';
 import type { PublicUser } from '../../auth/types.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData, renderTable } from '../shared/output.js';
-import { connectAdmin, type XctlGlobals } from './admin.js';
+import { connectAdmin, type AdminConnection, type XctlGlobals } from './admin.js';
 
 /** UsersAddOptions are `xctl users add`'s flags. */
 export interface UsersAddOptions extends XctlGlobals {
@@ -34,15 +34,16 @@ export async function runUsersAdd(ctx: CliContext, name: string, o: UsersAddOpti
     db_names: o.dbNames ?? [],
     ttl_ms: ttlMs,
   });
+  const pin = await caPin(conn);
   if (format !== 'text') {
-    ctx.io.stdout.write(renderData({ user: r.user.name, token: r.token, expires: r.expires, proxy: conn.publicAddr }, format));
+    ctx.io.stdout.write(renderData({ user: r.user.name, token: r.token, expires: r.expires, proxy: conn.publicAddr, ca_pin: pin }, format));
     return;
   }
   ctx.io.stdout.write(
     `User "${r.user.name}" has been created but requires a password. Share this URL with the user to complete user setup, link is valid for ${humanDuration(ttlMs)}:\n` +
       `https://${conn.publicAddr}/web/invite/${r.token}\n\n` +
       `Or complete it from a terminal:\n` +
-      `  xsh login --proxy=${conn.publicAddr} --user=${r.user.name} --invite=${r.token}\n\n` +
+      `  xsh login --proxy=${conn.publicAddr} --user=${r.user.name} --invite=${r.token} --ca-pin=${pin}\n\n` +
       `NOTE: Make sure ${conn.publicAddr} points at an xport proxy which users can access.\n`,
   );
 }
@@ -97,11 +98,25 @@ export async function runUsersReset(ctx: CliContext, name: string, o: XctlGlobal
   if (ttlMs > MAX_RESET_TTL) throw usage(`--ttl must be at most 24h, got ${o.ttl}`);
   const conn = await connectAdmin(ctx, o);
   const r = await conn.api.request<{ token: string; expires: string }>('POST', `/v1/users/${encodeURIComponent(name)}/reset`, { ttl_ms: ttlMs });
+  const pin = await caPin(conn);
   ctx.io.stdout.write(
     `User "${name}" has been reset. Share this URL with the user to complete password reset, link is valid for ${humanDuration(ttlMs)}:\n` +
       `https://${conn.publicAddr}/web/reset/${r.token}\n\n` +
       `Or complete it from a terminal:\n` +
-      `  xsh login --proxy=${conn.publicAddr} --user=${name} --invite=${r.token}\n\n` +
+      `  xsh login --proxy=${conn.publicAddr} --user=${name} --invite=${r.token} --ca-pin=${pin}\n\n` +
       `NOTE: Make sure ${conn.publicAddr} points at an xport proxy which users can access.\n`,
   );
+}
+
+/**
+ * caPin is the cluster's CA pin, printed in the terminal login commands: a newcomer's first
+ * `xsh login` against a self-signed proxy needs it, and a command that omits it fails there.
+ */
+async function caPin(conn: AdminConnection): Promise<string> {
+  // From ping, over the already verified connection: an admin allowed to add users may not be
+  // allowed to read the cluster's CAs.
+  const r = await conn.api.ping();
+  const pin = r.ca_pins[0];
+  if (!pin) throw connectionProblem('the proxy did not say its CA pin');
+  return pin;
 }

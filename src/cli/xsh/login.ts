@@ -11,6 +11,7 @@ import type { CliContext } from '../shared/context.js';
 import { LineReader, promptSecret } from '../shared/prompt.js';
 import type { XshGlobals } from './program.js';
 import { printStatus } from './status.js';
+import { checkPasswordPolicy } from '../../auth/passwords.js';
 
 /** LoginOptions are `xsh login`'s parsed flags. */
 export interface LoginOptions extends XshGlobals {
@@ -36,10 +37,12 @@ export async function runLogin(ctx: CliContext, o: LoginOptions): Promise<void> 
   // Trust: a saved host CA for this proxy, else the pin, else --insecure, else the system store.
   const saved = await store.read(profileName(proxy)).catch(() => undefined);
   const savedCreds = saved && !o.caPin ? await store.credentials(saved).catch(() => undefined) : undefined;
+  // After `xsh logout` the profile is gone but the cluster CA is remembered (unless --forget-ca).
+  const knownCaPem = savedCreds?.hostCaPem ?? (o.caPin || o.insecure ? undefined : await store.knownCa(profileName(proxy)));
   if (o.insecure) ctx.io.stderr.write('WARNING: --insecure: the proxy certificate is NOT verified; anyone on the path can read your password.\n');
   const api = new ApiClient({
     addr: proxy,
-    ...(savedCreds ? { caPem: savedCreds.hostCaPem } : {}),
+    ...(knownCaPem ? { caPem: knownCaPem } : {}),
     ...(o.caPin ? { caPin: o.caPin } : {}),
     ...(o.insecure ? { insecure: true } : {}),
   });
@@ -76,6 +79,8 @@ export async function runLogin(ctx: CliContext, o: LoginOptions): Promise<void> 
       if (user && tok.user !== user) throw accessDenied(`this ${tok.kind} token belongs to another user`);
       ctx.io.stderr.write(`Setting the password for "${tok.user}".\n`);
       const password = await readPassword('Password: ');
+      // Said before the confirmation prompt, not after both: the auth service enforces the same rule.
+      checkPasswordPolicy(password);
       if (!o.passwordStdin) {
         const again = await promptSecret(ctx, 'Confirm password: ');
         if (again !== password) throw usage('the passwords do not match');

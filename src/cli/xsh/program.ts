@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../../util/version.js';
 import type { CliContext } from '../shared/context.js';
-import { setExamples } from '../shared/docgen.js';
+import { EXIT_STATUS_NOTES, setExamples, setManNotes } from '../shared/docgen.js';
 import { labelMap } from '../shared/program.js';
 
 /** GlobalOptions are xsh's flags valid before or after any subcommand. */
@@ -50,7 +50,8 @@ export function buildXsh(ctx: CliContext): Command {
 
   program
     .command('logout')
-    .description('remove the saved certificates and keys of every profile (or the one named by --proxy)')
+    .description('remove the saved certificates and keys of every profile (or the one named by --proxy); the cluster CA stays known')
+    .option('--forget-ca', 'also forget the cluster CA, so the next login needs --ca-pin again')
     .action(async (_opts, cmd: Command) => {
       const { runLogout } = await import('./logout.js');
       await runLogout(ctx, cmd.optsWithGlobals());
@@ -68,6 +69,20 @@ export function buildXsh(ctx: CliContext): Command {
   addDbCommands(ctx, program);
   addProxyCommands(ctx, program);
 
+  setManNotes(program, {
+    environment: [
+      ['XSH_HOME', 'Where profiles, keys and certificates are kept (default ~/.xsh).'],
+      ['XSH_PROXY', 'The proxy address when --proxy is not given.'],
+      ['XSH_USER', 'The user name when --user is not given.'],
+      ['XSH_IDENTITY', 'An identity file to use instead of a profile (as -i).'],
+      ['XSH_KEY_STORAGE', 'file keeps private keys in 0600 files instead of the OS keychain.'],
+      ['XSH_DEBUG', 'Any value turns on --debug.'],
+    ],
+    exitStatus: [
+      ...EXIT_STATUS_NOTES,
+      ['other', 'xsh db connect exits with the status of redis-cli.'],
+    ],
+  });
   return program;
 }
 
@@ -85,9 +100,11 @@ function addDbCommands(ctx: CliContext, program: Command): void {
     .description('list the databases your roles allow; ">" marks the ones you are logged into')
     .argument('[labels]', 'only databases with all of these labels: env=dev,team=x', labelMap)
     .option('-v, --verbose', 'also show each database\'s protocol, type and URI')
+    .option('--search <keywords>', 'only databases whose name, description or labels contain every comma-separated keyword')
+    .option('--query <predicate>', 'only databases matching a predicate: name == "x", labels["env"] == "dev", joined by &&')
     .addOption(formatOption())
     .action(async (labels: Record<string, string> | undefined, _o, cmd: Command) => (await import('./db/ls.js')).runDbLs(ctx, labels, cmd.optsWithGlobals()));
-  setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json');
+  setExamples(ls, '  xsh db ls\n  xsh db ls env=dev --format=json\n  xsh db ls --search=cache,dev\n  xsh db ls --query=\'labels["env"] == "dev" && name != "legacy"\'');
 
   const login = db
     .command('login')

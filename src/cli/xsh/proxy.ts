@@ -4,7 +4,7 @@
  * tunnel does the TLS and presents the routed certificate, renewing it shortly before it expires,
  * so clients connect to 127.0.0.1 with no certificates. Runs until SIGINT or SIGTERM.
  */
-import { routedDialer } from '../../client/databases.js';
+import { reloadingDialer } from '../../client/reloading-dialer.js';
 import { redisCliCommandLine } from '../../client/connect-command.js';
 import { usage } from '../../errors.js';
 import { startLocalTunnel } from '../../tunnel/local-tunnel.js';
@@ -29,18 +29,29 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   const port = parsePort(o.port);
   const { session, store, login } = await openRoutedSession(ctx, database, o);
   const log = createLogger(ctx.io.stderr, ctx.debug ? 'debug' : 'warn', 'tunnel');
-  const dialer = routedDialer({
+  const dialer = await reloadingDialer({
     session,
     store,
     login,
+    home: ctx.home,
+    ...(o.insecure ? { insecure: true } : {}),
+    remember: Boolean(o.dbUser),
     now: () => ctx.clock.now(),
     onRenew: (l) => log.info('renewed the database certificate', { database: l.database, expires: l.expires.toISOString() }),
+    // Said on stderr whatever the log level: the user just logged in again and wants to know it took.
+    onReload: (s, l) =>
+      ctx.io.stderr.write(`Picked up the new login of ${s.user} (valid until ${s.notAfter.toISOString()}); new connections to "${l.database}" use it.\n`),
+    onReloadSkipped: (why) => ctx.io.stderr.write(`The login changed but the tunnel keeps the previous one: ${why}\n`),
   });
 
   // Register for signals before listening, so a signal that arrives during startup still stops us.
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const unregister = ctx.onSignal(() => stop());
+  let interrupted = false;
+  const unregister = ctx.onSignal((signal) => {
+    interrupted = signal === 'SIGINT';
+    stop();
+  });
   try {
     const tunnel = await startLocalTunnel({ host: '127.0.0.1', port, dial: () => dialer.dial(), log });
     try {
@@ -53,7 +64,8 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   } finally {
     unregister();
   }
-  ctx.exitCode = 0;
+  // Ctrl-C is an interruption (130, as the README's exit codes say); SIGTERM is a requested, clean stop.
+  ctx.exitCode = interrupted ? 130 : 0;
 }
 
 /** parsePort validates --port; absent means 0, a random free port. */

@@ -4,7 +4,9 @@
  */
 import { authRequired } from '../../errors.js';
 import { formatDuration } from '../../util/duration.js';
-import { loadSession, loginHint } from '../../client/session.js';
+import { activeDbLogins } from '../../client/databases.js';
+import { ProfileStore } from '../../client/profile.js';
+import { loadSession, loginHint, type ClientSession } from '../../client/session.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData } from '../shared/output.js';
 import type { XshGlobals } from './program.js';
@@ -22,15 +24,27 @@ export async function runStatus(ctx: CliContext, o: StatusOptions): Promise<void
 /** printStatus prints the status block; an expired login prints, then fails with exit 4. */
 export async function printStatus(ctx: CliContext, o: XshGlobals, format: 'text' | 'json' | 'yaml'): Promise<void> {
   const identityFile = o.identity ?? ctx.env.XSH_IDENTITY;
-  const s = await loadSession({
-    home: ctx.home,
-    now: ctx.clock.now(),
-    allowExpired: true,
-    ...(o.proxy ?? ctx.env.XSH_PROXY ? { proxy: (o.proxy ?? ctx.env.XSH_PROXY)! } : {}),
-    ...(identityFile ? { identityFile } : {}),
-  });
+  let s: ClientSession;
+  try {
+    s = await loadSession({
+      home: ctx.home,
+      now: ctx.clock.now(),
+      allowExpired: true,
+      ...(o.proxy ?? ctx.env.XSH_PROXY ? { proxy: (o.proxy ?? ctx.env.XSH_PROXY)! } : {}),
+      ...(identityFile ? { identityFile } : {}),
+    });
+  } catch (err) {
+    // Scripts asked for json/yaml: they get a document saying so (the error still goes to stderr, exit 4).
+    if (format !== 'text' && (err as { kind?: string }).kind === 'auth-required') {
+      ctx.io.stdout.write(renderData({ logged_in: false, error: (err as Error).message }, format));
+    }
+    throw err;
+  }
   const left = s.notAfter.getTime() - ctx.clock.now().getTime();
   const expired = left <= 0;
+  // Database logins, as tsh lists them: local files only, like the rest of status.
+  const now = ctx.clock.now().getTime();
+  const dbLogins = (await activeDbLogins(s, s.source === 'profile' ? new ProfileStore(ctx.home) : undefined).catch(() => [])).filter((l) => l.expires.getTime() > now);
   if (format === 'text') {
     const rows: [string, string][] = [
       ['Profile URL:', `https://${s.proxyAddr}`],
@@ -41,12 +55,14 @@ export async function printStatus(ctx: CliContext, o: XshGlobals, format: 'text'
     if (s.identity.traits.db_users.length) rows.push(['Database users:', s.identity.traits.db_users.join(', ')]);
     if (s.identity.traits.db_names.length) rows.push(['Database names:', s.identity.traits.db_names.join(', ')]);
     rows.push(['Valid until:', `${formatTime(s.notAfter)} [${expired ? 'EXPIRED' : `valid for ${formatDuration(left)}`}]`]);
+    if (dbLogins.length) rows.push(['Databases:', dbLogins.map((l) => `${l.database} (user: ${l.dbUser}${l.dbName ? `, db: ${l.dbName}` : ''})`).join(', ')]);
     rows.push(['Key storage:', s.source === 'identity-file' ? `identity file ${s.keyLocation}` : s.keyLocation === 'keychain' ? 'OS keychain' : `file ${s.keyLocation}`]);
     ctx.io.stdout.write(rows.map(([k, v], i) => `${i === 0 ? '> ' : '  '}${k.padEnd(19)} ${v}`).join('\n') + '\n');
   } else {
     ctx.io.stdout.write(
       renderData(
         {
+          logged_in: true,
           profile_url: `https://${s.proxyAddr}`,
           username: s.user,
           cluster: s.cluster,
@@ -56,6 +72,7 @@ export async function printStatus(ctx: CliContext, o: XshGlobals, format: 'text'
           expired,
           key_storage: s.source === 'identity-file' ? 'identity-file' : s.keyLocation === 'keychain' ? 'keychain' : 'file',
           source: s.source,
+          databases: dbLogins.map((l) => ({ name: l.database, db_user: l.dbUser, db_name: l.dbName ?? '', expires: l.expires.toISOString() })),
         },
         format,
       ),

@@ -7,7 +7,9 @@
  *  - the `# Keyspace` section is summed per database (`keys`, `expires`; `avg_ttl` weighted by
  *    `expires`);
  *  - the cluster is hidden: `redis_mode:cluster` becomes `standalone`, `cluster_enabled:1`
- *    becomes `0`, and the `slaveN:` lines (replica addresses) are dropped;
+ *    becomes `0`, and the `slaveN:` lines (replica addresses) are dropped (`connected_slaves:0`);
+ *  - one node's own whereabouts are hidden, as the virtual node has none: `tcp_port:0` (the port
+ *    CLUSTER SLOTS reports), empty `config_file` and `executable`, no `listenerN:` lines (7.2+);
  *  - everything else (server version, uptime, config, CPU…) is the slot-0 master's own.
  *
  * Pure: no imports.
@@ -33,6 +35,11 @@ export const INFO_SUMMED_FIELDS: readonly string[] = Object.freeze([
 ]);
 
 const SUMMED = new Set(INFO_SUMMED_FIELDS);
+/**
+ * NODE_LOCAL are fields that would tell where one node runs (its port, files), with what the
+ * virtual node reports instead; replicas are hidden, so none is connected.
+ */
+const NODE_LOCAL: Record<string, string> = { tcp_port: '0', config_file: '', executable: '', connected_slaves: '0' };
 /** Human-readable companions recomputed from their summed field. */
 const HUMAN: Record<string, string> = { used_memory_human: 'used_memory', used_memory_rss_human: 'used_memory_rss' };
 
@@ -139,7 +146,11 @@ export function aggregateInfo(texts: readonly string[]): string {
       continue;
     }
     const key = line.slice(0, colon);
-    if (/^slave\d+$/.test(key)) continue;
+    if (/^slave\d+$/.test(key) || /^listener\d+$/.test(key)) continue;
+    if (NODE_LOCAL[key] !== undefined) {
+      out.push(`${key}:${NODE_LOCAL[key]}`);
+      continue;
+    }
     if (key === 'redis_mode' && line.slice(colon + 1) === 'cluster') {
       out.push('redis_mode:standalone');
     } else if (key === 'cluster_enabled') {

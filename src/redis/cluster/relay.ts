@@ -60,6 +60,8 @@ import {
   clusterShardsReply,
   clusterSlotsReply,
   hideClusterMode,
+  hideNodeAddress,
+  hideNodeConfig,
   virtualNodeId,
 } from './virtual-node.js';
 
@@ -389,6 +391,15 @@ export class ClusterRelay {
       case 'pubsub':
         return this.#pubsub(req, cmd, keys);
     }
+    if (cmd.name === 'client|list' || cmd.name === 'client|info' || cmd.name === 'config|get') {
+      // The default node answers, but nothing in the answer may name it (its laddr, its ports,
+      // its files): the cluster is one virtual node.
+      this.#audit(req, cmd.name, keys, cmd.subcommand, true);
+      const entry = this.#entry();
+      const hide = cmd.name === 'config|get' ? hideNodeConfig : hideNodeAddress;
+      this.#router.call(req.raw, DEFAULT_NODE, (reply) => this.#complete(entry, reply.isError ? reply.raw : hide(reply.raw)));
+      return true;
+    }
     return this.#routeByKeys(req, cmd, keys);
   }
 
@@ -497,7 +508,8 @@ export class ClusterRelay {
     else if (args.length > 3) problem = 'syntax error';
     else if (args.length === 2) {
       if (this.#session.dbUser !== 'default') {
-        problem = 'failed to authenticate as the default user. Please provide the db username when connecting to Redis';
+        // Say how: AUTH with the routed user's name (or reconnect routed to default).
+        problem = `failed to authenticate as the default user. Please provide the db username when connecting to Redis: this session is routed to db user "${this.#session.dbUser}"; send AUTH ${this.#session.dbUser} <password>`;
       }
     } else problem = this.#checkAuthUser(args[1]!);
     this.#emitAudit({ type: 'db.session.query', success: problem === undefined, command: 'auth', keys: [], query: text, ...(problem ? { error: problem } : {}) });
@@ -583,7 +595,11 @@ export class ClusterRelay {
         ok = false;
       }
     }
-    return ok ? undefined : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis`;
+    // Say how to get a session routed to that user: the route is chosen when connecting, not by AUTH.
+    return ok
+      ? undefined
+      : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis: ` +
+          `this session is routed to db user "${this.#session.dbUser}"; reconnect with xsh db connect ${this.#session.database.name} --db-user=${displayArg(userArg)}`;
   }
 
   /**

@@ -10,10 +10,12 @@
  * `CLUSTER KEYSLOT` is computed locally and exactly (hash tags included), so applications can
  * still plan multi-key commands and transactions by slot.
  *
- * Pure: imports node:crypto (for the virtual node id) and redis/resp encoders.
+ * Pure: imports node:crypto (for the virtual node id), redis/resp encoders and the INFO text codec.
  */
 import { createHash } from 'node:crypto';
 import { array, encodeValue, integer, map, type ReplyValue } from '../resp/index.js';
+import { decodeValue, RespMap } from '../resp/value.js';
+import { infoReply, infoText } from './info.js';
 import { SLOT_COUNT } from './slots.js';
 
 /** VIRTUAL_ENDPOINT is the unknown-endpoint placeholder the virtual node is reported at. */
@@ -109,4 +111,77 @@ export function hideClusterMode(raw: Buffer): Buffer {
   const at = raw.indexOf(MODE_CLUSTER);
   if (at < 0) return raw;
   return Buffer.concat([raw.subarray(0, at), MODE_STANDALONE, raw.subarray(at + MODE_CLUSTER.length)]);
+}
+
+const LADDR = /(^| )laddr=\S*/gm;
+
+/**
+ * hideNodeAddress rewrites a CLIENT LIST / CLIENT INFO reply from the node that answered it so it
+ * does not say which node that was: every `laddr=` (the node's own address) becomes `laddr=?:0`,
+ * the virtual node's address. Anything that is not a text reply passes through unchanged.
+ */
+export function hideNodeAddress(raw: Buffer): Buffer {
+  const text = infoText(raw);
+  if (text === undefined) return raw;
+  return infoReply(text.replace(LADDR, `$1laddr=${VIRTUAL_ENDPOINT}:0`), raw[0] === 0x3d);
+}
+
+/**
+ * NODE_CONFIG are CONFIG GET parameters that say where one node runs (ports, addresses, files),
+ * with what the virtual node reports instead.
+ */
+const NODE_CONFIG: ReadonlyMap<string, string> = new Map([
+  ['port', '0'],
+  ['tls-port', '0'],
+  ['cluster-port', '0'],
+  ['cluster-announce-port', '0'],
+  ['cluster-announce-tls-port', '0'],
+  ['cluster-announce-bus-port', '0'],
+  ['cluster-announce-ip', ''],
+  ['cluster-announce-hostname', ''],
+  ['cluster-config-file', ''],
+  ['bind', ''],
+  ['bind-source-addr', ''],
+  ['unixsocket', ''],
+  ['dir', ''],
+  ['pidfile', ''],
+  ['logfile', ''],
+  ['aclfile', ''],
+  ['tls-cert-file', ''],
+  ['tls-key-file', ''],
+  ['tls-ca-cert-file', ''],
+  ['tls-client-cert-file', ''],
+  ['tls-client-key-file', ''],
+  ['replicaof', ''],
+  ['slaveof', ''],
+]);
+
+/**
+ * hideNodeConfig rewrites a CONFIG GET reply from the node that answered it so it does not say
+ * where that node runs: the values of {@link NODE_CONFIG} parameters are replaced (the names stay,
+ * so clients that read them find them). A RESP2 array of name/value pairs or a RESP3 map; any
+ * other reply (an error, say) passes through unchanged.
+ */
+export function hideNodeConfig(raw: Buffer): Buffer {
+  const t = raw[0];
+  if (t !== 0x2a && t !== 0x25) return raw; // '*' or '%'
+  let v;
+  try {
+    v = decodeValue(raw, { maxDepth: 2 });
+  } catch {
+    return raw;
+  }
+  const pairs: Array<[ReplyValue, ReplyValue]> = [];
+  const items = v instanceof RespMap ? v.entries.flat() : Array.isArray(v) ? v : undefined;
+  if (items === undefined || items.length % 2 !== 0) return raw;
+  let changed = false;
+  for (let i = 0; i < items.length; i += 2) {
+    const name = items[i];
+    const value = items[i + 1];
+    if (!(Buffer.isBuffer(name) || typeof name === 'string') || !(Buffer.isBuffer(value) || typeof value === 'string')) return raw;
+    const hidden = NODE_CONFIG.get(name.toString().toLowerCase());
+    if (hidden !== undefined) changed = true;
+    pairs.push([name, hidden ?? value]);
+  }
+  return changed ? map(pairs, t === 0x25) : raw;
 }

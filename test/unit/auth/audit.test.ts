@@ -58,6 +58,20 @@ describe('EVENT_CODES', () => {
     expect(eventCode('cert.create')).toBe('TC000I');
   });
 
+  it('has a code for every event type the service emits (agent.join had none)', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '../../../src');
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts'));
+    const emitted = new Set<string>();
+    for (const f of files) {
+      const text = await readFile(join(root, f), 'utf8');
+      for (const m of text.matchAll(/emit\(\{\s*type:\s*'([a-z_.]+)'/g)) emitted.add(m[1]!);
+    }
+    expect(emitted).toContain('agent.join');
+    for (const type of emitted) expect(eventCode(type), type).toMatch(/^T/);
+  });
+
   it('has no code for an unknown type, even one named like an Object property', () => {
     expect(eventCode('user.teleport')).toBeUndefined();
     expect(eventCode('constructor')).toBeUndefined();

@@ -86,6 +86,21 @@ describe('TunnelAgent', () => {
     expect(agent.stats()?.framesOut).toBeGreaterThanOrEqual(3);
   });
 
+  it('says stopped, not disconnected, when stop() closes the tunnel (a clean SIGTERM is no lost connection)', async () => {
+    const server = tunnelServer();
+    const proxy = await proxyFor(server);
+    const agent = agentFor(proxy.addr);
+    agent.start();
+    await registered(server);
+    const events: string[] = [];
+    agent.on('disconnected', () => events.push('disconnected'));
+    agent.on('stopped', () => events.push('stopped'));
+    await agent.stop();
+    await waitFor(() => events.length > 0, 'an event after stop()');
+    expect(events).toEqual(['stopped']);
+    expect(agent.connected).toBe(false);
+  });
+
   it('reconnects after the proxy drops the tunnel, and heartbeats resume', async () => {
     const server = tunnelServer();
     const proxy = await proxyFor(server);

@@ -58,6 +58,18 @@ describe('parseAdverts', () => {
   it('refuses something that is not a list', () => {
     expect(parseAdverts({})).toBe('databases must be a list');
   });
+
+  it('carries the agent\'s health check, bounded, and drops a malformed one with its database', () => {
+    const good = { ...advertFor(spec), health: { ok: false, error: 'certificate verify failed', checked: '2026-01-01T00:00:00.000Z', extra: 'x' } };
+    const r = parseAdverts([good]);
+    expect(typeof r !== 'string' && r.databases[0]!.health).toEqual({ ok: false, error: 'certificate verify failed', checked: '2026-01-01T00:00:00.000Z' });
+    const bad = parseAdverts([
+      { ...advertFor(spec), health: { ok: 'yes', checked: 'now' } },
+      { ...advertFor(spec), name: 'big', health: { ok: false, error: 'x'.repeat(10_000), checked: 'now' } },
+    ]);
+    expect(typeof bad !== 'string' && bad.databases).toEqual([]);
+    expect(typeof bad !== 'string' && bad.problems).toEqual(['database #1: health must be { ok, checked, error? }', 'database #2: health must be { ok, checked, error? }']);
+  });
 });
 
 describe('parseHello', () => {

@@ -218,6 +218,25 @@ export function describeBackendContract(name: string, make: MakeBackend): void {
         expect((await b.searchEvents({ limit: 1 })).map((e) => e.time)).toEqual([at(1)]);
       });
 
+      it('pages by id cursor: before with order desc, after with order asc, every event exactly once', async () => {
+        const all = await b.searchEvents({});
+        const newest = await b.searchEvents({ order: 'desc', limit: 2 });
+        const older = await b.searchEvents({ order: 'desc', limit: 2, beforeId: newest[1]!.id! });
+        expect([...newest, ...older].map((e) => e.time)).toEqual([at(4), at(3), at(2), at(1)]);
+        expect(await b.searchEvents({ order: 'desc', beforeId: all[0]!.id! })).toEqual([]);
+        const after = await b.searchEvents({ afterId: all[1]!.id!, type: 'user.login' });
+        expect(after.map((e) => e.time)).toEqual([at(4)]);
+      });
+
+      it('counts the events its filters match, ignoring limit and cursors', async () => {
+        expect(await b.countEvents({})).toBe(4);
+        expect(await b.countEvents({ type: 'user.login' })).toBe(3);
+        expect(await b.countEvents({ user: 'alice', since: new Date(at(2)) })).toBe(2);
+        const first = (await b.searchEvents({ limit: 1 }))[0]!;
+        expect(await b.countEvents({ limit: 1, afterId: first.id! })).toBe(4);
+        expect(await b.countEvents({ type: 'user.delete' })).toBe(0);
+      });
+
       it('keeps the id an event arrives with', async () => {
         await b.appendEvents([{ id: 'ffffffffffff00000000000000000001', type: 'x.custom', time: at(5) }]);
         expect((await b.searchEvents({ type: 'x.custom' }))[0]?.id).toBe('ffffffffffff00000000000000000001');

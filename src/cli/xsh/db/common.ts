@@ -52,6 +52,8 @@ export async function openRoutedSession(
     store,
     { database, ...(o.dbUser ? { dbUser: o.dbUser } : {}), ...(o.dbName ? { dbName: o.dbName } : {}) },
     ctx.clock.now(),
+    // Only a db user the user named is saved as the database's login; the server's pick is not.
+    { remember: Boolean(o.dbUser) },
   );
   return { session, store, login };
 }

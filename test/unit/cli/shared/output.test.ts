@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { renderData, renderTable, parseFormat } from '../../../../src/cli/shared/output.js';
+import { outputTarget, renderData, renderTable, parseFormat } from '../../../../src/cli/shared/output.js';
 import { reportError } from '../../../../src/cli/shared/errors.js';
 import { authRequired, usage, internal } from '../../../../src/errors.js';
 import type { CliContext } from '../../../../src/cli/shared/context.js';
@@ -58,5 +58,15 @@ describe('error reporting', () => {
     reportError(dbg.ctx, new Error('outer', { cause: new Error('inner') }));
     expect(dbg.text()).toContain('inner');
     expect(dbg.text()).toMatch(/\n\s+at /);
+  });
+});
+
+describe('outputTarget', () => {
+  it('gives -o one meaning everywhere: stdout prints, file is the default path, anything else names a file', () => {
+    for (const v of [undefined, '', 'stdout', '-']) expect(outputTarget(v, '/etc/x')).toEqual({ kind: 'stdout' });
+    expect(outputTarget('file', '/etc/x')).toEqual({ kind: 'file', path: '/etc/x' });
+    expect(outputTarget('file:///tmp/unit', '/etc/x')).toEqual({ kind: 'file', path: '/tmp/unit' });
+    expect(outputTarget('unit.service', '/etc/x')).toEqual({ kind: 'file', path: 'unit.service' });
+    expect(() => outputTarget('file://', '/etc/x')).toThrow('names no file');
   });
 });

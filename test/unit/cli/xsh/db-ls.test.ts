@@ -4,7 +4,7 @@
  */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { formatLabels, matchesLabels, renderDatabases } from '../../../../src/cli/xsh/db/ls.js';
+import { formatLabels, matchesLabels, matchesSearch, parseQuery, parseSearch, renderDatabases } from '../../../../src/cli/xsh/db/ls.js';
 import type { ListedDatabase, DbLogin } from '../../../../src/client/databases.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -18,6 +18,8 @@ const DBS: ListedDatabase[] = [
     mode: 'standalone',
     labels: { team: 'web', env: 'dev' },
     allowed_users: '[alice default]',
+    allowed_db_users: ['alice', 'default'],
+    denied_db_users: [],
     status: 'online',
     agents: 1,
   },
@@ -29,6 +31,8 @@ const DBS: ListedDatabase[] = [
     mode: 'standalone',
     labels: {},
     allowed_users: '(none)',
+    allowed_db_users: [],
+    denied_db_users: [],
     status: 'offline',
     agents: 0,
   },
@@ -74,8 +78,8 @@ describe('renderDatabases', () => {
   it('gives yaml the same objects as json, with the active login', () => {
     const data = parse(renderDatabases(DBS, [login('cache', 60_000, '3')], { format: 'yaml', verbose: false, now: NOW })) as Record<string, unknown>[];
     expect(data.map((d) => Object.keys(d))).toEqual([
-      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'status', 'agents', 'active'],
-      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'status', 'agents', 'active'],
+      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'denied_users', 'status', 'agents', 'active'],
+      ['name', 'description', 'protocol', 'type', 'uri', 'mode', 'labels', 'allowed_users', 'denied_users', 'status', 'agents', 'active'],
     ]);
     expect(data[0]!.active).toEqual({ db_user: 'alice', db_name: '3', expires: '2026-03-01T12:01:00.000Z' });
     expect(data[1]!.active).toBeNull();
@@ -92,5 +96,29 @@ describe('labels', () => {
     expect(matchesLabels(DBS[0]!, { env: 'dev', team: 'web' })).toBe(true);
     expect(matchesLabels(DBS[0]!, { env: 'dev', team: 'api' })).toBe(false);
     expect(matchesLabels(DBS[1]!, { env: 'dev' })).toBe(false);
+  });
+});
+
+describe('--search and --query', () => {
+  it('matches every keyword against name, description and labels, ignoring case', () => {
+    expect(DBS.filter((d) => matchesSearch(d, parseSearch('SESSION,web'))).map((d) => d.name)).toEqual(['cache']);
+    expect(DBS.filter((d) => matchesSearch(d, parseSearch('queue'))).map((d) => d.name)).toEqual(['queue']);
+    expect(DBS.filter((d) => matchesSearch(d, parseSearch('cache,prod')))).toEqual([]);
+    expect(() => parseSearch(' , ')).toThrow('--search needs at least one keyword');
+  });
+
+  it('evaluates name, description and label comparisons joined by &&', () => {
+    const names = (q: string) => DBS.filter(parseQuery(q)).map((d) => d.name);
+    expect(names('labels["env"] == "dev"')).toEqual(['cache']);
+    expect(names('labels.team == "web" && name == "cache"')).toEqual(['cache']);
+    expect(names('labels["env"] != "dev"')).toEqual(['queue']);
+    expect(names('name != "cache" && name != "queue"')).toEqual([]);
+    expect(names('description == "Session cache"')).toEqual(['cache']);
+  });
+
+  it('refuses what it does not understand, saying what works', () => {
+    for (const bad of ['env=dev', 'name == cache', 'labels["env"] == "dev" || name == "x"', 'exists(labels.env)']) {
+      expect(() => parseQuery(bad)).toThrow(/--query: cannot read/);
+    }
   });
 });

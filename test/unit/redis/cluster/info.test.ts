@@ -31,7 +31,7 @@ const info = (o: { clients: number; mem: number; keys?: [number, number, number]
   ].join('\r\n');
 
 describe('aggregateInfo', () => {
-  it('sums clients, memory and the keyspace, keeps the rest of the slot-0 master, and hides the cluster', () => {
+  it('sums clients, memory and the keyspace, keeps the rest of the slot-0 master, and hides the cluster and its nodes', () => {
     const merged = aggregateInfo([
       info({ clients: 3, mem: 1024 * 1024, keys: [10, 2, 1000], port: 7001, slaves: 1 }),
       info({ clients: 4, mem: 2 * 1024 * 1024, keys: [5, 2, 3000], port: 7002, slaves: 1 }),
@@ -40,7 +40,10 @@ describe('aggregateInfo', () => {
     expect(merged).toContain('connected_clients:8\r\n');
     expect(merged).toContain('used_memory:4194304\r\nused_memory_human:4.00M\r\n');
     expect(merged).toContain('used_memory_peak:1\r\n');
-    expect(merged).toContain('tcp_port:7001\r\n');
+    // One virtual node: no node's port, files or replica count.
+    expect(merged).toContain('tcp_port:0\r\n');
+    expect(merged).not.toMatch(/700[1-3]/);
+    expect(merged).toContain('connected_slaves:0\r\n');
     expect(merged).toContain('redis_mode:standalone\r\n');
     expect(merged).toContain('cluster_enabled:0\r\n');
     expect(merged).not.toContain('slave0:');
@@ -52,6 +55,12 @@ describe('aggregateInfo', () => {
     const only = (keys?: [number, number, number]) => ['# Keyspace', ...(keys ? [`db0:keys=${keys[0]},expires=${keys[1]},avg_ttl=${keys[2]}`] : []), ''].join('\r\n');
     expect(aggregateInfo([only(), only([3, 0, 0]), only([4, 0, 0])])).toBe('# Keyspace\r\ndb0:keys=7,expires=0,avg_ttl=0\r\n');
     expect(aggregateInfo(['# CPU\r\nused_cpu_sys:0.1\r\n', '# CPU\r\nused_cpu_sys:0.2\r\n'])).toBe('# CPU\r\nused_cpu_sys:0.1\r\n');
+  });
+
+  it('blanks config_file and executable and drops listener lines, which would say where one node runs', () => {
+    const node = (port: number) =>
+      ['# Server', `tcp_port:${port}`, `executable:/opt/node${port}/redis-server`, `config_file:/etc/redis/node${port}.conf`, `listener0:name=tls,bind=10.0.0.1,port=${port}`, ''].join('\r\n');
+    expect(aggregateInfo([node(7001), node(7002)])).toBe('# Server\r\ntcp_port:0\r\nexecutable:\r\nconfig_file:\r\n');
   });
 
   it('names the summed fields', () => {

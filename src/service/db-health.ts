@@ -1,0 +1,137 @@
+/**
+ * service/db-health: the agent's own check of each database it serves — a TLS dial that verifies
+ * the server's certificate as a session would, then one PING — every {@link HEALTH_INTERVAL_MS}.
+ * The latest result travels in the heartbeat advert, so `xctl db ls` can say `unhealthy:
+ * certificate verify failed` instead of `online` for a database no session can reach.
+ *
+ * The check presents no client certificate: db_client certificates are issued only for a live
+ * session (an agent is trusted no further than its sessions). So a server that completes the
+ * handshake and then closes because it requires a client certificate counts as reachable, and any
+ * reply to PING counts as healthy (with `user default off` it is `-NOAUTH`): the check proves the
+ * network path and the server's certificate, not a user's ACL. Only self-hosted databases are
+ * checked; the cloud kinds keep no health (shown as online).
+ */
+import type { UpstreamCredentials } from '../db/credentials.js';
+import type { DatabaseSpec } from '../db/database.js';
+import { messageOf } from '../errors.js';
+import { connectUpstream, SecureContextCache } from '../redis/upstream.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+
+/** HEALTH_INTERVAL_MS is how often each database is checked. */
+export const HEALTH_INTERVAL_MS = 15_000;
+/** HEALTH_TIMEOUT_MS bounds one check (dial, handshake and the PING reply). */
+export const HEALTH_TIMEOUT_MS = 5_000;
+const PARALLEL = 8;
+const MAX_ERROR = 200;
+
+/** DatabaseHealth is the last check of one database. */
+export interface DatabaseHealth {
+  ok: boolean;
+  /** Why the check failed (absent when ok). */
+  error?: string;
+  /** When the check finished (ISO-8601). */
+  checked: string;
+}
+
+/** DatabaseHealthOptions configures {@link DatabaseHealthChecker}. */
+export interface DatabaseHealthOptions {
+  /** How to verify a database's server certificate (no client certificate). */
+  serverTls: (db: DatabaseSpec) => UpstreamCredentials['tls'];
+  clock: Clock;
+  log: Logger;
+  intervalMs?: number;
+  timeoutMs?: number;
+}
+
+/** DatabaseHealthChecker checks the databases returned by `databases()` until stop(). */
+export class DatabaseHealthChecker {
+  readonly #o: DatabaseHealthOptions;
+  readonly #results = new Map<string, DatabaseHealth>();
+  readonly #contexts = new SecureContextCache();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(o: DatabaseHealthOptions) {
+    this.#o = o;
+  }
+
+  /** start checks now and then every interval. */
+  start(databases: () => DatabaseSpec[]): void {
+    const tick = () => {
+      if (this.#stopped) return;
+      this.#running = this.checkAll(databases()).finally(() => {
+        this.#running = undefined;
+        if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.intervalMs ?? HEALTH_INTERVAL_MS).unref();
+      });
+    };
+    tick();
+  }
+
+  /** health returns the last result for a database, if it was checked. */
+  health(name: string): DatabaseHealth | undefined {
+    return this.#results.get(name);
+  }
+
+  /** checkAll checks every self-hosted database, a few at a time, and forgets databases no longer served. */
+  async checkAll(dbs: readonly DatabaseSpec[]): Promise<void> {
+    const names = new Set(dbs.map((d) => d.name));
+    for (const name of this.#results.keys()) if (!names.has(name)) this.#results.delete(name);
+    const todo = dbs.filter((d) => d.type === 'self-hosted');
+    for (let i = 0; i < todo.length && !this.#stopped; i += PARALLEL) {
+      await Promise.all(todo.slice(i, i + PARALLEL).map((d) => this.#check(d)));
+    }
+  }
+
+  async #check(db: DatabaseSpec): Promise<void> {
+    let result: DatabaseHealth;
+    try {
+      await ping(db, { tls: this.#o.serverTls(db) }, this.#contexts, this.#o.timeoutMs ?? HEALTH_TIMEOUT_MS);
+      result = { ok: true, checked: this.#o.clock.now().toISOString() };
+    } catch (err) {
+      result = { ok: false, error: messageOf(err).slice(0, MAX_ERROR), checked: this.#o.clock.now().toISOString() };
+    }
+    const before = this.#results.get(db.name);
+    if (before?.ok !== result.ok || before.error !== result.error) {
+      if (result.ok) this.#o.log.info('database is reachable', { database: db.name });
+      else this.#o.log.warn('database health check failed', { database: db.name, err: result.error });
+    }
+    this.#results.set(db.name, result);
+  }
+
+  /** stop ends the checks (a check in flight finishes on its own within the timeout). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+}
+
+/** ping dials db and waits for the first reply byte to `PING`. */
+async function ping(db: DatabaseSpec, creds: UpstreamCredentials, contexts: SecureContextCache, timeoutMs: number): Promise<void> {
+  const socket = await connectUpstream(db, creds, { contexts, timeoutMs });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to PING within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('data', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // A server with `tls-auth-clients yes` asks for a client certificate and, under TLS 1.3,
+      // closes after the handshake when none comes: it is there and its certificate verified.
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        if (/certificate required|alert number 116|ECONNRESET/i.test(err.message)) resolve();
+        else reject(err);
+      });
+      socket.write('PING\r\n');
+    });
+  } finally {
+    socket.destroy();
+  }
+}
