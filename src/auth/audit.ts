@@ -32,7 +32,9 @@ export const EVENT_CODES = {
   // Denials only: their one code is a warning.
   'web.access.denied': { success: 'T1010W' },
   'db.connection.refused': { success: 'TDB10W' },
-  'cert.create': { success: 'TC000I' },
+  'cert.create': { success: 'TC000I', failure: 'TC000W' },
+  // An agent sent events for sessions it does not serve (one event per batch, with the counts).
+  'agent.events.rejected': { success: 'TJ002W' },
   // Codes for events that had none (a newcomer saw agent.join with an empty code): Teleport's where it has one.
   'user.reset': { success: 'T6001I' },
   'db.create': { success: 'TDB03I' },

@@ -326,17 +326,19 @@ describe('db proxy tunnel stream header', () => {
     return new Mux(socket, { localIds: 'odd', peerName: 'proxy' });
   }
 
-  it('passes a reported client address that is ip:port (or "local") to the agent', async () => {
+  it('accepts a reported client address that is ip:port (or "local") and passes the address the proxy saw to the agent', async () => {
     const opened: Record<string, unknown>[] = [];
     const { port } = await auditedProxy({ opened });
     const mux = await muxClient(port);
     await mux.openStream({ clientAddr: '127.0.0.1:50123' });
     await mux.openStream({ clientAddr: '[::1]:50124' });
     await mux.openStream({ clientAddr: 'local' });
+    // addr.remote is where the tunnel connected from as the proxy saw it; xsh's own loopback
+    // address says nothing of who connected.
     expect(opened.map((h) => h.clientAddr)).toEqual([
-      expect.stringMatching(/^127\.0\.0\.1:\d+ \(local 127\.0\.0\.1:50123\)$/),
-      expect.stringMatching(/\(local \[::1\]:50124\)$/),
-      expect.stringMatching(/\(local local\)$/),
+      expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      expect.stringMatching(/^127\.0\.0\.1:\d+$/),
     ]);
   });
 
