@@ -5,9 +5,9 @@
 import { XError, type ErrorKind } from '../../errors.js';
 
 /**
- * RespProtocolError reports malformed or oversized RESP input. Its message reads like Redis's own
- * (`Protocol error: invalid bulk length`) so the engine can answer `-ERR xport: <message>` and
- * close the connection, as Redis does. Request-side errors have kind `bad-parameter` (the client
+ * RespProtocolError reports malformed or oversized RESP input. Its message is Redis's own
+ * (`Protocol error: invalid bulk length`), so the engine answers exactly what Redis answers for
+ * the same bytes ({@link RespProtocolError.reply}) and closes the connection, as Redis does. Request-side errors have kind `bad-parameter` (the client
  * sent bad bytes); reply-side errors have kind `connection-problem` (the server misbehaved).
  */
 export class RespProtocolError extends XError {
@@ -19,6 +19,16 @@ export class RespProtocolError extends XError {
           : 'The Redis server sent bytes that are not valid RESP; the connection was closed.',
     });
     this.name = 'RespProtocolError';
+  }
+
+  /**
+   * reply is the error line for the client: `-ERR Protocol error: …` byte for byte as Redis
+   * sends it for a malformed request (the offending byte raw, as Redis's `%c` prints it), or
+   * `-ERR xport: …` for a bound that is xport's own (kind `limit-exceeded`).
+   */
+  get reply(): Buffer {
+    const prefix = this.kind === 'limit-exceeded' ? '-ERR xport: ' : '-ERR ';
+    return Buffer.from(`${prefix}${this.message}\r\n`, 'latin1');
   }
 }
 
