@@ -530,7 +530,7 @@ export class RequestParser extends ChunkedInput {
   private wholeMultibulk(buf: Buffer, start: number, n: number): number {
     const count = this.fastNumber(buf, start + 1, n);
     if (count < 1 || count > this.maxArgs) return -1;
-    const limit = Math.min(n, start + this.maxBufferedBytes);
+    const limit = Math.min(n, start + this.maxBufferedBytes, start + this.streamAbove);
     const offs = this.offsets;
     let p = this.fastPos;
     let k = 0;

@@ -351,3 +351,133 @@ describe('RequestParser: cost', () => {
     expect(p.stats.copied).toBe(1022);
   });
 });
+
+describe('RequestParser: streaming large requests', () => {
+  const body = Buffer.alloc(300, 0x61);
+  const big = Buffer.concat([b('*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$300\r\n'), body, b('\r\n')]);
+  const after = b('*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n');
+  const wire = Buffer.concat([b('PING\r\n'), big, after]);
+
+  /** run feeds chunks and records every request, head and streamed piece, as a relay would. */
+  function run(chunks: Buffer[], opts: RequestParserOptions) {
+    const p = new RequestParser(opts);
+    const events: { req?: Request; streamed?: Buffer; ended?: boolean }[] = [];
+    let streamed: Buffer[] = [];
+    for (const c of chunks) {
+      p.push(c);
+      for (;;) {
+        if (p.streamingRequest) {
+          const done = p.takeStream(streamed);
+          if (!done) break;
+          events.push({ streamed: Buffer.concat(streamed), ended: true });
+          streamed = [];
+          continue;
+        }
+        const r = p.next();
+        if (r === undefined) break;
+        events.push({ req: r });
+      }
+    }
+    return { p, events };
+  }
+
+  it('hands out the head with the arguments before the large one, at every split point', () => {
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const { p, events } = run([wire.subarray(0, cut), wire.subarray(cut)], { streamAbove: 100 });
+      const reqs = events.filter((e) => e.req).map((e) => e.req!);
+      expect(reqs.map((r) => r.name)).toEqual(['ping', 'set', 'get']);
+      const head = reqs[1]!;
+      expect(head.stream).toEqual({ argc: 3 });
+      expect(argsOf(head)).toEqual(['SET', 'key']);
+      const streamed = events.find((e) => e.streamed)!.streamed!;
+      // The head and the streamed bytes are the request, byte for byte, and nothing else.
+      expect(Buffer.concat([head.raw, streamed]).equals(big)).toBe(true);
+      expect(reqs[2]!.raw.equals(after)).toBe(true);
+      expect(reqs[2]!.stream).toBeUndefined();
+      expect(p.bufferedBytes).toBe(0);
+    }
+  });
+
+  it('streams the same bytes when fed one byte at a time, holding at most the bound', () => {
+    const p = new RequestParser({ streamAbove: 100 });
+    const out: Buffer[] = [];
+    const reqs: Request[] = [];
+    let maxHeld = 0;
+    for (const byte of wire) {
+      p.push(Buffer.from([byte]));
+      for (;;) {
+        if (p.streamingRequest) {
+          if (!p.takeStream(out)) break;
+          continue;
+        }
+        const r = p.next();
+        if (r === undefined) break;
+        reqs.push(r);
+      }
+      maxHeld = Math.max(maxHeld, p.bufferedBytes);
+    }
+    expect(reqs.map((r) => r.name)).toEqual(['ping', 'set', 'get']);
+    expect(Buffer.concat([reqs[1]!.raw, ...out]).equals(big)).toBe(true);
+    expect(maxHeld).toBeLessThanOrEqual(100);
+  });
+
+  it('streams a request of many small arguments once it passes the bound, with the complete arguments so far', () => {
+    const parts = ['*40\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n'];
+    for (let i = 0; i < 38; i++) parts.push('$5\r\nvalue\r\n');
+    const many = b(parts.join(''));
+    for (let cut = 1; cut < many.length; cut += 7) {
+      const { events } = run([many.subarray(0, cut), many.subarray(cut)], { streamAbove: 64 });
+      const head = events[0]!.req!;
+      expect(head.stream).toEqual({ argc: 40 });
+      const full = ['RPUSH', 'k', ...Array<string>(38).fill('value')];
+      // The head's arguments are exactly the ones complete in its bytes: a prefix of the request's.
+      expect(argsOf(head)).toEqual(full.slice(0, head.args.length));
+      expect(head.args.length).toBeGreaterThanOrEqual(2);
+      const rest = events[1]!.streamed!;
+      expect(Buffer.concat([head.raw, rest]).equals(many)).toBe(true);
+      // Nothing of the frame is held beyond the bound plus the chunk that crossed it.
+      expect(head.raw.length).toBeLessThanOrEqual(Math.max(64, cut) + 11);
+    }
+  });
+
+  it('gives a head without arguments when the command name itself is too large', () => {
+    const huge = Buffer.concat([b('*1\r\n$500\r\n'), Buffer.alloc(500, 0x41), b('\r\n')]);
+    const { events } = run([huge], { streamAbove: 100 });
+    expect(events[0]!.req!.args).toEqual([]);
+    expect(events[0]!.req!.name).toBe('');
+    expect(Buffer.concat([events[0]!.req!.raw, events[1]!.streamed!]).equals(huge)).toBe(true);
+  });
+
+  it('raises a protocol error in the streamed tail where Redis would, having handed out only the bytes before it', () => {
+    const bad = Buffer.concat([b('*3\r\n$3\r\nSET\r\n$300\r\n'), body, b('\r\n%3\r\nabc\r\n')]);
+    const p = new RequestParser({ streamAbove: 100 });
+    p.push(bad);
+    const head = p.next()!;
+    expect(argsOf(head)).toEqual(['SET']);
+    const out: Buffer[] = [];
+    expect(() => p.takeStream(out)).toThrow("Protocol error: expected '$', got '%'");
+    expect(() => p.takeStream(out)).toThrow(RespProtocolError);
+  });
+
+  it('streams the request in progress early when asked to (the process budget is spent)', () => {
+    const p = new RequestParser({ streamAbove: 1_000_000 });
+    p.push(big.subarray(0, 40));
+    expect(p.next()).toBeUndefined();
+    p.streamSoon();
+    p.push(big.subarray(40, 50));
+    const head = p.next()!;
+    expect(head.stream).toEqual({ argc: 3 });
+    const out: Buffer[] = [];
+    expect(p.takeStream(out)).toBe(false);
+    p.push(big.subarray(50));
+    expect(p.takeStream(out)).toBe(true);
+    expect(Buffer.concat([head.raw, ...out]).equals(big)).toBe(true);
+  });
+
+  it('refuses next() while a request is streaming, so no byte is judged twice', () => {
+    const p = new RequestParser({ streamAbove: 100 });
+    p.push(big.subarray(0, 200));
+    expect(p.next()!.stream).toBeDefined();
+    expect(() => p.next()).toThrow('takeStream');
+  });
+});
