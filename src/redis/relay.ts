@@ -18,8 +18,15 @@
  *  - MONITOR: after its +OK every upstream byte passes straight through.
  *  - CLIENT REPLY, SYNC, PSYNC: refused, since they break the one-reply-per-request accounting.
  *
+ * Large requests: a request bigger than the session's buffer (`parser.streamAbove`) is judged on
+ * its head — the name and the arguments that arrived whole before the bound — and then streamed:
+ * an allowed one is forwarded as its bytes come in, a denied one is discarded as they come in and
+ * its denial is answered when it has ended, in order. Commands whose checks need every argument
+ * (db numbers, AUTH, pub/sub, transactions…) are refused when that large.
+ *
  * Backpressure: a client that does not read pauses the upstream socket; an upstream that does
- * not read, or too many replies pending, pauses the client. Must not import auth/ or cloud/.
+ * not read, too many replies pending, or the process-wide input budget spent pauses the client.
+ * Must not import auth/ or cloud/.
  */
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
@@ -27,6 +34,7 @@ import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello, formatQuery } from './audit-format.js';
 import { emitAudit, queryEvent } from './audit-event.js';
 import { keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
+import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
 import { ReplyOrderer } from './reply-orderer.js';
 import {
@@ -65,6 +73,8 @@ export interface RelayOptions {
   resetReplay: readonly Buffer[];
   counters: RelayCounters;
   log: Logger;
+  /** The process-wide budget for held client input; shared by every session of the engine. */
+  budget?: InputBudget;
 }
 
 // Reasons the client is paused (bits).
@@ -72,6 +82,22 @@ const UPSTREAM_FULL = 1;
 const TOO_MANY_PENDING = 2;
 const HELD = 4;
 const CLOSING = 8;
+const BUDGET = 16;
+
+// What happens to the rest of a streamed request.
+const STREAM_FORWARD = 1;
+const STREAM_DISCARD = 2;
+
+/**
+ * Commands refused when streamed: their checks or their handling need arguments that may not
+ * have arrived (db numbers, AUTH users, channel counts), or they change the session's state.
+ */
+const NEEDS_ALL_ARGS: ReadonlySet<string> = new Set([
+  'auth', 'hello', 'reset', 'select', 'move', 'swapdb', 'copy', 'migrate', 'multi', 'exec', 'discard',
+  'watch', 'monitor', 'client', 'sync', 'psync', 'replconf', 'quit',
+  ...PUBSUB_COMMANDS,
+]);
+const EMPTY = Buffer.alloc(0);
 
 const PLUS = 0x2b;
 const PERCENT = 0x25;
@@ -143,6 +169,15 @@ export class SessionRelay {
   #graceTimer: NodeJS.Timeout | undefined;
   #resolve: (() => void) | undefined;
   #signal: AbortSignal | undefined;
+  /** What to do with the rest of the request being streamed (0: none is). */
+  #streamMode = 0;
+  /** The denial of a discarded streamed request, answered once it has ended. */
+  #streamDenial: Buffer | undefined;
+  /** While a streamed head is judged, local replies wait for its end. */
+  #deferLocal = false;
+  #lastSent: Buffer | undefined;
+  /** Bytes this session counts in the process budget. */
+  #accounted = 0;
 
   constructor(opts: RelayOptions) {
     this.#o = opts;
@@ -191,14 +226,54 @@ export class SessionRelay {
   readonly #onClientData = (chunk: Buffer): void => {
     if (this.#closing) return;
     this.#parser.push(chunk);
+    // Over the process budget no session holds a partial request: it is judged and streamed now.
+    if (this.#o.budget?.exceeded) this.#parser.streamSoon();
     this.#drainRequests();
   };
+
+  /** account updates this session's share of the process budget and stops reading while it is spent. */
+  #account(): void {
+    const budget = this.#o.budget;
+    if (budget === undefined) return;
+    const now = this.#finished ? 0 : this.#parser.bufferedBytes + this.#upstream.writableLength;
+    budget.adjust(now - this.#accounted);
+    this.#accounted = now;
+    if (budget.exceeded && !this.#finished && !this.#closing && (this.#clientPause & BUDGET) === 0) {
+      this.#pauseClient(BUDGET);
+      budget.waitBelow(this.#onBudget);
+    }
+  }
+
+  readonly #onBudget = (): void => {
+    this.#unpauseClient(BUDGET);
+  };
+
+  /**
+   * pumpStream passes on what has arrived of the request being streamed (forwarded or dropped);
+   * true once it has ended, when a denied one gets its answer.
+   */
+  #pumpStream(): boolean {
+    const pieces: Buffer[] = [];
+    const done = this.#parser.takeStream(pieces);
+    if (this.#streamMode === STREAM_FORWARD) for (const p of pieces) this.#send(p);
+    if (done) {
+      this.#streamMode = 0;
+      const denial = this.#streamDenial;
+      this.#streamDenial = undefined;
+      if (denial !== undefined) this.#orderer.local(denial);
+    }
+    return done;
+  }
 
   /** drainRequests handles every complete request it may handle now, then writes both ways. */
   #drainRequests(): void {
     const parser = this.#parser;
     try {
       while (!this.#closing) {
+        if (this.#held === undefined && parser.streamingRequest) {
+          if (!this.#pumpStream()) break;
+          continue;
+        }
         if (this.#orderer.pendingReplies >= this.#o.maxPendingReplies) {
           this.#pauseClient(TOO_MANY_PENDING);
           break;
@@ -208,6 +283,10 @@ export class SessionRelay {
         else {
           req = parser.next();
           if (req === undefined) break;
+        }
+        if (req.stream !== undefined) {
+          this.#handleStreamed(req);
+          continue;
         }
         if (!this.#handle(req)) {
           this.#held = req;
@@ -222,6 +301,47 @@ export class SessionRelay {
     }
     this.#flushUpstream();
     this.#afterOutput();
+    this.#account();
+  }
+
+  /**
+   * handleStreamed judges the head of a request too large to hold. It goes through the same
+   * checks as any request ({@link #handle}) once it is certain they see every argument they
+   * read; the rest of its bytes then follow it to Redis, or are dropped and it is denied.
+   */
+  #handleStreamed(req: Request): void {
+    this.#o.counters.commands++;
+    const problem = this.#streamProblem(req);
+    this.#deferLocal = true;
+    this.#lastSent = undefined;
+    try {
+      if (problem !== undefined) {
+        const cmd = this.#o.table.resolve(req.name, req.args);
+        this.#reject(req, cmd, NO_KEYS, problem);
+      } else if (!this.#handle(req)) {
+        // Only the commands refused above wait for an idle connection.
+        throw new Error(`streamed ${req.name} asked to wait`);
+      }
+    } finally {
+      this.#deferLocal = false;
+    }
+    this.#streamMode = this.#lastSent === req.raw ? STREAM_FORWARD : STREAM_DISCARD;
+  }
+
+  /** streamProblem says why a streamed request cannot be judged from its head, if it cannot. */
+  #streamProblem(req: Request): string | undefined {
+    const limit = this.#o.parser.streamAbove;
+    if (req.args.length === 0) return `a command name of more than ${limit} bytes is refused`;
+    const name = req.name;
+    if (name === 'ping' || name === 'echo') return undefined;
+    // A container's verdict depends on its subcommand, which must have arrived whole.
+    if (req.args.length < 2 && this.#o.table.resolve(name, [req.args[0]!, EMPTY]).subcommand) {
+      return `a ${displayName(name)} subcommand of more than ${limit} bytes is refused`;
+    }
+    if (NEEDS_ALL_ARGS.has(name)) {
+      return `${displayName(name)} requests of more than ${limit} bytes are not supported; send smaller arguments`;
+    }
+    return undefined;
   }
 
   /**
@@ -471,11 +591,20 @@ export class SessionRelay {
     this.#o.counters.denied++;
     if (this.#inMulti) this.#dirty = true;
     this.#auditCommand(req, cmd.name, keys, cmd.subcommand, false, message);
-    this.#orderer.local(errorReply(`ERR xport: ${message}`));
+    const reply = errorReply(`ERR xport: ${message}`);
+    // A streamed request is answered after its last byte, as Redis would answer it.
+    if (this.#deferLocal) this.#streamDenial = reply;
+    else this.#orderer.local(reply);
   }
 
   #auditCommand(req: Request, name: string, keys: readonly number[], subcommand: boolean, success: boolean, error?: string): void {
-    this.#emitAudit(queryEvent(req.args, name, keys, subcommand, this.#o.redactValues, success, error));
+    let args = req.args;
+    if (req.stream !== undefined) {
+      // The audit shows what was judged and says that the rest was streamed unread.
+      const rest = req.stream.argc - args.length;
+      args = [...args, Buffer.from(`<${rest} more argument${rest === 1 ? '' : 's'} streamed>`)];
+    }
+    this.#emitAudit(queryEvent(args, name, keys, subcommand, this.#o.redactValues, success, error));
   }
 
   #emitAudit(ev: SessionAuditEvent): void {
@@ -483,6 +612,7 @@ export class SessionRelay {
   }
 
   #send(raw: Buffer): void {
+    this.#lastSent = raw;
     this.#upOut.push(raw);
   }
 
@@ -498,13 +628,15 @@ export class SessionRelay {
       this.#upstream.once('drain', () => {
         this.#waitingUpstreamDrain = false;
         this.#unpauseClient(UPSTREAM_FULL);
+        this.#account();
       });
     }
   }
 
   #protocolError(err: RespProtocolError): void {
     this.#o.log.debug('client sent invalid RESP; closing the session', { session: this.#session.id, error: err.message });
-    this.#orderer.local(errorReply(`ERR xport: ${err.message}`));
+    // Redis's own answer for the same bytes, so clients that handle Redis's errors handle ours.
+    this.#orderer.local(err.reply);
     this.#orderer.close();
     this.#closing = true;
     this.#pauseClient(CLOSING);
@@ -631,6 +763,8 @@ export class SessionRelay {
     this.#finished = true;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#o.budget?.cancel(this.#onBudget);
+    this.#account();
     this.#upstream.off('data', this.#onUpstreamData);
     this.#upstream.destroy();
     const client = this.#client;

@@ -30,7 +30,7 @@ import { emitAudit, queryEvent } from '../audit-event.js';
 import { keyPositions, type CommandTable, type ResolvedCommand } from '../commands.js';
 import { PubSubState } from '../pubsub.js';
 import type { RelayCounters } from '../relay.js';
-import { bulk, command, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
+import { bulk, command, DEFAULT_MAX_BUFFERED_BYTES, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue, frameHead, valueText } from '../resp/value.js';
 import { aggregateInfo, infoReply, infoText } from './info.js';
 import {
@@ -144,6 +144,17 @@ function lowerAscii(arg: Buffer | undefined): string {
   return arg === undefined || arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
 }
 
+/**
+ * holdWhole turns the engine's parser options into the cluster relay's: a request is routed (and
+ * may be re-sent after a redirect) whole, so it is not streamed; instead the session's buffer
+ * bound caps the request, and a larger one ends the session with a clear error.
+ */
+function holdWhole(opts: RequestParserOptions): RequestParserOptions {
+  const { streamAbove, ...rest } = opts;
+  if (streamAbove === undefined) return rest;
+  return { ...rest, maxBufferedBytes: Math.min(rest.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, streamAbove) };
+}
+
 const arityError = (name: string) => errorReply(`ERR wrong number of arguments for '${name}' command`);
 
 /** ClusterRelay serves one session against a cluster; {@link run} resolves when it has ended. */
@@ -195,7 +206,7 @@ export class ClusterRelay {
     this.#client = opts.client;
     this.#router = opts.router;
     this.#session = opts.session;
-    this.#parser = new RequestParser(opts.parser);
+    this.#parser = new RequestParser(holdWhole(opts.parser));
     this.#virtualId = virtualNodeId(opts.session.database.name);
   }
 
@@ -272,7 +283,8 @@ export class ClusterRelay {
         this.#o.counters.commands++;
       }
     } catch (err) {
-      if (err instanceof RespProtocolError) this.#closeWith(`ERR xport: ${err.message}`, 'client sent invalid RESP; closing the session', err);
+      // Redis's own answer for the same bytes (or xport's, for a bound of its own).
+      if (err instanceof RespProtocolError) this.#closeWith(err.reply, 'client sent invalid RESP; closing the session', err);
       else this.#closeWith('ERR xport: internal error', 'internal error while handling a request; closing the session', err);
     }
   }
@@ -1146,9 +1158,9 @@ export class ClusterRelay {
   }
 
   /** closeWith answers a final error after the replies in flight, then ends the session. */
-  #closeWith(reply: string, logMessage: string, err?: unknown): void {
+  #closeWith(reply: string | Buffer, logMessage: string, err?: unknown): void {
     this.#o.log.debug(logMessage, { session: this.#session.id, error: (err as Error | undefined)?.message });
-    this.#local(errorReply(reply));
+    this.#local(typeof reply === 'string' ? errorReply(reply) : reply);
     this.#quitting = true;
     this.#closing = true;
     this.#pauseClient(CLOSING);

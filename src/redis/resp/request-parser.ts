@@ -576,7 +576,11 @@ export class RequestParser extends ChunkedInput {
   }
 
   private tooBig(): RespProtocolError {
-    return new RespProtocolError(`request exceeds the query buffer limit of ${this.maxBufferedBytes} bytes`, 'limit-exceeded');
+    return new RespProtocolError(
+      `request larger than ${this.maxBufferedBytes} bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes`,
+      'limit-exceeded',
+      true,
+    );
   }
 }
 

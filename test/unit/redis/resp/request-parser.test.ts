@@ -283,20 +283,23 @@ describe('RequestParser: bounds', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RespProtocolError);
-    expect((err as RespProtocolError).message).toBe('Protocol error: request exceeds the query buffer limit of 64 bytes');
+    expect((err as RespProtocolError).message).toBe(
+      'request larger than 64 bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes',
+    );
+    expect((err as RespProtocolError).reply.toString('latin1')).toMatch(/^-ERR xport: request larger than 64 bytes/);
     expect((err as RespProtocolError).kind).toBe('limit-exceeded');
   });
 
   it('rejects a request of many small arguments over maxBufferedBytes', () => {
     const wire = '*100\r\n' + '$1\r\nx\r\n'.repeat(100);
-    expect(() => parseAll([wire], { maxBufferedBytes: 200 })).toThrow('query buffer limit');
+    expect(() => parseAll([wire], { maxBufferedBytes: 200 })).toThrow('the most the agent holds of one request');
     expect(parseAll([wire], { maxBufferedBytes: 706 })).toHaveLength(1);
   });
 
   it('accepts a request of exactly maxBufferedBytes', () => {
     const wire = '*1\r\n$4\r\nPING\r\n';
     expect(parseAll([wire], { maxBufferedBytes: wire.length })).toHaveLength(1);
-    expect(() => parseAll([wire], { maxBufferedBytes: wire.length - 1 })).toThrow('query buffer limit');
+    expect(() => parseAll([wire], { maxBufferedBytes: wire.length - 1 })).toThrow('the most the agent holds of one request');
   });
 
   it('refuses a limit that is not a positive integer', () => {
