@@ -83,6 +83,8 @@ const TOO_MANY_PENDING = 2;
 const HELD = 4;
 const CLOSING = 8;
 const BUDGET = 16;
+/** How often a session paused by the process budget re-counts what it holds. */
+const BUDGET_RECOUNT_MS = 50;
 
 // What happens to the rest of a streamed request.
 const STREAM_FORWARD = 1;
@@ -178,6 +180,9 @@ export class SessionRelay {
   #lastSent: Buffer | undefined;
   /** Bytes this session counts in the process budget. */
   #accounted = 0;
+  #budgetTimer: NodeJS.Timeout | undefined;
+  #forcing = false;
+  #forcedAt = -1;
 
   constructor(opts: RelayOptions) {
     this.#o = opts;
@@ -238,13 +243,43 @@ export class SessionRelay {
     const now = this.#finished ? 0 : this.#parser.bufferedBytes + this.#upstream.writableLength;
     budget.adjust(now - this.#accounted);
     this.#accounted = now;
-    if (budget.exceeded && !this.#finished && !this.#closing && (this.#clientPause & BUDGET) === 0) {
-      this.#pauseClient(BUDGET);
-      budget.waitBelow(this.#onBudget);
+    if (budget.exceeded && !this.#finished && !this.#closing) {
+      // Over the budget no session keeps a partial request: judge it now and stream the rest,
+      // or sessions that hold one would wait for each other forever.
+      const parser = this.#parser;
+      // Once per change in what it holds: a partial request that cannot stream yet (its count line
+      // still coming) must not spin here.
+      if (now > 0 && now !== this.#forcedAt && parser.inProgress && !parser.streamingRequest && !this.#forcing) {
+        this.#forcing = true;
+        this.#forcedAt = now;
+        parser.streamSoon();
+        queueMicrotask(() => {
+          this.#forcing = false;
+          if (!this.#finished && !this.#closing) this.#drainRequests();
+        });
+      }
+      if ((this.#clientPause & BUDGET) === 0) {
+        this.#pauseClient(BUDGET);
+        budget.waitBelow(this.#onBudget);
+      }
+      // Shares are updated on events; a paused session has few, so it re-counts its own (bytes
+      // flushed to Redis since) lest stale shares keep every session waiting for each other.
+      if (this.#budgetTimer === undefined) {
+        this.#budgetTimer = setTimeout(this.#recount, BUDGET_RECOUNT_MS);
+        this.#budgetTimer.unref?.();
+      }
     }
   }
 
+  readonly #recount = (): void => {
+    this.#budgetTimer = undefined;
+    if (this.#finished) return;
+    this.#account();
+    if (!this.#o.budget!.exceeded) this.#onBudget();
+  };
+
   readonly #onBudget = (): void => {
+    this.#o.budget?.cancel(this.#onBudget);
     this.#unpauseClient(BUDGET);
   };
 
@@ -764,6 +799,7 @@ export class SessionRelay {
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#o.budget?.cancel(this.#onBudget);
+    if (this.#budgetTimer !== undefined) clearTimeout(this.#budgetTimer);
     this.#account();
     this.#upstream.off('data', this.#onUpstreamData);
     this.#upstream.destroy();
