@@ -628,6 +628,26 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     await waitFor(() => front.engine.stats().activeSessions === 0, 10_000, 'the session to end');
   });
 
+  it('holds at most the session buffer of a request (cluster routes requests whole): a larger one ends the session with a clear error', async () => {
+    const front = await startFront({}, { limits: { sessionBufferBytes: 64 * 1024 } });
+    const ok = await rawFront(front.port);
+    expect(await ok.cmd('SET', 'cluster:fits', 'v'.repeat(60 * 1024))).toBe('+OK\r\n');
+    ok.close();
+    const big = await rawFront(front.port);
+    big.send(enc('PING'));
+    // Announce 10 MiB and send only the start: the length alone is refused, nothing more is read.
+    big.socket.write(Buffer.from(`*3\r\n$3\r\nSET\r\n$11\r\ncluster:big\r\n$${10 * 1024 * 1024}\r\nabc`));
+    expect(await big.take(2)).toEqual([
+      '+PONG\r\n',
+      '-ERR xport: request larger than 65536 bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes\r\n',
+    ]);
+    await big.closed;
+    const bad = await rawFront(front.port);
+    bad.send(Buffer.from('*1\r\n$x\r\n'));
+    expect(await bad.take(1)).toEqual(['-ERR Protocol error: invalid bulk length\r\n']);
+    await bad.closed;
+  });
+
   it('follows ASK while a slot migrates and MOVED once it has moved, with a client writing throughout', async () => {
     const front = await startFront();
     const writer = await rawFront(front.port);
