@@ -670,8 +670,16 @@ export class SessionRelay {
 
   #protocolError(err: RespProtocolError): void {
     this.#o.log.debug('client sent invalid RESP; closing the session', { session: this.#session.id, error: err.message });
-    // Redis's own answer for the same bytes, so clients that handle Redis's errors handle ours.
-    this.#orderer.local(err.reply);
+    if (this.#streamMode === STREAM_FORWARD && !err.ownLimit) {
+      // Redis has the start of this request and waits for the rest: give it the bytes it frames
+      // the same way, and it answers the same protocol error in the request's place.
+      for (const b of this.#parser.unread()) this.#send(b);
+    } else {
+      // Redis's own answer for the same bytes, so clients that handle Redis's errors handle ours.
+      this.#orderer.local(err.reply);
+    }
+    this.#streamMode = 0;
+    this.#streamDenial = undefined;
     this.#orderer.close();
     this.#closing = true;
     this.#pauseClient(CLOSING);

@@ -307,6 +307,28 @@ describe('large and malformed requests through the redis engine', () => {
     }
   });
 
+  describe('protocol errors inside a streamed request', () => {
+    const body = 'A'.repeat(100_000);
+    const cases: [string, Role, string][] = [
+      ['an allowed one, at a later argument line', FULL, `*4\r\n$3\r\nSET\r\n$6\r\nsk:bad\r\n$100000\r\n${body}\r\nX5\r\n`],
+      ['an allowed one, at a later bulk length', FULL, `*4\r\n$3\r\nSET\r\n$6\r\nsk:bad\r\n$100000\r\n${body}\r\n$abc\r\n`],
+      ['a denied one, at a later argument line', READER, `*4\r\n$3\r\nSET\r\n$6\r\nsk:bad\r\n$100000\r\n${body}\r\nX5\r\n`],
+    ];
+    for (const [what, r, wire] of cases) {
+      it(`answers ${what} exactly as redis-server does, then closes`, async () => {
+        const front = await startFront([r], { sessionBufferBytes: 64 * 1024 });
+        const bytes = Buffer.concat([enc('PING'), Buffer.from(wire, 'latin1')]);
+        const d = await direct();
+        const x = await via(front);
+        await Promise.all([d.write(bytes), x.write(bytes)]);
+        const expected = await d.allUntilClose();
+        expect(await x.allUntilClose()).toBe(expected);
+        expect(expected).toMatch(/^\+PONG\r\n-ERR Protocol error: /);
+        expect(await command('EXISTS', 'sk:bad')).toBe(':0\r\n');
+      }, 60_000);
+    }
+  });
+
   describe('large values', () => {
     it('streams an allowed 200 MB value to Redis intact, in order with the requests around it', async () => {
       const front = await startFront([FULL]);

@@ -210,6 +210,17 @@ export class RequestParser extends ChunkedInput {
     }
   }
 
+  /**
+   * unread returns views of every pushed byte not handed out yet — after a protocol error in a
+   * streamed request, the bytes from where takeStream stopped, the bad ones included.
+   */
+  unread(): Buffer[] {
+    const out: Buffer[] = [];
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.sliceRange(this.fc, this.fo, last, this.chunks[last]!.length, out);
+    return out;
+  }
+
   /** streamingRequest tells whether a head was returned and the rest of its request is due through takeStream. */
   get streamingRequest(): boolean {
     return this.streaming;
