@@ -648,6 +648,28 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     await bad.closed;
   });
 
+  it('ends the session that grows a partial request past the process budget, and only that one', async () => {
+    const front = await startFront({}, { limits: { processBufferBytes: 1024 * 1024 } });
+    const head = (key: string, size: number) => Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${size}\r\n`);
+    const size = 800 * 1024;
+    const a = await rawFront(front.port);
+    const aPart = Buffer.concat([head('budget:a', size), Buffer.alloc(700 * 1024, 0x61)]);
+    a.socket.write(aPart);
+    await waitFor(() => front.engine.stats().inputBytes === aPart.length, 30_000, 'the first partial request to be held');
+    const b = await rawFront(front.port);
+    // Exactly one byte past the budget, so the agent has read all of it when it refuses (no reset loses the reply).
+    const bHead = head('budget:b', size);
+    b.socket.write(Buffer.concat([bHead, Buffer.alloc(1024 * 1024 - aPart.length + 1 - bHead.length, 0x62)]));
+    const [refused] = await b.take(1, 30_000);
+    expect(refused).toMatch(/^-ERR xport: the agent holds more client input than db_service\.limits\.process_buffer_bytes \(1048576 bytes\); this request of more than \d+ bytes was refused, retry it later or send smaller requests\r\n$/);
+    await b.closed;
+    a.socket.write(Buffer.concat([Buffer.alloc(100 * 1024, 0x61), Buffer.from('\r\n')]));
+    expect(await a.take(1, 30_000)).toEqual(['+OK\r\n']);
+    expect(await a.cmd('STRLEN', 'budget:a')).toBe(`:${size}\r\n`);
+    expect(front.engine.stats().inputBytesPeak).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024);
+    a.close();
+  });
+
   it('follows ASK while a slot migrates and MOVED once it has moved, with a client writing throughout', async () => {
     const front = await startFront();
     const writer = await rawFront(front.port);

@@ -145,6 +145,7 @@ export class ClusterEngine {
       maxPendingReplies: this.#cfg.maxPendingReplies,
       counters: this.#cfg.counters,
       log,
+      budget: this.#cfg.budget,
     });
     try {
       await relay.run(signal);

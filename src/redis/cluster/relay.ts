@@ -24,6 +24,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../../db/session.js';
+import type { InputBudget } from '../input-budget.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
 import { emitAudit, queryEvent } from '../audit-event.js';
@@ -73,6 +74,8 @@ export interface ClusterRelayOptions {
   maxPendingReplies: number;
   counters: RelayCounters;
   log: Logger;
+  /** The process-wide budget for held client input; shared by every session of the engine. */
+  budget?: InputBudget;
 }
 
 /** CROSSSLOT_ERROR is Redis's own reply to keys in different slots. */
@@ -259,8 +262,31 @@ export class ClusterRelay {
     if (this.#closing) return;
     this.#parser.push(chunk);
     this.#drainRequests();
+    this.#account();
     this.#afterEvent();
   };
+
+  /** Bytes this session counts in the process budget. */
+  #accounted = 0;
+
+  /**
+   * account updates this session's share of the process budget. A request is routed whole, so
+   * it cannot be streamed: a session still growing a partial request while all sessions together
+   * hold more than the budget ends with a clear error rather than grow the process further.
+   */
+  #account(): void {
+    const budget = this.#o.budget;
+    if (budget === undefined) return;
+    const now = this.#finished ? 0 : this.#parser.bufferedBytes;
+    budget.adjust(now - this.#accounted);
+    this.#accounted = now;
+    if (budget.exceeded && now > 0 && this.#parser.inProgress && !this.#closing && !this.#finished) {
+      this.#closeWith(
+        `ERR xport: the agent holds more client input than db_service.limits.process_buffer_bytes (${budget.limit} bytes); this request of more than ${now} bytes was refused, retry it later or send smaller requests`,
+        'process input budget spent; closing the session',
+      );
+    }
+  }
 
   #drainRequests(): void {
     try {
@@ -1196,6 +1222,7 @@ export class ClusterRelay {
     // Whatever is ready goes out first.
     if (!hard) this.#afterEvent();
     this.#finished = true;
+    this.#account();
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#router.close();
