@@ -373,8 +373,11 @@ export class SessionRelay {
     if (req.args.length < 2 && this.#o.table.resolve(name, [req.args[0]!, EMPTY]).subcommand) {
       return `a ${displayName(name)} subcommand of more than ${limit} bytes is refused`;
     }
-    if (NEEDS_ALL_ARGS.has(name)) {
-      return `${displayName(name)} requests of more than ${limit} bytes are not supported; send smaller arguments`;
+    // Judged by the name as the table resolves it too, so a spelling Redis folds to one of these
+    // cannot slip through with arguments its checks never saw.
+    const base = this.#o.table.resolve(name, req.args).name.split('|')[0]!;
+    if (NEEDS_ALL_ARGS.has(name) || NEEDS_ALL_ARGS.has(base)) {
+      return `${displayName(base)} requests of more than ${limit} bytes are not supported; send smaller arguments`;
     }
     return undefined;
   }
