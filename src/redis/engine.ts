@@ -31,7 +31,7 @@ import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
 import { CommandTable, parseCompactTable } from './commands.js';
 import { DEFAULT_PROCESS_BUFFER_BYTES, DEFAULT_SESSION_BUFFER_BYTES, InputBudget } from './input-budget.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
-import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
+import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { decodeValue } from './resp/value.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
@@ -102,7 +102,7 @@ function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
   for (const [name, v] of [['maxPendingReplies', maxPendingReplies], ['sessionBufferBytes', sessionBufferBytes], ['processBufferBytes', processBufferBytes]] as const) {
     if (!Number.isSafeInteger(v) || v < 1) throw badParameter(`redis engine config: ${name} must be a positive integer, got ${String(v)}`);
   }
-  const parser: RequestParserOptions = { ...parserLimits, streamAbove: sessionBufferBytes };
+  const parser: RequestParserOptions = { ...parserLimits, streamAbove: sessionBufferBytes, maxHeldArgs: STREAMED_MAX_HELD_ARGS };
   const connectTimeoutMs = cfg.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!(connectTimeoutMs > 0)) throw badParameter(`redis engine config: connectTimeoutMs must be positive, got ${String(connectTimeoutMs)}`);
   return {

@@ -383,6 +383,17 @@ describe('large and malformed requests through the redis engine', () => {
       await command('DEL', 'streamed:k');
     }, 120_000);
 
+    it('streams a request of more arguments than it holds (each held argument costs memory), and it runs', async () => {
+      const front = await startFront([FULL]);
+      const c = await via(front);
+      const values = Array.from({ length: 40_000 }, (_, k) => `v${k}`);
+      await c.write(Buffer.concat([enc('DEL', 'many:list'), enc('RPUSH', 'many:list', ...values), enc('LINDEX', 'many:list', '-1')]));
+      expect(await c.take(3)).toEqual([':0\r\n', ':40000\r\n', '$6\r\nv39999\r\n']);
+      const push = front.events.find((e) => e.command === 'rpush')!;
+      expect(push).toMatchObject({ success: true, keys: ['many:list'] });
+      await command('DEL', 'many:list');
+    }, 120_000);
+
     it('judges and streams partial requests at once when the process budget is spent, instead of holding them', async () => {
       const budget = 16 * MiB;
       const front = await startFront([FULL], { processBufferBytes: budget, sessionBufferBytes: 8 * MiB });

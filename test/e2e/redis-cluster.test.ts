@@ -642,6 +642,12 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
       '-ERR xport: request larger than 65536 bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes\r\n',
     ]);
     await big.closed;
+    // Each held argument costs memory beyond its bytes: past 65,536 the request is refused. Only the
+    // first 65,536 are sent, so the agent has read everything when it answers.
+    const many = await rawFront((await startFront()).port);
+    many.socket.write(Buffer.concat([Buffer.from('*65538\r\n$3\r\nDEL\r\n'), Buffer.from('$1\r\nk\r\n'.repeat(65535))]));
+    expect(await many.take(1)).toEqual(['-ERR xport: request with more than 65536 arguments, the most the agent holds of one request; send fewer arguments per request\r\n']);
+    await many.closed;
     const bad = await rawFront(front.port);
     bad.send(Buffer.from('*1\r\n$x\r\n'));
     expect(await bad.take(1)).toEqual(['-ERR Protocol error: invalid bulk length\r\n']);

@@ -31,7 +31,7 @@ import { emitAudit, queryEvent } from '../audit-event.js';
 import { keyPositions, type CommandTable, type ResolvedCommand } from '../commands.js';
 import { PubSubState } from '../pubsub.js';
 import type { RelayCounters } from '../relay.js';
-import { bulk, command, DEFAULT_MAX_BUFFERED_BYTES, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
+import { bulk, command, DEFAULT_MAX_BUFFERED_BYTES, ROUTED_MAX_HELD_ARGS, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue, frameHead, valueText } from '../resp/value.js';
 import { aggregateInfo, infoReply, infoText } from './info.js';
 import {
@@ -150,12 +150,14 @@ function lowerAscii(arg: Buffer | undefined): string {
 /**
  * holdWhole turns the engine's parser options into the cluster relay's: a request is routed (and
  * may be re-sent after a redirect) whole, so it is not streamed; instead the session's buffer
- * bound caps the request, and a larger one ends the session with a clear error.
+ * bound and {@link ROUTED_MAX_HELD_ARGS} cap the request, and a larger one ends the session with
+ * a clear error.
  */
 function holdWhole(opts: RequestParserOptions): RequestParserOptions {
-  const { streamAbove, ...rest } = opts;
-  if (streamAbove === undefined) return rest;
-  return { ...rest, maxBufferedBytes: Math.min(rest.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, streamAbove) };
+  const { streamAbove, maxHeldArgs: _streamedArgs, ...rest } = opts;
+  const held = { ...rest, maxHeldArgs: ROUTED_MAX_HELD_ARGS };
+  if (streamAbove === undefined) return held;
+  return { ...held, maxBufferedBytes: Math.min(rest.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, streamAbove) };
 }
 
 const arityError = (name: string) => errorReply(`ERR wrong number of arguments for '${name}' command`);

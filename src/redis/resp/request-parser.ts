@@ -58,6 +58,12 @@ export interface RequestParserOptions {
    * and the rest is streamed with {@link RequestParser.takeStream}. Unset: requests are held whole.
    */
   streamAbove?: number;
+  /**
+   * Most arguments of one request held as views (each costs far more memory than its bytes):
+   * a request with more streams past them when streaming is on (`streamAbove`), else it is
+   * refused. Unset: bounded by maxArgs only.
+   */
+  maxHeldArgs?: number;
 }
 
 /** MAX_NAME_BYTES caps how much of the first argument becomes {@link Request.name}; no command name is near it. */
@@ -136,6 +142,7 @@ export class RequestParser extends ChunkedInput {
   private readonly maxInlineLength: number;
   private readonly maxBufferedBytes: number;
   private readonly streamAbove: number;
+  private readonly maxHeldArgs: number;
 
   private st = START;
   private num = 0; // value of the number being read
@@ -168,6 +175,7 @@ export class RequestParser extends ChunkedInput {
     this.maxInlineLength = limitOption(opts.maxInlineLength, 'maxInlineLength', DEFAULT_MAX_INLINE_LENGTH);
     this.maxBufferedBytes = limitOption(opts.maxBufferedBytes, 'maxBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES);
     this.streamAbove = limitOption(opts.streamAbove, 'streamAbove', Number.POSITIVE_INFINITY);
+    this.maxHeldArgs = limitOption(opts.maxHeldArgs, 'maxHeldArgs', Number.POSITIVE_INFINITY);
   }
 
   /** next returns the next complete request (or a streamed request's head), or undefined until more bytes are pushed. */
@@ -508,6 +516,13 @@ export class RequestParser extends ChunkedInput {
               return FRAME;
             }
             st = this.beginArg(i);
+            if (!this.streaming && this.argc - this.argsLeft >= this.maxHeldArgs) {
+              if (this.streamAbove === Number.POSITIVE_INFINITY) throw this.tooManyArgs();
+              this.counters.scanned += i - from;
+              this.st = st;
+              this.so = i;
+              return HEAD;
+            }
             break;
         }
       }
@@ -540,7 +555,7 @@ export class RequestParser extends ChunkedInput {
    */
   private wholeMultibulk(buf: Buffer, start: number, n: number): number {
     const count = this.fastNumber(buf, start + 1, n);
-    if (count < 1 || count > this.maxArgs) return -1;
+    if (count < 1 || count > this.maxArgs || count > this.maxHeldArgs) return -1;
     const limit = Math.min(n, start + this.maxBufferedBytes, start + this.streamAbove);
     const offs = this.offsets;
     let p = this.fastPos;
@@ -584,6 +599,10 @@ export class RequestParser extends ChunkedInput {
       return v;
     }
     return -1;
+  }
+
+  private tooManyArgs(): RespProtocolError {
+    return new RespProtocolError(`request with more than ${this.maxHeldArgs} arguments, the most the agent holds of one request; send fewer arguments per request`, 'limit-exceeded', true);
   }
 
   private tooBig(): RespProtocolError {

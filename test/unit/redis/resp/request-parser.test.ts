@@ -477,6 +477,25 @@ describe('RequestParser: streaming large requests', () => {
     expect(Buffer.concat([head.raw, ...out]).equals(big)).toBe(true);
   });
 
+  it('holds at most maxHeldArgs arguments: past them the request streams, at every split point', () => {
+    const wire = b('*12\r\n$4\r\nMSET\r\n' + Array.from({ length: 11 }, (_, k) => `$2\r\nk${k % 10}\r\n`).join('') + 'PING\r\n');
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const { events } = run([wire.subarray(0, cut), wire.subarray(cut)], { streamAbove: 1_000_000, maxHeldArgs: 4 });
+      const head = events[0]!.req!;
+      expect(head.stream).toEqual({ argc: 12 });
+      expect(argsOf(head)).toEqual(['MSET', 'k0', 'k1', 'k2']);
+      expect(Buffer.concat([head.raw, events[1]!.streamed!]).toString('latin1')).toBe(wire.toString('latin1').replace('PING\r\n', ''));
+      expect(events[2]!.req!.name).toBe('ping');
+    }
+  });
+
+  it('refuses a request over maxHeldArgs when it cannot stream, with an error of its own', () => {
+    const err = errorOf(['*6\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n'], { maxHeldArgs: 4 });
+    expect(err.message).toBe('request with more than 4 arguments, the most the agent holds of one request; send fewer arguments per request');
+    expect(err.reply.toString('latin1')).toMatch(/^-ERR xport: request with more than 4 arguments/);
+    expect(parseAll(['*4\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n'], { maxHeldArgs: 4 }).map(argsOf)).toEqual([['DEL', 'a', 'b', 'c']]);
+  });
+
   it('refuses next() while a request is streaming, so no byte is judged twice', () => {
     const p = new RequestParser({ streamAbove: 100 });
     p.push(big.subarray(0, 200));
