@@ -32,13 +32,25 @@ import type { Logger } from '../util/log.js';
 import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
 import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
 import { CommandTable, parseCompactTable, serverVersion } from './commands.js';
+import { DEFAULT_PROCESS_BUFFER_BYTES, DEFAULT_SESSION_BUFFER_BYTES, InputBudget } from './input-budget.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
-import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
+import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { decodeValue } from './resp/value.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
-export interface RedisEngineLimits extends RequestParserOptions {
+export interface RedisEngineLimits extends Omit<RequestParserOptions, 'streamAbove'> {
+  /**
+   * Most bytes of one request a session holds before judging it (default 8 MiB): a larger
+   * request is judged on its leading arguments and streamed to Redis (or discarded if denied).
+   * In cluster mode, where a request is routed whole, a larger request ends the session.
+   */
+  sessionBufferBytes?: number;
+  /**
+   * Most client input all sessions together hold (default 128 MiB): past it, sessions judge
+   * their partial requests at once and stop reading until the total falls.
+   */
+  processBufferBytes?: number;
   /**
    * Most upstream replies a client may have outstanding before the engine stops reading its
    * requests (pipelines deeper than this are simply slowed down). Default 10,000.
@@ -69,6 +81,10 @@ export const DEFAULT_MAX_PENDING_REPLIES = 10_000;
 export interface RedisEngineStats extends RelayCounters {
   /** Sessions being served now. */
   activeSessions: number;
+  /** Client input held now by all sessions (counted against processBufferBytes). */
+  inputBytes: number;
+  /** The most client input held at once since the engine was made. */
+  inputBytesPeak: number;
   /** Sessions started since the engine was made (including failed starts). */
   sessions: number;
 }
@@ -80,10 +96,16 @@ function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
   if (cfg === undefined || cfg === null) throw badParameter('redis engine config: the config is missing');
   if (cfg.credentials === undefined) throw badParameter('redis engine config: credentials is missing');
   if (cfg.log === undefined) throw badParameter('redis engine config: log is missing');
-  const { maxPendingReplies = DEFAULT_MAX_PENDING_REPLIES, ...parser } = cfg.limits ?? {};
-  if (!Number.isSafeInteger(maxPendingReplies) || maxPendingReplies < 1) {
-    throw badParameter(`redis engine config: maxPendingReplies must be a positive integer, got ${String(maxPendingReplies)}`);
+  const {
+    maxPendingReplies = DEFAULT_MAX_PENDING_REPLIES,
+    sessionBufferBytes = DEFAULT_SESSION_BUFFER_BYTES,
+    processBufferBytes = DEFAULT_PROCESS_BUFFER_BYTES,
+    ...parserLimits
+  } = cfg.limits ?? {};
+  for (const [name, v] of [['maxPendingReplies', maxPendingReplies], ['sessionBufferBytes', sessionBufferBytes], ['processBufferBytes', processBufferBytes]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw badParameter(`redis engine config: ${name} must be a positive integer, got ${String(v)}`);
   }
+  const parser: RequestParserOptions = { ...parserLimits, streamAbove: sessionBufferBytes, maxHeldArgs: STREAMED_MAX_HELD_ARGS };
   const connectTimeoutMs = cfg.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!(connectTimeoutMs > 0)) throw badParameter(`redis engine config: connectTimeoutMs must be positive, got ${String(connectTimeoutMs)}`);
   return {
@@ -91,6 +113,7 @@ function withDefaults(cfg: RedisEngineConfig): ResolvedConfig {
     log: cfg.log,
     redactValues: cfg.redactValues ?? true,
     parser,
+    budget: new InputBudget(processBufferBytes),
     maxPendingReplies,
     connectTimeoutMs,
     clock: cfg.clock ?? systemClock,
@@ -157,7 +180,8 @@ export class RedisEngine implements Engine {
 
   /** stats returns a snapshot of the engine's counters. */
   stats(): RedisEngineStats {
-    return { ...this.#counters, activeSessions: this.#active, sessions: this.#sessions };
+    const budget = this.#cfg.budget;
+    return { ...this.#counters, activeSessions: this.#active, sessions: this.#sessions, inputBytes: budget.used, inputBytesPeak: budget.peak };
   }
 
   /** commandTable returns the command table cached for a database, if one was read from it. */
@@ -213,6 +237,7 @@ export class RedisEngine implements Engine {
         log,
         tableWanted: () => !this.#tables.has(session.database.name),
         onTable: (reply) => this.#parseTable(session.database.name, reply),
+        budget: this.#cfg.budget,
       });
       try {
         await relay.run(signal);

@@ -25,18 +25,26 @@
  *  - the command table: when setup could not read it (the client authenticates itself), it is
  *    read once, right after the client's first successful AUTH, on this connection.
  *
+ * Large requests: a request bigger than the session's buffer (`parser.streamAbove`) is judged on
+ * its head — the name and the arguments that arrived whole before the bound — and then streamed:
+ * an allowed one is forwarded as its bytes come in, a denied one is discarded as they come in and
+ * its denial is answered when it has ended, in order. Commands whose checks need every argument
+ * (db numbers, AUTH, pub/sub, transactions…) are refused when that large.
+ *
  * Backpressure: a client that does not read pauses the upstream socket; an upstream that does
- * not read, or too many replies pending, pauses the client. Must not import auth/ or cloud/.
+ * not read, too many replies pending, or the process-wide input budget spent pauses the client.
+ * Must not import auth/ or cloud/.
  */
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello, formatQuery } from './audit-format.js';
 import { emitAudit, queryEvent } from './audit-event.js';
-import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from './commands.js';
+import { cstrEqualsIgnoreCase, keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
+import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
 import { ReplyOrderer, type FrameHandler } from './reply-orderer.js';
-import { displayArg, judgeCommand } from './verdict.js';
+import { displayArg, displayName, judgeCommand } from './verdict.js';
 import {
   coalesceSlices,
   command,
@@ -81,6 +89,8 @@ export interface RelayOptions {
    */
   tableWanted?: () => boolean;
   onTable?: (reply: ReplyFrame) => CommandTable | undefined;
+  /** The process-wide budget for held client input; shared by every session of the engine. */
+  budget?: InputBudget;
 }
 
 // Reasons the client is paused (bits).
@@ -88,6 +98,24 @@ const UPSTREAM_FULL = 1;
 const TOO_MANY_PENDING = 2;
 const HELD = 4;
 const CLOSING = 8;
+const BUDGET = 16;
+/** How often a session paused by the process budget re-counts what it holds. */
+const BUDGET_RECOUNT_MS = 50;
+
+// What happens to the rest of a streamed request.
+const STREAM_FORWARD = 1;
+const STREAM_DISCARD = 2;
+
+/**
+ * Commands refused when streamed: their checks or their handling need arguments that may not
+ * have arrived (db numbers, AUTH users, channel counts), or they change the session's state.
+ */
+const NEEDS_ALL_ARGS: ReadonlySet<string> = new Set([
+  'auth', 'hello', 'reset', 'select', 'move', 'swapdb', 'copy', 'migrate', 'multi', 'exec', 'discard',
+  'watch', 'monitor', 'client', 'sync', 'psync', 'replconf', 'quit',
+  ...PUBSUB_COMMANDS,
+]);
+const EMPTY = Buffer.alloc(0);
 
 const PLUS = 0x2b;
 const PERCENT = 0x25;
@@ -153,6 +181,18 @@ export class SessionRelay {
   #graceTimer: NodeJS.Timeout | undefined;
   #resolve: (() => void) | undefined;
   #signal: AbortSignal | undefined;
+  /** What to do with the rest of the request being streamed (0: none is). */
+  #streamMode = 0;
+  /** The denial of a discarded streamed request, answered once it has ended. */
+  #streamDenial: Buffer | undefined;
+  /** While a streamed head is judged, local replies wait for its end. */
+  #deferLocal = false;
+  #lastSent: Buffer | undefined;
+  /** Bytes this session counts in the process budget. */
+  #accounted = 0;
+  #budgetTimer: NodeJS.Timeout | undefined;
+  #forcing = false;
+  #forcedAt = -1;
 
   constructor(opts: RelayOptions) {
     this.#o = opts;
@@ -202,14 +242,84 @@ export class SessionRelay {
   readonly #onClientData = (chunk: Buffer): void => {
     if (this.#closing) return;
     this.#parser.push(chunk);
+    // Over the process budget no session holds a partial request: it is judged and streamed now.
+    if (this.#o.budget?.exceeded) this.#parser.streamSoon();
     this.#drainRequests();
   };
+
+  /** account updates this session's share of the process budget and stops reading while it is spent. */
+  #account(): void {
+    const budget = this.#o.budget;
+    if (budget === undefined) return;
+    const now = this.#finished ? 0 : this.#parser.bufferedBytes + this.#upstream.writableLength;
+    budget.adjust(now - this.#accounted);
+    this.#accounted = now;
+    if (budget.exceeded && !this.#finished && !this.#closing) {
+      // Over the budget no session keeps a partial request: judge it now and stream the rest,
+      // or sessions that hold one would wait for each other forever.
+      const parser = this.#parser;
+      // Once per change in what it holds: a partial request that cannot stream yet (its count line
+      // still coming) must not spin here.
+      if (now > 0 && now !== this.#forcedAt && parser.inProgress && !parser.streamingRequest && !this.#forcing) {
+        this.#forcing = true;
+        this.#forcedAt = now;
+        parser.streamSoon();
+        queueMicrotask(() => {
+          this.#forcing = false;
+          if (!this.#finished && !this.#closing) this.#drainRequests();
+        });
+      }
+      if ((this.#clientPause & BUDGET) === 0) {
+        this.#pauseClient(BUDGET);
+        budget.waitBelow(this.#onBudget);
+      }
+      // Shares are updated on events; a paused session has few, so it re-counts its own (bytes
+      // flushed to Redis since) lest stale shares keep every session waiting for each other.
+      if (this.#budgetTimer === undefined) {
+        this.#budgetTimer = setTimeout(this.#recount, BUDGET_RECOUNT_MS);
+        this.#budgetTimer.unref?.();
+      }
+    }
+  }
+
+  readonly #recount = (): void => {
+    this.#budgetTimer = undefined;
+    if (this.#finished) return;
+    this.#account();
+    if (!this.#o.budget!.exceeded) this.#onBudget();
+  };
+
+  readonly #onBudget = (): void => {
+    this.#o.budget?.cancel(this.#onBudget);
+    this.#unpauseClient(BUDGET);
+  };
+
+  /**
+   * pumpStream passes on what has arrived of the request being streamed (forwarded or dropped);
+   * true once it has ended, when a denied one gets its answer.
+   */
+  #pumpStream(): boolean {
+    const pieces: Buffer[] = [];
+    const done = this.#parser.takeStream(pieces);
+    if (this.#streamMode === STREAM_FORWARD) for (const p of pieces) this.#send(p);
+    if (done) {
+      this.#streamMode = 0;
+      const denial = this.#streamDenial;
+      this.#streamDenial = undefined;
+      if (denial !== undefined) this.#orderer.local(denial);
+    }
+    return done;
+  }
 
   /** drainRequests handles every complete request it may handle now, then writes both ways. */
   #drainRequests(): void {
     const parser = this.#parser;
     try {
       while (!this.#closing) {
+        if (this.#held === undefined && parser.streamingRequest) {
+          if (!this.#pumpStream()) break;
+          continue;
+        }
         if (this.#orderer.pendingReplies >= this.#o.maxPendingReplies) {
           this.#pauseClient(TOO_MANY_PENDING);
           break;
@@ -221,15 +331,17 @@ export class SessionRelay {
           if (req === undefined) break;
         }
         this.#silent = this.#replyOff || this.#skipThis;
-        if (!this.#handle(req)) {
+        if (req.stream !== undefined) {
+          // Counted by handleStreamed; its bytes follow in pumpStream.
+          this.#handleStreamed(req);
+        } else if (!this.#handle(req)) {
           this.#held = req;
           this.#pauseClient(HELD);
           break;
-        }
+        } else this.#o.counters.commands++;
         // Redis's SKIP applies to exactly one command: the one after CLIENT REPLY SKIP.
         this.#skipThis = this.#skipNext;
         this.#skipNext = false;
-        this.#o.counters.commands++;
       }
     } catch (err) {
       if (err instanceof RespProtocolError) this.#protocolError(err);
@@ -237,6 +349,50 @@ export class SessionRelay {
     }
     this.#flushUpstream();
     this.#afterOutput();
+    this.#account();
+  }
+
+  /**
+   * handleStreamed judges the head of a request too large to hold. It goes through the same
+   * checks as any request ({@link #handle}) once it is certain they see every argument they
+   * read; the rest of its bytes then follow it to Redis, or are dropped and it is denied.
+   */
+  #handleStreamed(req: Request): void {
+    this.#o.counters.commands++;
+    const problem = this.#streamProblem(req);
+    this.#deferLocal = true;
+    this.#lastSent = undefined;
+    try {
+      if (problem !== undefined) {
+        const cmd = this.#o.table.resolve(req.name, req.args);
+        this.#reject(req, cmd, NO_KEYS, problem);
+      } else if (!this.#handle(req)) {
+        // Only the commands refused above wait for an idle connection.
+        throw new Error(`streamed ${req.name} asked to wait`);
+      }
+    } finally {
+      this.#deferLocal = false;
+    }
+    this.#streamMode = this.#lastSent === req.raw ? STREAM_FORWARD : STREAM_DISCARD;
+  }
+
+  /** streamProblem says why a streamed request cannot be judged from its head, if it cannot. */
+  #streamProblem(req: Request): string | undefined {
+    const limit = this.#o.parser.streamAbove;
+    if (req.args.length === 0) return `a command name of more than ${limit} bytes is refused`;
+    const name = req.name;
+    if (name === 'ping' || name === 'echo') return undefined;
+    // A container's verdict depends on its subcommand, which must have arrived whole.
+    if (req.args.length < 2 && this.#o.table.resolve(name, [req.args[0]!, EMPTY]).subcommand) {
+      return `a ${displayName(name)} subcommand of more than ${limit} bytes is refused`;
+    }
+    // Judged by the name as the table resolves it too, so a spelling Redis folds to one of these
+    // cannot slip through with arguments its checks never saw.
+    const base = this.#o.table.resolve(name, req.args).name.split('|')[0]!;
+    if (NEEDS_ALL_ARGS.has(name) || NEEDS_ALL_ARGS.has(base)) {
+      return `${displayName(base)} requests of more than ${limit} bytes are not supported; send smaller arguments`;
+    }
+    return undefined;
   }
 
   /**
@@ -551,11 +707,22 @@ export class SessionRelay {
     this.#o.counters.denied++;
     if (this.#inMulti) this.#dirty = true;
     this.#auditCommand(req, cmd.name, keys, cmd.subcommand, false, message);
-    this.#localReply(errorReply(`ERR xport: ${message}`));
+    const reply = errorReply(`ERR xport: ${message}`);
+    // A streamed request is answered after its last byte, as Redis would answer it (unless the
+    // client turned its replies off, as for any other local reply).
+    if (this.#deferLocal) {
+      if (!this.#silent) this.#streamDenial = reply;
+    } else this.#localReply(reply);
   }
 
   #auditCommand(req: Request, name: string, keys: readonly number[], subcommand: boolean, success: boolean, error?: string): void {
-    this.#emitAudit(queryEvent(req.args, name, keys, subcommand, this.#o.redactValues, success, error));
+    let args = req.args;
+    if (req.stream !== undefined) {
+      // The audit shows what was judged and says that the rest was streamed unread.
+      const rest = req.stream.argc - args.length;
+      args = [...args, Buffer.from(`<${rest} more argument${rest === 1 ? '' : 's'} streamed>`)];
+    }
+    this.#emitAudit(queryEvent(args, name, keys, subcommand, this.#o.redactValues, success, error));
   }
 
   #emitAudit(ev: SessionAuditEvent): void {
@@ -563,6 +730,7 @@ export class SessionRelay {
   }
 
   #send(raw: Buffer): void {
+    this.#lastSent = raw;
     this.#upOut.push(raw);
   }
 
@@ -578,13 +746,23 @@ export class SessionRelay {
       this.#upstream.once('drain', () => {
         this.#waitingUpstreamDrain = false;
         this.#unpauseClient(UPSTREAM_FULL);
+        this.#account();
       });
     }
   }
 
   #protocolError(err: RespProtocolError): void {
     this.#o.log.debug('client sent invalid RESP; closing the session', { session: this.#session.id, error: err.message });
-    this.#orderer.local(errorReply(`ERR xport: ${err.message}`));
+    if (this.#streamMode === STREAM_FORWARD && !err.ownLimit) {
+      // Redis has the start of this request and waits for the rest: give it the bytes it frames
+      // the same way, and it answers the same protocol error in the request's place.
+      for (const b of this.#parser.unread()) this.#send(b);
+    } else {
+      // Redis's own answer for the same bytes, so clients that handle Redis's errors handle ours.
+      this.#orderer.local(err.reply);
+    }
+    this.#streamMode = 0;
+    this.#streamDenial = undefined;
     this.#orderer.close();
     this.#closing = true;
     this.#pauseClient(CLOSING);
@@ -711,6 +889,9 @@ export class SessionRelay {
     this.#finished = true;
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#o.budget?.cancel(this.#onBudget);
+    if (this.#budgetTimer !== undefined) clearTimeout(this.#budgetTimer);
+    this.#account();
     this.#upstream.off('data', this.#onUpstreamData);
     this.#upstream.destroy();
     const client = this.#client;

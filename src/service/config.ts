@@ -147,6 +147,8 @@ const schema = z.strictObject({
           max_inline_length: z.number().int().positive().optional(),
           max_request_bytes: z.number().int().positive().optional(),
           max_pending_replies: z.number().int().positive().optional(),
+          session_buffer_bytes: z.number().int().min(65536).optional(),
+          process_buffer_bytes: z.number().int().min(65536).optional(),
         })
         .optional(),
     })
@@ -209,6 +211,10 @@ export interface ServiceConfig {
       maxInlineLength?: number;
       maxBufferedBytes?: number;
       maxPendingReplies?: number;
+      /** Most bytes of one request a session holds before judging it; larger ones stream. */
+      sessionBufferBytes?: number;
+      /** Most client input all sessions together hold before they stop reading. */
+      processBufferBytes?: number;
     };
   };
   audit: { redisValues: 'redact' | 'full' };
@@ -376,6 +382,8 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
         ...(c.db_service?.limits?.max_inline_length ? { maxInlineLength: c.db_service.limits.max_inline_length } : {}),
         ...(c.db_service?.limits?.max_request_bytes ? { maxBufferedBytes: c.db_service.limits.max_request_bytes } : {}),
         ...(c.db_service?.limits?.max_pending_replies ? { maxPendingReplies: c.db_service.limits.max_pending_replies } : {}),
+        ...(c.db_service?.limits?.session_buffer_bytes ? { sessionBufferBytes: c.db_service.limits.session_buffer_bytes } : {}),
+        ...(c.db_service?.limits?.process_buffer_bytes ? { processBufferBytes: c.db_service.limits.process_buffer_bytes } : {}),
       },
     },
     audit: { redisValues: c.audit?.redis_values ?? 'redact' },

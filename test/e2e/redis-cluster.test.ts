@@ -677,6 +677,54 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     await waitFor(() => front.engine.stats().activeSessions === 0, 10_000, 'the session to end');
   });
 
+  it('holds at most the session buffer of a request (cluster routes requests whole): a larger one ends the session with a clear error', async () => {
+    const front = await startFront({}, { limits: { sessionBufferBytes: 64 * 1024 } });
+    const ok = await rawFront(front.port);
+    expect(await ok.cmd('SET', 'cluster:fits', 'v'.repeat(60 * 1024))).toBe('+OK\r\n');
+    ok.close();
+    const big = await rawFront(front.port);
+    big.send(enc('PING'));
+    // Announce 10 MiB and send only the start: the length alone is refused, nothing more is read.
+    big.socket.write(Buffer.from(`*3\r\n$3\r\nSET\r\n$11\r\ncluster:big\r\n$${10 * 1024 * 1024}\r\nabc`));
+    expect(await big.take(2)).toEqual([
+      '+PONG\r\n',
+      '-ERR xport: request larger than 65536 bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes\r\n',
+    ]);
+    await big.closed;
+    // Each held argument costs memory beyond its bytes: past 65,536 the request is refused. Only the
+    // first 65,536 are sent, so the agent has read everything when it answers.
+    const many = await rawFront((await startFront()).port);
+    many.socket.write(Buffer.concat([Buffer.from('*65538\r\n$3\r\nDEL\r\n'), Buffer.from('$1\r\nk\r\n'.repeat(65535))]));
+    expect(await many.take(1)).toEqual(['-ERR xport: request with more than 65536 arguments, the most the agent holds of one request; send fewer arguments per request\r\n']);
+    await many.closed;
+    const bad = await rawFront(front.port);
+    bad.send(Buffer.from('*1\r\n$x\r\n'));
+    expect(await bad.take(1)).toEqual(['-ERR Protocol error: invalid bulk length\r\n']);
+    await bad.closed;
+  });
+
+  it('ends the session that grows a partial request past the process budget, and only that one', async () => {
+    const front = await startFront({}, { limits: { processBufferBytes: 1024 * 1024 } });
+    const head = (key: string, size: number) => Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${size}\r\n`);
+    const size = 800 * 1024;
+    const a = await rawFront(front.port);
+    const aPart = Buffer.concat([head('budget:a', size), Buffer.alloc(700 * 1024, 0x61)]);
+    a.socket.write(aPart);
+    await waitFor(() => front.engine.stats().inputBytes === aPart.length, 30_000, 'the first partial request to be held');
+    const b = await rawFront(front.port);
+    // Exactly one byte past the budget, so the agent has read all of it when it refuses (no reset loses the reply).
+    const bHead = head('budget:b', size);
+    b.socket.write(Buffer.concat([bHead, Buffer.alloc(1024 * 1024 - aPart.length + 1 - bHead.length, 0x62)]));
+    const [refused] = await b.take(1, 30_000);
+    expect(refused).toMatch(/^-ERR xport: the agent holds more client input than db_service\.limits\.process_buffer_bytes \(1048576 bytes\); this request of more than \d+ bytes was refused, retry it later or send smaller requests\r\n$/);
+    await b.closed;
+    a.socket.write(Buffer.concat([Buffer.alloc(100 * 1024, 0x61), Buffer.from('\r\n')]));
+    expect(await a.take(1, 30_000)).toEqual(['+OK\r\n']);
+    expect(await a.cmd('STRLEN', 'budget:a')).toBe(`:${size}\r\n`);
+    expect(front.engine.stats().inputBytesPeak).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024);
+    a.close();
+  });
+
   it('follows ASK while a slot migrates and MOVED once it has moved, with a client writing throughout', async () => {
     const front = await startFront();
     const writer = await rawFront(front.port);

@@ -510,7 +510,7 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
     await other.connect();
     const bad = await rawFront(front.port);
     bad.send(enc('PING'), Buffer.from('*1\r\n$x\r\n'));
-    expect(await bad.take(2)).toEqual(['+PONG\r\n', '-ERR xport: Protocol error: invalid bulk length\r\n']);
+    expect(await bad.take(2)).toEqual(['+PONG\r\n', '-ERR Protocol error: invalid bulk length\r\n']);
     await bad.closed;
     expect(await other.set('still', 'fine')).toBe('OK');
     await other.quit();

@@ -27,6 +27,7 @@ import type { RelayCounters } from '../relay.js';
 import { command, type ReplyFrame, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
 import { connectUpstream, runSetup, type SecureContextCache } from '../upstream.js';
+import type { InputBudget } from '../input-budget.js';
 import { ClusterRelay } from './relay.js';
 import { ClusterRouter, newClusterCounters, replyLine, type ClusterCounters, type DialResult } from './router.js';
 import { TopologyCache, type DatabaseTopology } from './topology-cache.js';
@@ -38,6 +39,8 @@ export interface EngineSettings {
   log: Logger;
   redactValues: boolean;
   parser: RequestParserOptions;
+  /** The process-wide budget for held client input. */
+  budget: InputBudget;
   maxPendingReplies: number;
   connectTimeoutMs: number;
   clock: Clock;
@@ -152,6 +155,7 @@ export class ClusterEngine {
       log,
       tableWanted: () => !this.#tables.has(session.database.name),
       onTable: (reply) => this.#parseTable(session.database.name, reply),
+      budget: this.#cfg.budget,
     });
     try {
       await relay.run(signal);

@@ -24,14 +24,15 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../../db/session.js';
+import type { InputBudget } from '../input-budget.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
 import { emitAudit, queryEvent } from '../audit-event.js';
 import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
-import { judgeCommand } from '../verdict.js';
+import { displayArg, displayName, judgeCommand } from '../verdict.js';
 import { PubSubState } from '../pubsub.js';
 import type { RelayCounters } from '../relay.js';
-import { bulk, command, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
+import { bulk, command, DEFAULT_MAX_BUFFERED_BYTES, ROUTED_MAX_HELD_ARGS, error as errorReply, OK, push, RequestParser, RespProtocolError, type ReplyFrame, type Request, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue, frameHead, valueText } from '../resp/value.js';
 import { aggregateInfo, infoReply, infoText } from './info.js';
 import {
@@ -83,6 +84,8 @@ export interface ClusterRelayOptions {
    */
   tableWanted?: () => boolean;
   onTable?: (reply: NodeReply) => CommandTable | undefined;
+  /** The process-wide budget for held client input; shared by every session of the engine. */
+  budget?: InputBudget;
 }
 
 const COMMAND_TABLE = command(['COMMAND']);
@@ -142,18 +145,18 @@ interface Subscriber {
   state: PubSubState;
 }
 
-/** displayName renders a command name for an error line: name characters only, at most 64. */
-function displayName(name: string): string {
-  const clean = name.replace(/[^a-z0-9._|:-]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+/**
+ * holdWhole turns the engine's parser options into the cluster relay's: a request is routed (and
+ * may be re-sent after a redirect) whole, so it is not streamed; instead the session's buffer
+ * bound and {@link ROUTED_MAX_HELD_ARGS} cap the request, and a larger one ends the session with
+ * a clear error.
+ */
+function holdWhole(opts: RequestParserOptions): RequestParserOptions {
+  const { streamAbove, maxHeldArgs: _streamedArgs, ...rest } = opts;
+  const held = { ...rest, maxHeldArgs: ROUTED_MAX_HELD_ARGS };
+  if (streamAbove === undefined) return held;
+  return { ...held, maxBufferedBytes: Math.min(rest.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, streamAbove) };
 }
-
-/** displayArg renders a client-supplied argument for an error line. */
-function displayArg(arg: Buffer): string {
-  const s = arg.toString('utf8', 0, Math.min(arg.length, 64)).replace(/[\x00-\x1f\x7f]/g, '?');
-  return arg.length > 64 ? `${s}...` : s;
-}
-
 
 const arityError = (name: string) => errorReply(`ERR wrong number of arguments for '${name}' command`);
 
@@ -212,7 +215,7 @@ export class ClusterRelay {
     this.#client = opts.client;
     this.#router = opts.router;
     this.#session = opts.session;
-    this.#parser = new RequestParser(opts.parser);
+    this.#parser = new RequestParser(holdWhole(opts.parser));
     this.#table = opts.table;
     this.#virtualId = virtualNodeId(opts.session.database.name);
   }
@@ -266,8 +269,31 @@ export class ClusterRelay {
     if (this.#closing) return;
     this.#parser.push(chunk);
     this.#drainRequests();
+    this.#account();
     this.#afterEvent();
   };
+
+  /** Bytes this session counts in the process budget. */
+  #accounted = 0;
+
+  /**
+   * account updates this session's share of the process budget. A request is routed whole, so
+   * it cannot be streamed: a session still growing a partial request while all sessions together
+   * hold more than the budget ends with a clear error rather than grow the process further.
+   */
+  #account(): void {
+    const budget = this.#o.budget;
+    if (budget === undefined) return;
+    const now = this.#finished ? 0 : this.#parser.bufferedBytes;
+    budget.adjust(now - this.#accounted);
+    this.#accounted = now;
+    if (budget.exceeded && now > 0 && this.#parser.inProgress && !this.#closing && !this.#finished) {
+      this.#closeWith(
+        `ERR xport: the agent holds more client input than db_service.limits.process_buffer_bytes (${budget.limit} bytes); this request of more than ${now} bytes was refused, retry it later or send smaller requests`,
+        'process input budget spent; closing the session',
+      );
+    }
+  }
 
   #drainRequests(): void {
     try {
@@ -294,7 +320,8 @@ export class ClusterRelay {
         this.#o.counters.commands++;
       }
     } catch (err) {
-      if (err instanceof RespProtocolError) this.#closeWith(`ERR xport: ${err.message}`, 'client sent invalid RESP; closing the session', err);
+      // Redis's own answer for the same bytes (or xport's, for a bound of its own).
+      if (err instanceof RespProtocolError) this.#closeWith(err.reply, 'client sent invalid RESP; closing the session', err);
       else this.#closeWith('ERR xport: internal error', 'internal error while handling a request; closing the session', err);
     }
   }
@@ -1225,9 +1252,9 @@ export class ClusterRelay {
   }
 
   /** closeWith answers a final error after the replies in flight, then ends the session. */
-  #closeWith(reply: string, logMessage: string, err?: unknown): void {
+  #closeWith(reply: string | Buffer, logMessage: string, err?: unknown): void {
     this.#o.log.debug(logMessage, { session: this.#session.id, error: (err as Error | undefined)?.message });
-    this.#local(errorReply(reply));
+    this.#local(typeof reply === 'string' ? errorReply(reply) : reply);
     this.#quitting = true;
     this.#closing = true;
     this.#pauseClient(CLOSING);
@@ -1263,6 +1290,7 @@ export class ClusterRelay {
     // Whatever is ready goes out first.
     if (!hard) this.#afterEvent();
     this.#finished = true;
+    this.#account();
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#router.close();

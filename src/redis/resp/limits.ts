@@ -13,6 +13,13 @@ export const DEFAULT_MAX_ARGS = 1024 * 1024;
 export const DEFAULT_MAX_INLINE_LENGTH = 64 * 1024;
 /** DEFAULT_MAX_BUFFERED_BYTES is Redis's `client-query-buffer-limit` default: 1 GiB per frame. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024;
+/**
+ * STREAMED_MAX_HELD_ARGS: a relay that streams holds at most this many arguments of a request as
+ * views (about 150 bytes each) before judging it; the rest streams.
+ */
+export const STREAMED_MAX_HELD_ARGS = 16 * 1024;
+/** ROUTED_MAX_HELD_ARGS: a relay that routes requests whole (cluster) refuses requests with more arguments. */
+export const ROUTED_MAX_HELD_ARGS = 64 * 1024;
 /** DEFAULT_MAX_DEPTH bounds the nesting of aggregate replies (Redis itself stays far below it). */
 export const DEFAULT_MAX_DEPTH = 1024;
 /** DEFAULT_MAX_AGGREGATE_LENGTH bounds the element count of one reply aggregate (2^32 − 1, like hiredis). */

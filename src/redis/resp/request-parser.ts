@@ -16,7 +16,7 @@ import {
   DEFAULT_MAX_INLINE_LENGTH,
   limitOption,
 } from './limits.js';
-import { describeByte, RespProtocolError } from './protocol-error.js';
+import { RespProtocolError } from './protocol-error.js';
 
 /** Request is one client command. */
 export interface Request {
@@ -28,6 +28,18 @@ export interface Request {
   readonly name: string;
   /** True for an inline command line; false for a multibulk request. */
   readonly inline: boolean;
+  /**
+   * Set when the request is too large to hold: then this is only its head. `raw` holds the bytes
+   * received so far and `args` the arguments complete in them (maybe none); the rest of the
+   * request must be taken with {@link RequestParser.takeStream} before the next request.
+   */
+  readonly stream?: StreamedRequest;
+}
+
+/** StreamedRequest describes a request handed out as a head and streamed. */
+export interface StreamedRequest {
+  /** How many arguments the request announced (its `*N`); `args` holds the first ones only. */
+  readonly argc: number;
 }
 
 /** RequestParserOptions bounds what one client may send; the defaults are Redis's own limits. */
@@ -40,6 +52,18 @@ export interface RequestParserOptions {
   maxInlineLength?: number;
   /** Largest request in bytes, i.e. what may be held for one incomplete request (1 GiB). */
   maxBufferedBytes?: number;
+  /**
+   * Requests larger than this many bytes are not held whole: as soon as the frame passes it (or
+   * announces an argument that would), its head is returned with the arguments complete so far
+   * and the rest is streamed with {@link RequestParser.takeStream}. Unset: requests are held whole.
+   */
+  streamAbove?: number;
+  /**
+   * Most arguments of one request held as views (each costs far more memory than its bytes):
+   * a request with more streams past them when streaming is on (`streamAbove`), else it is
+   * refused. Unset: bounded by maxArgs only.
+   */
+  maxHeldArgs?: number;
 }
 
 /** MAX_NAME_BYTES caps how much of the first argument becomes {@link Request.name}; no command name is near it. */
@@ -53,20 +77,29 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
-// Parser states. Each names what the next byte must be.
+// Parser states. Each names what the next byte is. Header lines are read the way Redis reads
+// them (networking.c, processMultibulkBuffer): find the CR (a NUL first means "not yet", as
+// strchr() stops there), judge the line, then skip the byte after the CR whatever it is; a bulk
+// body is followed by two bytes Redis skips unchecked. The agent must frame requests exactly
+// as Redis does, or it would judge one command while Redis runs another.
 const START = 0; // first byte of a request
-const COUNT = 1; // digits of `*N`
-const COUNT_LF = 2; // LF after `*N\r`
-const ARG_TYPE = 3; // `$` of the next argument
-const ARG_LEN = 4; // digits of `$len`
-const ARG_LEN_LF = 5; // LF after `$len\r`
+const COUNT = 1; // the `*N` line, up to its CR
+const COUNT_LF = 2; // the byte after the count line's CR
+const ARG_LINE = 3; // the `$len` line of the next argument, up to its CR
+const ARG_LF = 4; // the byte after the `$len` line's CR
 const BODY = 6; // bulk body bytes (skipped by length)
-const BODY_CR = 7; // CR after the body
-const BODY_LF = 8; // LF after the body
+const BODY_END1 = 7; // first of the two bytes after a body
+const BODY_END2 = 8; // second of the two bytes after a body
 const INLINE = 9; // rest of an inline line, up to LF
+const STUCK = 10; // a header or inline line with a NUL before its end: it never ends (as in Redis)
+
+const NUL = 0x00;
 
 /** A longer number is never a valid count or length, and staying under 2^53 keeps arithmetic exact. */
 const MAX_DIGITS = 15;
+
+/** HEADER_LINE_MAX is Redis's PROTO_INLINE_MAX_SIZE: a header line without CR past it is refused. */
+const HEADER_LINE_MAX = 64 * 1024;
 
 /**
  * asciiLower decodes buf[0, min(len, MAX_NAME_BYTES)) as Latin-1 with only A–Z lower-cased, so a
@@ -91,26 +124,43 @@ function asciiLower(buf: Buffer): string {
   return copy.toString('latin1');
 }
 
+/** Results of one scan. */
+const NONE = 0; // input ran out
+const FRAME = 1; // a frame is complete
+const HEAD = 2; // a frame must stream: its head is ready
+
 /**
  * RequestParser decodes a client's byte stream incrementally: `push()` each chunk read from the
- * socket, then call `next()` until it returns undefined. After a {@link RespProtocolError} the
- * stream cannot be resynchronised: every later call throws the same error, and the engine should
- * answer `-ERR xport: <message>` and close the connection.
+ * socket, then call `next()` until it returns undefined. A request with `stream` set is only a
+ * head: call `takeStream()` as bytes arrive until it reports the end, then `next()` again. After
+ * a {@link RespProtocolError} the stream cannot be resynchronised: every later call throws the
+ * same error, and the engine should answer with it and close the connection, as Redis does.
  */
 export class RequestParser extends ChunkedInput {
   private readonly maxBulkLength: number;
   private readonly maxArgs: number;
   private readonly maxInlineLength: number;
   private readonly maxBufferedBytes: number;
+  private readonly streamAbove: number;
+  private readonly maxHeldArgs: number;
 
   private st = START;
   private num = 0; // value of the number being read
   private digits = 0; // digits read so far
   private neg = false; // a leading '-' was read
+  private bad = false; // the number can no longer be valid (string2ll would fail)
+  private zeroFirst = false; // its first digit was 0
+  private lineType = -1; // first byte of a `$len` line (-1: none yet)
+  private lineLen = 0; // bytes of the header line read so far
+  private stuckLimit = 0; // a STUCK line fails when longer than this
+  private stuckDetail = ''; // … with this message
+  private argc = 0;
   private argsLeft = 0;
   private bodyLeft = 0;
   private isInline = false;
-  private ignore = false; // `*0` / `*-1`: consumed, not returned
+  private ignore = false; // `*0` / `*-N`: consumed, not returned
+  private streaming = false; // a head was returned; the rest of its frame goes through takeStream
+  private forceHead = false;
   /** Frame-relative [start, length] pairs of the current request's arguments (first nOffsets used). */
   private offsets: number[] = [];
   private nOffsets = 0;
@@ -124,14 +174,19 @@ export class RequestParser extends ChunkedInput {
     this.maxArgs = limitOption(opts.maxArgs, 'maxArgs', DEFAULT_MAX_ARGS);
     this.maxInlineLength = limitOption(opts.maxInlineLength, 'maxInlineLength', DEFAULT_MAX_INLINE_LENGTH);
     this.maxBufferedBytes = limitOption(opts.maxBufferedBytes, 'maxBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES);
+    this.streamAbove = limitOption(opts.streamAbove, 'streamAbove', Number.POSITIVE_INFINITY);
+    this.maxHeldArgs = limitOption(opts.maxHeldArgs, 'maxHeldArgs', Number.POSITIVE_INFINITY);
   }
 
-  /** next returns the next complete request, or undefined until more bytes are pushed. */
+  /** next returns the next complete request (or a streamed request's head), or undefined until more bytes are pushed. */
   next(): Request | undefined {
     if (this.failure) throw this.failure;
+    if (this.streaming) throw new Error('RequestParser.next called while a request is streaming; call takeStream first');
     try {
       for (;;) {
-        if (!this.scan()) return undefined;
+        const r = this.scan();
+        if (r === NONE) return undefined;
+        if (r === HEAD) return this.buildHead();
         const req = this.build();
         if (req !== undefined) return req;
       }
@@ -141,6 +196,52 @@ export class RequestParser extends ChunkedInput {
     }
   }
 
+  /**
+   * takeStream appends to out the bytes of the streaming request that have arrived (views of the
+   * received chunks, nothing is kept) and returns true once the request has ended; the bytes
+   * after it stay for {@link next}. The frame is still checked as it passes, so a protocol error
+   * in its tail is raised here, exactly where Redis would see it.
+   */
+  takeStream(out: Buffer[]): boolean {
+    if (this.failure) throw this.failure;
+    if (!this.streaming) throw new Error('RequestParser.takeStream called with no request streaming');
+    try {
+      const r = this.scan();
+      const chunks = this.chunks;
+      if (chunks.length > 0) this.sliceRange(this.fc, this.fo, this.sc, this.so, out);
+      this.consumeFrame();
+      if (r === FRAME) this.streaming = false;
+      return r === FRAME;
+    } catch (err) {
+      if (err instanceof RespProtocolError) this.failure = err;
+      throw err;
+    }
+  }
+
+  /**
+   * unread returns views of every pushed byte not handed out yet — after a protocol error in a
+   * streamed request, the bytes from where takeStream stopped, the bad ones included.
+   */
+  unread(): Buffer[] {
+    const out: Buffer[] = [];
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.sliceRange(this.fc, this.fo, last, this.chunks[last]!.length, out);
+    return out;
+  }
+
+  /** streamingRequest tells whether a head was returned and the rest of its request is due through takeStream. */
+  get streamingRequest(): boolean {
+    return this.streaming;
+  }
+
+  /**
+   * streamSoon asks for the request in progress to be handed out as a head at the next push,
+   * whatever its size (used when the process-wide input budget is spent).
+   */
+  streamSoon(): void {
+    this.forceHead = true;
+  }
+
   /** Iterating a parser yields the complete requests available now. */
   *[Symbol.iterator](): IterableIterator<Request> {
     for (let r = this.next(); r !== undefined; r = this.next()) yield r;
@@ -148,11 +249,12 @@ export class RequestParser extends ChunkedInput {
 
   /** inProgress tells whether part of a request has been received (the connection is mid-request). */
   get inProgress(): boolean {
-    return this.st !== START;
+    return this.st !== START || this.streaming;
   }
 
   /** build turns the scanned frame into a Request, or undefined for a frame Redis ignores. */
   private build(): Request | undefined {
+    this.forceHead = false;
     const raw = this.frameBytes();
     this.consumeFrame();
     if (this.ignore) {
@@ -170,17 +272,32 @@ export class RequestParser extends ChunkedInput {
       }
       args = split;
     } else {
-      const offs = this.offsets;
-      const nOffs = this.nOffsets;
-      args = new Array<Buffer>(nOffs >> 1);
-      for (let k = 0, a = 0; k < nOffs; k += 2, a++) {
-        const s = offs[k]!;
-        args[a] = raw.subarray(s, s + offs[k + 1]!);
-      }
-      // Do not keep the offsets of one huge request alive for the rest of the connection.
-      if (offs.length > 65536) this.offsets = [];
+      args = this.argsOf(raw, this.nOffsets);
     }
     return { raw, args, name: this.nameOf(args[0]!), inline: this.isInline };
+  }
+
+  /** buildHead returns the head of a request that must stream: its bytes so far and its complete arguments. */
+  private buildHead(): Request {
+    const raw = this.frameBytes();
+    const complete = this.argc - this.argsLeft;
+    const args = this.argsOf(raw, complete * 2);
+    this.consumeFrame();
+    this.streaming = true;
+    this.forceHead = false;
+    return { raw, args, name: args.length > 0 ? this.nameOf(args[0]!) : '', inline: false, stream: { argc: this.argc } };
+  }
+
+  private argsOf(raw: Buffer, nOffs: number): Buffer[] {
+    const offs = this.offsets;
+    const args = new Array<Buffer>(nOffs >> 1);
+    for (let k = 0, a = 0; k < nOffs; k += 2, a++) {
+      const s = offs[k]!;
+      args[a] = raw.subarray(s, s + offs[k + 1]!);
+    }
+    // Do not keep the offsets of one huge request alive for the rest of the connection.
+    if (offs.length > 65536) this.offsets = [];
+    return args;
   }
 
   /**
@@ -203,14 +320,40 @@ export class RequestParser extends ChunkedInput {
     return name;
   }
 
+  /** beginNumber resets the number reader (Redis's string2ll rules are applied byte by byte). */
+  private beginNumber(): void {
+    this.num = this.digits = 0;
+    this.neg = this.bad = this.zeroFirst = false;
+  }
+
+  /** numberByte feeds one byte of a count or length to the string2ll rules. */
+  private numberByte(b: number): void {
+    if (this.bad) return;
+    if (b >= ZERO && b <= NINE) {
+      // string2ll: no leading zeros, no "-0", and a longer number is out of every bound anyway.
+      if (this.zeroFirst || (b === ZERO && this.digits === 0 && this.neg) || this.digits >= MAX_DIGITS) {
+        this.bad = true;
+        return;
+      }
+      if (b === ZERO && this.digits === 0) this.zeroFirst = true;
+      this.num = this.num * 10 + (b - ZERO);
+      this.digits++;
+    } else if (b === MINUS && this.digits === 0 && !this.neg) {
+      this.neg = true;
+    } else {
+      this.bad = true;
+    }
+  }
+
   /**
-   * scan advances the state machine until a frame completes (true; the scan cursor is just past
-   * it) or the input runs out (false; the state is kept and scanning resumes where it stopped).
+   * scan advances the state machine until a frame completes (FRAME; the scan cursor is just past
+   * it), a frame must stream (HEAD), or the input runs out (NONE; the state is kept and scanning
+   * resumes where it stopped).
    */
-  private scan(): boolean {
+  private scan(): number {
     for (;;) {
       const buf = this.chunks[this.sc];
-      if (buf === undefined) return false;
+      if (buf === undefined) return NONE;
       const n = buf.length;
       const from = this.so;
       let i = from;
@@ -226,11 +369,11 @@ export class RequestParser extends ChunkedInput {
                 this.isInline = false;
                 this.counters.scanned += end - from;
                 this.so = end;
-                return true;
+                return FRAME;
               }
               i++;
-              this.num = this.digits = 0;
-              this.neg = false;
+              this.beginNumber();
+              this.lineLen = 1;
               st = COUNT;
             } else {
               this.isInline = true;
@@ -241,8 +384,19 @@ export class RequestParser extends ChunkedInput {
 
           case INLINE: {
             const lf = buf.indexOf(LF, i);
+            const stop = lf < 0 ? n : lf;
+            // Redis finds the LF with strchr(): a NUL before it hides it, and the line never ends.
+            const nul = buf.subarray(i, stop).indexOf(NUL);
+            if (nul >= 0) {
+              this.lineLen = this.base + i + nul;
+              this.stuckLimit = this.maxInlineLength;
+              this.stuckDetail = 'too big inline request';
+              i += nul;
+              st = STUCK;
+              break;
+            }
             // Measured up to the LF whatever the chunking, so the outcome never depends on it.
-            const lineLen = this.base + (lf < 0 ? n : lf);
+            const lineLen = this.base + stop;
             if (lineLen > this.maxInlineLength) throw new RespProtocolError('too big inline request');
             if (lf < 0) {
               i = n;
@@ -252,110 +406,145 @@ export class RequestParser extends ChunkedInput {
             this.counters.scanned += i - from;
             this.so = i;
             this.st = START;
-            return true;
+            return FRAME;
+          }
+
+          case STUCK: {
+            this.lineLen += n - i;
+            i = n;
+            if (this.lineLen > this.stuckLimit) throw new RespProtocolError(this.stuckDetail);
+            break;
           }
 
           case COUNT:
-          case ARG_LEN: {
-            const b = buf[i++]!;
-            if (b >= ZERO && b <= NINE) {
-              // string2ll rules: no leading zeros, no "-0", bounded length.
-              if ((this.digits === 1 && this.num === 0) || (b === ZERO && this.neg && this.digits === 0) || this.digits >= MAX_DIGITS) {
-                throw this.badNumber(st);
-              }
-              this.num = this.num * 10 + (b - ZERO);
-              this.digits++;
-            } else if (b === MINUS && this.digits === 0 && !this.neg) {
-              this.neg = true;
-            } else if (b === CR && this.digits > 0) {
-              st = st === COUNT ? COUNT_LF : ARG_LEN_LF;
-            } else {
-              throw this.badNumber(st);
+          case ARG_LINE: {
+            let k = i;
+            while (k < n) {
+              const b = buf[k]!;
+              if (b === CR || b === NUL) break;
+              if (st === ARG_LINE && this.lineType < 0) this.lineType = b;
+              else this.numberByte(b);
+              k++;
             }
+            this.lineLen += k - i;
+            i = k;
+            if (k === n) {
+              if (this.lineLen > HEADER_LINE_MAX) throw new RespProtocolError(st === COUNT ? 'too big mbulk count string' : 'too big bulk count string');
+              break;
+            }
+            if (buf[k] === NUL) {
+              this.stuckLimit = HEADER_LINE_MAX;
+              this.stuckDetail = st === COUNT ? 'too big mbulk count string' : 'too big bulk count string';
+              st = STUCK;
+              break;
+            }
+            // The CR. On a `$` line it may be the type byte itself (an empty line).
+            if (st === ARG_LINE && this.lineType < 0) this.lineType = CR;
+            i++;
+            st = st === COUNT ? COUNT_LF : ARG_LF;
             break;
           }
 
           case COUNT_LF: {
-            if (buf[i++] !== LF) throw this.badNumber(COUNT);
-            const count = this.neg ? -this.num : this.num;
-            if (count > this.maxArgs || count < -1) throw this.badNumber(COUNT);
-            if (count <= 0) {
-              // `*0` and `*-1` carry no command: Redis skips them.
+            i++; // Redis skips the byte after the CR without looking at it.
+            if (this.bad || this.digits === 0 || (!this.neg && this.num > this.maxArgs)) throw new RespProtocolError('invalid multibulk length');
+            if (this.neg || this.num === 0) {
+              // A count of zero or less carries no command: Redis skips it.
               this.ignore = true;
               this.counters.scanned += i - from;
               this.so = i;
               this.st = START;
-              return true;
+              return FRAME;
             }
             this.isInline = false;
-            this.argsLeft = count;
+            this.argc = this.argsLeft = this.num;
             this.nOffsets = 0;
-            st = ARG_TYPE;
+            st = this.beginArg(i);
             break;
           }
 
-          case ARG_TYPE: {
-            const b = buf[i++]!;
-            if (b !== DOLLAR) throw new RespProtocolError(`expected '$', got '${describeByte(b)}'`);
-            if (this.base + i > this.maxBufferedBytes) throw this.tooBig();
-            this.num = this.digits = 0;
-            this.neg = false;
-            st = ARG_LEN;
-            break;
-          }
-
-          case ARG_LEN_LF: {
-            if (buf[i++] !== LF || this.neg || this.num > this.maxBulkLength) throw this.badNumber(ARG_LEN);
+          case ARG_LF: {
+            i++;
+            if (this.lineType !== DOLLAR) throw new RespProtocolError(`expected '$', got '${redisChar(this.lineType)}'`);
+            if (this.bad || this.digits === 0 || this.neg || this.num > this.maxBulkLength) throw new RespProtocolError('invalid bulk length');
             const len = this.num;
-            const at = this.base + i;
-            // Reject as soon as the announced length cannot fit, before buffering any of it.
-            if (at + len + 2 > this.maxBufferedBytes) throw this.tooBig();
-            this.offsets[this.nOffsets++] = at;
-            this.offsets[this.nOffsets++] = len;
             this.bodyLeft = len;
             st = BODY;
+            if (!this.streaming) {
+              const at = this.base + i;
+              if (at + len + 2 > this.streamAbove) {
+                // Judge the request on what came before this argument; do not wait for it.
+                this.counters.scanned += i - from;
+                this.st = st;
+                this.so = i;
+                return HEAD;
+              }
+              // Reject as soon as the announced length cannot fit, before buffering any of it.
+              if (at + len + 2 > this.maxBufferedBytes) throw this.tooBig();
+              this.offsets[this.nOffsets++] = at;
+              this.offsets[this.nOffsets++] = len;
+            }
             break;
           }
 
           case BODY: {
             const avail = n - i;
-            if (avail > this.bodyLeft) {
+            if (avail >= this.bodyLeft) {
               i += this.bodyLeft;
               this.counters.skipped += this.bodyLeft;
               this.bodyLeft = 0;
-              st = BODY_CR;
+              st = BODY_END1;
             } else {
               i = n;
               this.bodyLeft -= avail;
               this.counters.skipped += avail;
-              if (this.bodyLeft === 0) st = BODY_CR;
             }
             break;
           }
 
-          case BODY_CR:
-            if (buf[i++] !== CR) throw new RespProtocolError('bulk argument not terminated by CRLF');
-            st = BODY_LF;
+          case BODY_END1:
+            i++; // Redis skips the two bytes after a body without looking at them.
+            st = BODY_END2;
             break;
 
-          case BODY_LF:
-            if (buf[i++] !== LF) throw new RespProtocolError('bulk argument not terminated by CRLF');
+          case BODY_END2:
+            i++;
             if (--this.argsLeft === 0) {
               this.counters.scanned += i - from;
               this.so = i;
               this.st = START;
-              return true;
+              return FRAME;
             }
-            st = ARG_TYPE;
+            st = this.beginArg(i);
+            if (!this.streaming && this.argc - this.argsLeft >= this.maxHeldArgs) {
+              if (this.streamAbove === Number.POSITIVE_INFINITY) throw this.tooManyArgs();
+              this.counters.scanned += i - from;
+              this.st = st;
+              this.so = i;
+              return HEAD;
+            }
             break;
         }
       }
       this.st = st;
       this.so = i;
       this.counters.scanned += i - from;
-      if (st !== START && this.base + n > this.maxBufferedBytes) throw this.tooBig();
-      if (!this.nextChunk()) return false;
+      if (st !== START && !this.streaming) {
+        const size = this.base + n;
+        if ((size > this.streamAbove || this.forceHead) && st >= ARG_LINE && st <= BODY_END2) return HEAD;
+        if (size > this.maxBufferedBytes) throw this.tooBig();
+      }
+      if (!this.nextChunk()) return NONE;
     }
+  }
+
+  /** beginArg starts reading the `$len` line of the next argument at frame index i. */
+  private beginArg(i: number): number {
+    if (!this.streaming && this.base + i > this.maxBufferedBytes) throw this.tooBig();
+    this.beginNumber();
+    this.lineType = -1;
+    this.lineLen = 0;
+    return ARG_LINE;
   }
 
   /**
@@ -366,8 +555,8 @@ export class RequestParser extends ChunkedInput {
    */
   private wholeMultibulk(buf: Buffer, start: number, n: number): number {
     const count = this.fastNumber(buf, start + 1, n);
-    if (count < 1 || count > this.maxArgs) return -1;
-    const limit = Math.min(n, start + this.maxBufferedBytes);
+    if (count < 1 || count > this.maxArgs || count > this.maxHeldArgs) return -1;
+    const limit = Math.min(n, start + this.maxBufferedBytes, start + this.streamAbove);
     const offs = this.offsets;
     let p = this.fastPos;
     let k = 0;
@@ -412,11 +601,20 @@ export class RequestParser extends ChunkedInput {
     return -1;
   }
 
-  private badNumber(st: number): RespProtocolError {
-    return new RespProtocolError(st === COUNT ? 'invalid multibulk length' : 'invalid bulk length');
+  private tooManyArgs(): RespProtocolError {
+    return new RespProtocolError(`request with more than ${this.maxHeldArgs} arguments, the most the agent holds of one request; send fewer arguments per request`, 'limit-exceeded', true);
   }
 
   private tooBig(): RespProtocolError {
-    return new RespProtocolError(`request exceeds the query buffer limit of ${this.maxBufferedBytes} bytes`, 'limit-exceeded');
+    return new RespProtocolError(
+      `request larger than ${this.maxBufferedBytes} bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes`,
+      'limit-exceeded',
+      true,
+    );
   }
+}
+
+/** redisChar renders a byte as Redis's `%c` does in an error line: itself, but CR and LF become spaces. */
+function redisChar(b: number): string {
+  return b === CR || b === LF ? ' ' : String.fromCharCode(b);
 }

@@ -76,6 +76,12 @@ describe('service config', () => {
     expect(() => parseConfig('version: v1\nproxy_service:\n  limits:\n    header_timeout_ms: 5\n')).toThrow(/proxy_service\.limits\.header_timeout_ms: unknown key/);
   });
 
+  it('reads the input budgets of db_service.limits and refuses ones too small to hold a header line', () => {
+    const c = parseConfig(['version: v1', 'db_service:', '  limits: { session_buffer_bytes: 1048576, process_buffer_bytes: 67108864, max_request_bytes: 2097152 }'].join('\n'));
+    expect(c.db.limits).toEqual({ sessionBufferBytes: 1048576, processBufferBytes: 67108864, maxBufferedBytes: 2097152 });
+    expect(() => parseConfig(['version: v1', 'db_service:', '  limits: { session_buffer_bytes: 1024 }'].join('\n'))).toThrow(/session_buffer_bytes/);
+  });
+
   it('names the line and path of an unknown key', () => {
     expect(() => parseConfig('version: v1\nproxy_service:\n  listen_adr: 1.2.3.4:5\n', 'x.yaml')).toThrow('x.yaml:3: proxy_service.listen_adr: unknown key');
     expect(() => parseConfig('version: v1\nbogus: 1\n', 'x.yaml')).toThrow('x.yaml:2: bogus: unknown key');

@@ -232,6 +232,41 @@ describe('fuzz: request streams split at random', () => {
   });
 });
 
+describe('fuzz: streamed requests split at random', () => {
+  it('hands out every byte exactly once, heads with a prefix of the arguments, holding at most the bound, one chunk and one header or inline line', () => {
+    for (const seed of SEEDS) {
+      const r = rng(3000 + seed);
+      const { wire } = genRequests(r, 120);
+      const whole = parseRequests([wire]);
+      const streamAbove = 20 + int(r, 400);
+      const p = new RequestParser({ streamAbove });
+      const out: Buffer[] = [];
+      const seen: { args: string[]; streamed: boolean }[] = [];
+      for (const c of split(r, wire)) {
+        p.push(c);
+        for (;;) {
+          if (p.streamingRequest) {
+            if (!p.takeStream(out)) break;
+            continue;
+          }
+          const q = p.next();
+          if (q === undefined) break;
+          out.push(q.raw);
+          seen.push({ args: q.args.map((a) => a.toString('latin1')), streamed: q.stream !== undefined });
+        }
+        expect(p.bufferedBytes, `seed ${seed}`).toBeLessThanOrEqual(streamAbove + c.length + 64 * 1024);
+      }
+      expect(Buffer.concat(out).equals(wire), `seed ${seed}`).toBe(true);
+      expect(seen.length, `seed ${seed}`).toBe(whole.reqs.length);
+      seen.forEach((q, k) => {
+        const w = whole.reqs[k]!.args;
+        if (q.streamed) expect(q.args, `seed ${seed} request ${k}`).toEqual(w.slice(0, q.args.length));
+        else expect(q.args, `seed ${seed} request ${k}`).toEqual(w);
+      });
+    }
+  });
+});
+
 describe('fuzz: reply streams split at random', () => {
   it('yields the same frames however the stream is split, and raw bytes rebuild the input', () => {
     for (const seed of SEEDS) {

@@ -157,22 +157,65 @@ describe('RequestParser: inline commands', () => {
   });
 });
 
+describe('RequestParser: framing exactly as Redis frames', () => {
+  // Each of these was sent to redis-server 7.0 (test/e2e/protocol-errors.test.ts compares the
+  // live answers): Redis skips the byte after a header CR and the two bytes after a body without
+  // looking at them, and skips counts of zero or less. The agent must split the stream where Redis
+  // does, or it would judge one command while Redis runs another.
+  const cases: [string, string, string[][]][] = [
+    ['skips a negative count', '*-2\r\nPING\r\n', [['PING']]],
+    ['does not look at the byte after the count line CR', '*1\rX$4\r\nPING\r\n', [['PING']]],
+    ['does not look at the byte after the length line CR', '*1\r\n$4\r\rPING\r\n', [['PING']]],
+    ['does not look at the two bytes after a body', '*1\r\n$4\r\nPINGxx*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', [['PING'], ['GET', 'k']]],
+    ['takes exactly the announced body, the rest starts the next request', '*1\r\n$3\r\nPING\r\nECHO x\r\n', [['PIN'], ['ECHO', 'x']]],
+  ];
+  for (const [what, wire, expected] of cases) {
+    it(what, () => {
+      expect(parseAll([wire]).map(argsOf)).toEqual(expected);
+      expect(parseAll([...wire]).map(argsOf)).toEqual(expected);
+    });
+  }
+
+  it('never ends a header line that has a NUL before its CR, and refuses it past 64 KiB as Redis does', () => {
+    const p = new RequestParser();
+    p.push(b('*1\x00\r\n$4\r\nPING\r\n'));
+    expect(p.next()).toBeUndefined();
+    p.push(Buffer.alloc(64 * 1024, 0x41));
+    expect(() => p.next()).toThrow('Protocol error: too big mbulk count string');
+  });
+
+  it('never ends an inline line that has a NUL before its LF, and refuses it past 64 KiB', () => {
+    const p = new RequestParser();
+    p.push(b('PI\x00NG\r\n'));
+    expect(p.next()).toBeUndefined();
+    p.push(Buffer.alloc(64 * 1024, 0x41));
+    expect(() => p.next()).toThrow('Protocol error: too big inline request');
+  });
+
+  it('refuses a count line or a length line without CR past 64 KiB, before looking at its type byte', () => {
+    expect(errorOf([`*${'1'.repeat(64 * 1024 + 1)}`]).message).toBe('Protocol error: too big mbulk count string');
+    expect(errorOf([`*1\r\n${'X'.repeat(70000)}`]).message).toBe('Protocol error: too big bulk count string');
+    // With its CR inside the bound the line is judged on its content instead.
+    expect(errorOf([`*1\r\n${'X'.repeat(60000)}\r\n`]).message).toBe("Protocol error: expected '$', got 'X'");
+  });
+});
+
 describe('RequestParser: malformed input', () => {
   const cases: [string, string, string][] = [
     ['a non-numeric count', '*abc\r\n', 'Protocol error: invalid multibulk length'],
     ['an empty count', '*\r\n', 'Protocol error: invalid multibulk length'],
     ['a count with a leading zero', '*01\r\n', 'Protocol error: invalid multibulk length'],
-    ['a negative count other than -1', '*-2\r\n', 'Protocol error: invalid multibulk length'],
-    ['a count not followed by LF', '*1\rX', 'Protocol error: invalid multibulk length'],
     ['a count of 16 digits', '*1234567890123456\r\n', 'Protocol error: invalid multibulk length'],
     ['an argument without $', '*1\r\n+PING\r\n', "Protocol error: expected '$', got '+'"],
-    ['an argument starting with a control byte', '*1\r\n\r\n', "Protocol error: expected '$', got '\\x0d'"],
+    ['an argument line that is empty', '*1\r\n\r\n', "Protocol error: expected '$', got ' '"],
+    ['an argument starting with LF', '*1\r\n\n4\r\n', "Protocol error: expected '$', got ' '"],
+    ['an argument starting with a high byte', '*1\r\n\xff4\r\n', "Protocol error: expected '$', got '\xff'"],
+    ['a bulk length with trailing junk', '*1\r\n$1x\r\n', 'Protocol error: invalid bulk length'],
+    ['a count with a plus sign', '*+1\r\n', 'Protocol error: invalid multibulk length'],
+    ['a bulk length with a leading zero', '*1\r\n$04\r\nPING\r\n', 'Protocol error: invalid bulk length'],
     ['a non-numeric bulk length', '*1\r\n$x\r\n', 'Protocol error: invalid bulk length'],
     ['a null bulk in a request', '*1\r\n$-1\r\n', 'Protocol error: invalid bulk length'],
     ['a bulk length of -0', '*1\r\n$-0\r\n', 'Protocol error: invalid bulk length'],
-    ['a bulk length not followed by LF', '*1\r\n$4\r\r', 'Protocol error: invalid bulk length'],
-    ['a bulk longer than announced', '*1\r\n$3\r\nPING\r\n', 'Protocol error: bulk argument not terminated by CRLF'],
-    ['a bulk followed by CR and not LF', '*1\r\n$4\r\nPING\r\r', 'Protocol error: bulk argument not terminated by CRLF'],
   ];
   for (const [what, wire, message] of cases) {
     it(`rejects ${what}`, () => {
@@ -240,20 +283,23 @@ describe('RequestParser: bounds', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RespProtocolError);
-    expect((err as RespProtocolError).message).toBe('Protocol error: request exceeds the query buffer limit of 64 bytes');
+    expect((err as RespProtocolError).message).toBe(
+      'request larger than 64 bytes, the most the agent holds of one request; send smaller requests or raise db_service.limits.session_buffer_bytes',
+    );
+    expect((err as RespProtocolError).reply.toString('latin1')).toMatch(/^-ERR xport: request larger than 64 bytes/);
     expect((err as RespProtocolError).kind).toBe('limit-exceeded');
   });
 
   it('rejects a request of many small arguments over maxBufferedBytes', () => {
     const wire = '*100\r\n' + '$1\r\nx\r\n'.repeat(100);
-    expect(() => parseAll([wire], { maxBufferedBytes: 200 })).toThrow('query buffer limit');
+    expect(() => parseAll([wire], { maxBufferedBytes: 200 })).toThrow('the most the agent holds of one request');
     expect(parseAll([wire], { maxBufferedBytes: 706 })).toHaveLength(1);
   });
 
   it('accepts a request of exactly maxBufferedBytes', () => {
     const wire = '*1\r\n$4\r\nPING\r\n';
     expect(parseAll([wire], { maxBufferedBytes: wire.length })).toHaveLength(1);
-    expect(() => parseAll([wire], { maxBufferedBytes: wire.length - 1 })).toThrow('query buffer limit');
+    expect(() => parseAll([wire], { maxBufferedBytes: wire.length - 1 })).toThrow('the most the agent holds of one request');
   });
 
   it('refuses a limit that is not a positive integer', () => {
@@ -306,5 +352,154 @@ describe('RequestParser: cost', () => {
     p.push(b('bbbbbbbbbb\r\n'));
     expect(p.next()!.args[1]!.length).toBe(1000);
     expect(p.stats.copied).toBe(1022);
+  });
+});
+
+describe('RequestParser: streaming large requests', () => {
+  const body = Buffer.alloc(300, 0x61);
+  const big = Buffer.concat([b('*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$300\r\n'), body, b('\r\n')]);
+  const after = b('*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n');
+  const wire = Buffer.concat([b('PING\r\n'), big, after]);
+
+  /** run feeds chunks and records every request, head and streamed piece, as a relay would. */
+  function run(chunks: Buffer[], opts: RequestParserOptions) {
+    const p = new RequestParser(opts);
+    const events: { req?: Request; streamed?: Buffer; ended?: boolean }[] = [];
+    let streamed: Buffer[] = [];
+    for (const c of chunks) {
+      p.push(c);
+      for (;;) {
+        if (p.streamingRequest) {
+          const done = p.takeStream(streamed);
+          if (!done) break;
+          events.push({ streamed: Buffer.concat(streamed), ended: true });
+          streamed = [];
+          continue;
+        }
+        const r = p.next();
+        if (r === undefined) break;
+        events.push({ req: r });
+      }
+    }
+    return { p, events };
+  }
+
+  it('hands out the head with the arguments before the large one, at every split point', () => {
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const { p, events } = run([wire.subarray(0, cut), wire.subarray(cut)], { streamAbove: 100 });
+      const reqs = events.filter((e) => e.req).map((e) => e.req!);
+      expect(reqs.map((r) => r.name)).toEqual(['ping', 'set', 'get']);
+      const head = reqs[1]!;
+      expect(head.stream).toEqual({ argc: 3 });
+      expect(argsOf(head)).toEqual(['SET', 'key']);
+      const streamed = events.find((e) => e.streamed)!.streamed!;
+      // The head and the streamed bytes are the request, byte for byte, and nothing else.
+      expect(Buffer.concat([head.raw, streamed]).equals(big)).toBe(true);
+      expect(reqs[2]!.raw.equals(after)).toBe(true);
+      expect(reqs[2]!.stream).toBeUndefined();
+      expect(p.bufferedBytes).toBe(0);
+    }
+  });
+
+  it('streams the same bytes when fed one byte at a time, holding at most the bound', () => {
+    const p = new RequestParser({ streamAbove: 100 });
+    const out: Buffer[] = [];
+    const reqs: Request[] = [];
+    let maxHeld = 0;
+    for (const byte of wire) {
+      p.push(Buffer.from([byte]));
+      for (;;) {
+        if (p.streamingRequest) {
+          if (!p.takeStream(out)) break;
+          continue;
+        }
+        const r = p.next();
+        if (r === undefined) break;
+        reqs.push(r);
+      }
+      maxHeld = Math.max(maxHeld, p.bufferedBytes);
+    }
+    expect(reqs.map((r) => r.name)).toEqual(['ping', 'set', 'get']);
+    expect(Buffer.concat([reqs[1]!.raw, ...out]).equals(big)).toBe(true);
+    expect(maxHeld).toBeLessThanOrEqual(100);
+  });
+
+  it('streams a request of many small arguments once it passes the bound, with the complete arguments so far', () => {
+    const parts = ['*40\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n'];
+    for (let i = 0; i < 38; i++) parts.push('$5\r\nvalue\r\n');
+    const many = b(parts.join(''));
+    for (let cut = 1; cut < many.length; cut += 7) {
+      const { events } = run([many.subarray(0, cut), many.subarray(cut)], { streamAbove: 64 });
+      const head = events[0]!.req!;
+      expect(head.stream).toEqual({ argc: 40 });
+      const full = ['RPUSH', 'k', ...Array<string>(38).fill('value')];
+      // The head's arguments are exactly the ones complete in its bytes: a prefix of the request's.
+      expect(argsOf(head)).toEqual(full.slice(0, head.args.length));
+      expect(head.args.length).toBeGreaterThanOrEqual(2);
+      const rest = events[1]!.streamed!;
+      expect(Buffer.concat([head.raw, rest]).equals(many)).toBe(true);
+      // Nothing of the frame is held beyond the bound plus the chunk that crossed it.
+      expect(head.raw.length).toBeLessThanOrEqual(Math.max(64, cut) + 11);
+    }
+  });
+
+  it('gives a head without arguments when the command name itself is too large', () => {
+    const huge = Buffer.concat([b('*1\r\n$500\r\n'), Buffer.alloc(500, 0x41), b('\r\n')]);
+    const { events } = run([huge], { streamAbove: 100 });
+    expect(events[0]!.req!.args).toEqual([]);
+    expect(events[0]!.req!.name).toBe('');
+    expect(Buffer.concat([events[0]!.req!.raw, events[1]!.streamed!]).equals(huge)).toBe(true);
+  });
+
+  it('raises a protocol error in the streamed tail where Redis would, having handed out only the bytes before it', () => {
+    const bad = Buffer.concat([b('*3\r\n$3\r\nSET\r\n$300\r\n'), body, b('\r\n%3\r\nabc\r\n')]);
+    const p = new RequestParser({ streamAbove: 100 });
+    p.push(bad);
+    const head = p.next()!;
+    expect(argsOf(head)).toEqual(['SET']);
+    const out: Buffer[] = [];
+    expect(() => p.takeStream(out)).toThrow("Protocol error: expected '$', got '%'");
+    expect(() => p.takeStream(out)).toThrow(RespProtocolError);
+  });
+
+  it('streams the request in progress early when asked to (the process budget is spent)', () => {
+    const p = new RequestParser({ streamAbove: 1_000_000 });
+    p.push(big.subarray(0, 40));
+    expect(p.next()).toBeUndefined();
+    p.streamSoon();
+    p.push(big.subarray(40, 50));
+    const head = p.next()!;
+    expect(head.stream).toEqual({ argc: 3 });
+    const out: Buffer[] = [];
+    expect(p.takeStream(out)).toBe(false);
+    p.push(big.subarray(50));
+    expect(p.takeStream(out)).toBe(true);
+    expect(Buffer.concat([head.raw, ...out]).equals(big)).toBe(true);
+  });
+
+  it('holds at most maxHeldArgs arguments: past them the request streams, at every split point', () => {
+    const wire = b('*12\r\n$4\r\nMSET\r\n' + Array.from({ length: 11 }, (_, k) => `$2\r\nk${k % 10}\r\n`).join('') + 'PING\r\n');
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const { events } = run([wire.subarray(0, cut), wire.subarray(cut)], { streamAbove: 1_000_000, maxHeldArgs: 4 });
+      const head = events[0]!.req!;
+      expect(head.stream).toEqual({ argc: 12 });
+      expect(argsOf(head)).toEqual(['MSET', 'k0', 'k1', 'k2']);
+      expect(Buffer.concat([head.raw, events[1]!.streamed!]).toString('latin1')).toBe(wire.toString('latin1').replace('PING\r\n', ''));
+      expect(events[2]!.req!.name).toBe('ping');
+    }
+  });
+
+  it('refuses a request over maxHeldArgs when it cannot stream, with an error of its own', () => {
+    const err = errorOf(['*6\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n'], { maxHeldArgs: 4 });
+    expect(err.message).toBe('request with more than 4 arguments, the most the agent holds of one request; send fewer arguments per request');
+    expect(err.reply.toString('latin1')).toMatch(/^-ERR xport: request with more than 4 arguments/);
+    expect(parseAll(['*4\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n'], { maxHeldArgs: 4 }).map(argsOf)).toEqual([['DEL', 'a', 'b', 'c']]);
+  });
+
+  it('refuses next() while a request is streaming, so no byte is judged twice', () => {
+    const p = new RequestParser({ streamAbove: 100 });
+    p.push(big.subarray(0, 200));
+    expect(p.next()!.stream).toBeDefined();
+    expect(() => p.next()).toThrow('takeStream');
   });
 });
