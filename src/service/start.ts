@@ -29,7 +29,7 @@ import { createDiscoveries, startDiscovery } from './discovery.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
-import type { ServiceConfig } from './config.js';
+import { applyEnvironment, type ServiceConfig } from './config.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
@@ -57,7 +57,8 @@ export interface StartDeps {
  * startService starts what the config enables. Failures half-way stop what was started and
  * release the data dir lock before the error propagates.
  */
-export async function startService(config: ServiceConfig, deps: StartDeps): Promise<RunningService> {
+export async function startService(fileConfig: ServiceConfig, deps: StartDeps): Promise<RunningService> {
+  const config = applyEnvironment(fileConfig, process.env);
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
   const cleanups: (() => Promise<void>)[] = [];
