@@ -1,0 +1,250 @@
+/**
+ * e2e: Azure Cache for Redis, Redis Enterprise / Azure Managed Redis — discovery, access keys and
+ * Microsoft Entra ID tokens — with the real Azure SDK clients inside `xctl start`, pointed at a
+ * local authority, managed identity endpoint and ARM (test/helpers/azure-endpoints) over HTTPS, and
+ * real TLS redis-servers whose ACL follows the fake Azure (keys → default user, tokens → the object
+ * id's user), reached with redis-cli through `xsh db connect`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { hasRedis } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/db-cluster.js';
+import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
+import { startAzureRedis, type AccessPolicy, type AzureRedis } from '../helpers/azure-redis.js';
+
+const SUB = '00000000-0000-0000-0000-000000000001';
+const SUB_DENIED = '00000000-0000-0000-0000-000000000002';
+const SUB_DELETED = '00000000-0000-0000-0000-000000000003';
+
+const READ_ACTIONS = ['Microsoft.Cache/redis/read', 'Microsoft.Cache/redisEnterprise/read', 'Microsoft.Cache/redisEnterprise/databases/read'];
+const KEY_ACTIONS = ['Microsoft.Cache/redis/listKeys/action', 'Microsoft.Cache/redisEnterprise/databases/listKeys/action'];
+
+interface DbRow {
+  name: string;
+  type: string;
+  uri: string;
+  labels: Record<string, string>;
+}
+
+describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
+  let az: AzureEndpoints;
+  let oss: AzureRedis;
+  let entra: AzureRedis;
+  let ent: AzureRedis;
+  let svc: XportService;
+  let alice: XshUser;
+  let bob: XshUser;
+  let cacheEast: Cache;
+  const agent: Principal = {
+    clientId: '0e2b4a1c-agent',
+    objectId: 'b7f0c1de-0000-4000-8000-00000000a9e1',
+    secret: 'agent-client-secret',
+    assignments: [
+      { scope: `/subscriptions/${SUB}`, actions: ['Microsoft.Resources/subscriptions/read', ...READ_ACTIONS] },
+      { scope: `/subscriptions/${SUB}/resourceGroups/rg-east`, actions: KEY_ACTIONS },
+      { scope: `/subscriptions/${SUB}/resourceGroups/rg-west`, actions: KEY_ACTIONS },
+      // Visible in the subscription list, but no right to list caches there.
+      { scope: `/subscriptions/${SUB_DENIED}`, actions: ['Microsoft.Resources/subscriptions/read'] },
+      { scope: `/subscriptions/${SUB_DELETED}`, actions: ['*'] },
+    ],
+  };
+  const reader: Principal = { clientId: 'c0ffee00-reader', objectId: '11111111-1111-4111-8111-111111111111', managed: true, assignments: [] };
+  const writer: Principal = { clientId: 'c0ffee00-writer', objectId: '22222222-2222-4222-8222-222222222222', managed: true, assignments: [] };
+  const policies = new Map<string, AccessPolicy>([
+    [agent.objectId, 'Data Owner'],
+    [reader.objectId, 'Data Reader'],
+    [writer.objectId, 'Data Contributor'],
+  ]);
+
+  beforeAll(async () => {
+    az = await startAzureEndpoints();
+    [oss, entra, ent] = await Promise.all([startAzureRedis(az.ca), startAzureRedis(az.ca), startAzureRedis(az.ca)]);
+    az.principals.push(agent, reader, writer);
+    az.subscriptions.push({ id: SUB, state: 'Enabled' }, { id: SUB_DENIED, state: 'Enabled' }, { id: SUB_DELETED, state: 'Deleted' });
+    const cache = (c: Partial<Cache> & { name: string }): Cache => ({
+      subscription: SUB,
+      resourceGroup: 'rg-east',
+      location: 'East US',
+      tags: { env: 'dev' },
+      hostName: '127.0.0.1',
+      sslPort: oss.port,
+      primaryKey: `primary-${c.name}-key`,
+      secondaryKey: `secondary-${c.name}-key`,
+      ...c,
+    });
+    cacheEast = cache({ name: 'cache-east', redisVersion: '6.0.20' });
+    az.caches.push(
+      cacheEast,
+      cache({ name: 'Renamed-Cache', tags: { env: 'dev', XportDatabaseName: 'orders' } }),
+      cache({ name: 'cache-creating', provisioningState: 'Creating' }),
+      cache({ name: 'cache-prod', tags: { env: 'prod' } }),
+      cache({ name: 'cache-entra', sslPort: entra.port, disableAccessKeyAuthentication: true }),
+      cache({ name: 'cache-nokeys', resourceGroup: 'rg-locked' }),
+      cache({ name: 'cache-west', resourceGroup: 'rg-west', location: 'West US', tags: {} }),
+      cache({ name: 'cache-west-other', resourceGroup: 'rg-other', location: 'West US', tags: {} }),
+      cache({ name: 'cache-denied', subscription: SUB_DENIED }),
+      cache({ name: 'cache-deleted-sub', subscription: SUB_DELETED }),
+    );
+    az.clusters.push({
+      subscription: SUB,
+      resourceGroup: 'rg-east',
+      name: 'ent',
+      location: 'East US',
+      tags: { env: 'dev' },
+      hostName: '127.0.0.1',
+      databases: [
+        { name: 'default', port: ent.port, clientProtocol: 'Encrypted', clusteringPolicy: 'EnterpriseCluster', primaryKey: 'ent-primary', secondaryKey: 'ent-secondary' },
+        { name: 'plain', port: ent.port, clientProtocol: 'Plaintext', clusteringPolicy: 'EnterpriseCluster', primaryKey: 'x', secondaryKey: 'y' },
+      ],
+    });
+    await oss.setKeys(cacheEast.primaryKey, cacheEast.secondaryKey);
+    await ent.setKeys('ent-primary', 'ent-secondary');
+    az.onKeyRotated(async (c) => {
+      if (c === cacheEast) await oss.setKeys(c.primaryKey, c.secondaryKey);
+    });
+    az.onToken(async (t) => {
+      if (t.audience !== 'https://redis.azure.com') return;
+      for (const r of [entra, oss]) await r.allowToken(t.principal.objectId, t.token, policies.get(t.principal.objectId)!);
+    });
+
+    const dir = await tmpDir('xport-azure-e2e-');
+    const config = [
+      'version: v1',
+      'cluster_name: azure-e2e',
+      `data_dir: ${join(dir, 'data')}`,
+      'proxy_service: { listen_addr: 127.0.0.1:0 }',
+      'db_service:',
+      '  enabled: true',
+      `  azure_cloud: { authority_host: '${az.url}', resource_manager_endpoint: '${az.url}' }`,
+      '  discovery_interval: 2s',
+      '  azure:',
+      '    - types: [redis, redis-enterprise]',
+      '      regions: [eastus]',
+      "      subscriptions: ['*']",
+      "      resource_groups: ['*']",
+      '      tags: { env: dev }',
+      `      identities: { reader: { client_id: ${reader.clientId} }, writer: { client_id: ${writer.clientId} } }`,
+      '    - types: [redis]',
+      "      regions: ['*']",
+      `      subscriptions: ['${SUB}']`,
+      '      resource_groups: [rg-west]',
+      '  databases:',
+      '    - name: entra-agent',
+      '      protocol: redis',
+      `      uri: rediss://127.0.0.1:${entra.port}`,
+      '      static_labels: { env: dev }',
+      `      azure: { resource_id: /subscriptions/${SUB}/resourceGroups/rg-east/providers/Microsoft.Cache/Redis/cache-entra, auth: entra_id }`,
+      '',
+    ].join('\n');
+    svc = await startXport({ config, env: az.env(agent) });
+    alice = await addUser(svc, 'alice', ['--roles=access', '--db-users=default,reader,writer']);
+    bob = await addUser(svc, 'bob', ['--roles=access', '--db-users=reader']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await svc?.stop();
+    await Promise.all([oss?.stop(), entra?.stop(), ent?.stop()]);
+    await az?.stop();
+  });
+
+  const dbs = async (): Promise<DbRow[]> => {
+    const r = await svc.xctl(['db', 'ls', '--format=json']);
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as DbRow[];
+  };
+
+  it('discovers caches by region, tags, subscription * and resource group, following nextLink pages', async () => {
+    await waitFor('discovered databases', async () => (await dbs()).some((d) => d.name === 'ent'));
+    const rows = await dbs();
+    const names = rows.map((d) => d.name).sort();
+    expect(names).toEqual(['cache-east', 'cache-entra', 'cache-nokeys', 'cache-west', 'ent', 'entra-agent', 'orders']);
+    const east = rows.find((d) => d.name === 'cache-east')!;
+    expect(east).toMatchObject({ type: 'azure-redis', uri: `rediss://127.0.0.1:${oss.port}` });
+    expect(east.labels).toEqual({
+      env: 'dev',
+      cloud: 'Azure',
+      region: 'eastus',
+      'resource-group': 'rg-east',
+      'subscription-id': SUB,
+      engine: 'Microsoft.Cache/Redis',
+      'engine-version': '6.0.20',
+    });
+    const e = rows.find((d) => d.name === 'ent')!;
+    expect(e).toMatchObject({ type: 'azure-redis-enterprise', uri: `rediss://127.0.0.1:${ent.port}` });
+    expect(e.labels).toMatchObject({ engine: 'Microsoft.Cache/redisEnterprise', 'endpoint-type': 'EnterpriseCluster', region: 'eastus' });
+    // Eight caches in the subscription at two per page: one round lists them in four pages.
+    expect(az.requests.filter((r) => r === `GET /subscriptions/${SUB}/providers/Microsoft.Cache/redis`).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('logs the caches it skips (state, plaintext protocol) and the subscription it may not list', async () => {
+    const out = svc.output();
+    expect(out).toMatch(/skipping an Azure cache .*cache-creating.*provisioning state is Creating/);
+    expect(out).toMatch(/skipping an Azure cache .*databases\/plain.*not Encrypted/);
+    expect(out).toMatch(new RegExp(`skipping a subscription or resource group the agent cannot list subscription=${SUB_DENIED}.*AuthorizationFailed|skipping a subscription or resource group the agent cannot list subscription=${SUB_DENIED}.*does not have authorization`));
+    expect(out).toMatch(new RegExp(`skipping a deleted subscription subscription=${SUB_DELETED}`));
+  });
+
+  it('connects with the access key as the default user, OSS and Enterprise alike', async () => {
+    const set = await alice.xsh(['db', 'connect', 'cache-east', '--db-user=default', '--', 'SET', 'greeting', 'hello-azure']);
+    expect(set.stderr).not.toContain('ERROR');
+    expect(set.stdout.trim()).toBe('OK');
+    const get = await alice.xsh(['db', 'connect', 'cache-east', '--db-user=default', '--', 'GET', 'greeting']);
+    expect(get.stdout.trim()).toBe('hello-azure');
+    const who = await alice.xsh(['db', 'connect', 'ent', '--db-user=default', '--', 'ACL', 'WHOAMI']);
+    expect(who.stdout.trim()).toBe('default');
+  });
+
+  it('refuses another db user on an access-key cache, since a key only logs in as default', async () => {
+    const r = await alice.xsh(['db', 'connect', 'cache-east', '--db-user=writer', '--', 'PING']);
+    expect(r.stdout + r.stderr).toContain('authenticates with an access key, which only logs in as the Redis user "default"');
+  });
+
+  it('says which permission is missing when listKeys is denied', async () => {
+    const r = await alice.xsh(['db', 'connect', 'cache-nokeys', '--db-user=default', '--', 'PING']);
+    expect(r.stdout + r.stderr).toContain('lacks permission Microsoft.Cache/redis/listKeys/action');
+    expect(r.stdout).not.toContain('PONG');
+  });
+
+  it('authenticates with Entra ID tokens as the per-db-user managed identity, so Redis applies its access policy', async () => {
+    const w = await alice.xsh(['db', 'connect', 'cache-entra', '--db-user=writer', '--', 'SET', 'shared', 'from-writer']);
+    expect(w.stdout.trim()).toBe('OK');
+    const whoW = await alice.xsh(['db', 'connect', 'cache-entra', '--db-user=writer', '--', 'ACL', 'WHOAMI']);
+    expect(whoW.stdout.trim()).toBe(writer.objectId);
+    const r = await bob.xsh(['db', 'connect', 'cache-entra', '--db-user=reader', '--', 'GET', 'shared']);
+    expect(r.stdout.trim()).toBe('from-writer');
+    expect(az.issued.some((t) => t.principal === reader && t.audience === 'https://redis.azure.com')).toBe(true);
+    // Redis, not xport, refuses the reader's write: the Data Reader policy has no @write.
+    const denied = await bob.xsh(['db', 'connect', 'cache-entra', '--db-user=reader', '--', 'SET', 'shared', 'from-reader']);
+    expect(denied.stdout + denied.stderr).toMatch(/NOPERM/);
+    const still = await bob.xsh(['db', 'connect', 'cache-entra', '--db-user=reader', '--', 'GET', 'shared']);
+    expect(still.stdout.trim()).toBe('from-writer');
+  });
+
+  it('refuses a db user with no identity mapped, and the roles still decide who may be which db user', async () => {
+    const none = await alice.xsh(['db', 'connect', 'cache-entra', '--db-user=default', '--', 'PING']);
+    expect(none.stdout + none.stderr).toContain('maps no Entra ID identity to db user "default"');
+    const rbac = await bob.xsh(['db', 'login', 'cache-entra', '--db-user=writer']);
+    expect(rbac.code).toBe(1);
+    expect(rbac.stderr).toMatch(/denied/);
+  });
+
+  it("authenticates a static entra_id database as the agent's own identity (DefaultAzureCredential)", async () => {
+    const who = await alice.xsh(['db', 'connect', 'entra-agent', '--db-user=default', '--', 'ACL', 'WHOAMI']);
+    expect(who.stdout.trim()).toBe(agent.objectId);
+  });
+
+  it('never logs keys or tokens', () => {
+    const out = svc.output();
+    expect(out).not.toContain(cacheEast.primaryKey);
+    expect(out).not.toContain('ent-primary');
+    for (const t of az.issued) expect(out).not.toContain(t.token);
+  });
+
+  it('drops a cache that vanished from Azure on the next discovery round', async () => {
+    const i = az.caches.findIndex((c) => c.name === 'cache-west');
+    az.caches.splice(i, 1);
+    await waitFor('cache-west to disappear', async () => !(await dbs()).some((d) => d.name === 'cache-west'));
+    expect((await dbs()).map((d) => d.name)).toContain('cache-east');
+  });
+});

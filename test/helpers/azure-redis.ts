@@ -1,0 +1,94 @@
+/**
+ * test/helpers/azure-redis: a real TLS redis-server standing in for an Azure cache. Its server
+ * certificate comes from the fake Azure endpoints' CA (the agent trusts it through
+ * NODE_EXTRA_CA_CERTS, as it trusts Azure's public CAs through the system store), no client
+ * certificates, and an ACL the test keeps in step with the fake Azure: the cache's access keys are
+ * the `default` user's passwords; each Entra ID token issued becomes a password of the Redis user
+ * named after the principal's object id, with the rights of its data access policy. Redis itself
+ * accepts or refuses.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { generateKeyPair, type CertificateAuthority } from '../../src/pki/index.js';
+import { tmpDir } from './cli.js';
+import { startRedis, type RedisServer } from './redis-server.js';
+
+/** AccessPolicy is an Azure Cache for Redis data access policy. */
+export type AccessPolicy = 'Data Owner' | 'Data Contributor' | 'Data Reader';
+
+/** POLICY_RULES are the ACL rules of each built-in data access policy (Azure's documented permissions). */
+export const POLICY_RULES: Record<AccessPolicy, string[]> = {
+  'Data Owner': ['~*', '&*', '+@all'],
+  'Data Contributor': ['~*', '&*', '+@all', '-@dangerous'],
+  'Data Reader': ['~*', '&*', '+@read', '+@connection', '-@dangerous'],
+};
+
+/** AzureRedis is a running cache stand-in. */
+export interface AzureRedis {
+  server: RedisServer;
+  port: number;
+  /** setKeys makes the access keys the default user's passwords (and only them). */
+  setKeys(primary: string, secondary: string): Promise<void>;
+  /** allowToken adds a token as a password of the object id's user, with the policy's rights. */
+  allowToken(objectId: string, token: string, policy: AccessPolicy): Promise<void>;
+  /** admin runs a command as the test's own admin user. */
+  admin(...args: string[]): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** startAzureRedis starts a TLS-only redis-server with a certificate from ca. */
+export async function startAzureRedis(ca: CertificateAuthority): Promise<AzureRedis> {
+  const keys = generateKeyPair();
+  const now = Date.now();
+  const cert = ca.issue({
+    publicKey: keys.publicKey,
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 24 * 3600_000),
+    extKeyUsage: ['serverAuth'],
+  });
+  const dir = await tmpDir('xport-azure-redis-');
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+  const caFile = join(dir, 'ca.crt');
+  const aclFile = join(dir, 'users.acl');
+  const adminPassword = randomBytes(16).toString('hex');
+  await writeFile(certFile, cert.certPem, { mode: 0o600 });
+  await writeFile(keyFile, keys.privateKeyPem, { mode: 0o600 });
+  await writeFile(caFile, ca.certPem);
+  await writeFile(aclFile, [`user xtest-admin on >${adminPassword} ~* &* +@all`, 'user default off'].join('\n') + '\n');
+  const server = await startRedis(
+    [`tls-cert-file ${certFile}`, `tls-key-file ${keyFile}`, `tls-ca-cert-file ${caFile}`, 'tls-auth-clients no', 'tls-protocols "TLSv1.2 TLSv1.3"', `aclfile ${aclFile}`],
+    { tlsPort: true },
+  );
+  const client = new Redis({
+    host: '127.0.0.1',
+    port: server.port,
+    username: 'xtest-admin',
+    password: adminPassword,
+    tls: { ca: ca.certPem, servername: 'localhost' },
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
+  await client.connect();
+  const admin = (...args: string[]) => client.call(args[0]!, ...args.slice(1));
+  return {
+    server,
+    port: server.port,
+    admin,
+    async setKeys(primary, secondary) {
+      await admin('ACL', 'SETUSER', 'default', 'on', 'resetpass', `>${primary}`, `>${secondary}`, '~*', '&*', '+@all');
+    },
+    async allowToken(objectId, token, policy) {
+      await admin('ACL', 'SETUSER', objectId, 'on', `>${token}`, 'resetkeys', 'resetchannels', '-@all', ...POLICY_RULES[policy]);
+    },
+    async stop() {
+      client.disconnect();
+      await server.stop();
+    },
+  };
+}
