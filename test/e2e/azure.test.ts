@@ -173,7 +173,8 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     const e = rows.find((d) => d.name === 'ent')!;
     expect(e).toMatchObject({ type: 'azure-redis-enterprise', uri: `rediss://127.0.0.1:${ent.port}` });
     expect(e.labels).toMatchObject({ engine: 'Microsoft.Cache/redisEnterprise', 'endpoint-type': 'EnterpriseCluster', region: 'eastus' });
-    // Eight caches in the subscription at two per page: one round lists them in four pages.
+    // Eight caches in the subscription at two per page: cache-entra and cache-nokeys come on the
+    // third page, so finding them means the absolute nextLinks were followed.
     expect(az.requests.filter((r) => r === `GET /subscriptions/${SUB}/providers/Microsoft.Cache/redis`).length).toBeGreaterThanOrEqual(4);
   });
 
