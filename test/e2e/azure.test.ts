@@ -6,8 +6,9 @@
  * id's user), reached with redis-cli through `xsh db connect`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, runCli, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { hasRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
@@ -49,6 +50,14 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
       { scope: `/subscriptions/${SUB_DELETED}`, actions: ['*'] },
     ],
   };
+  // Runs `xctl db configure bootstrap --azure`: may create custom roles and assign them in SUB.
+  const admin: Principal = {
+    clientId: '5a5a5a5a-admin',
+    objectId: '33333333-3333-4333-8333-333333333333',
+    secret: 'admin-client-secret',
+    assignments: [{ scope: `/subscriptions/${SUB}`, actions: ['Microsoft.Resources/subscriptions/read', 'Microsoft.Authorization/roleDefinitions/write', 'Microsoft.Authorization/roleAssignments/write'] }],
+  };
+  let configPath = '';
   const reader: Principal = { clientId: 'c0ffee00-reader', objectId: '11111111-1111-4111-8111-111111111111', managed: true, assignments: [] };
   const writer: Principal = { clientId: 'c0ffee00-writer', objectId: '22222222-2222-4222-8222-222222222222', managed: true, assignments: [] };
   const policies = new Map<string, AccessPolicy>([
@@ -60,7 +69,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
   beforeAll(async () => {
     az = await startAzureEndpoints();
     [oss, entra, ent] = await Promise.all([startAzureRedis(az.ca), startAzureRedis(az.ca), startAzureRedis(az.ca)]);
-    az.principals.push(agent, reader, writer);
+    az.principals.push(agent, admin, reader, writer);
     az.subscriptions.push({ id: SUB, state: 'Enabled' }, { id: SUB_DENIED, state: 'Enabled' }, { id: SUB_DELETED, state: 'Deleted' });
     const cache = (c: Partial<Cache> & { name: string }): Cache => ({
       subscription: SUB,
@@ -80,7 +89,8 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
       cache({ name: 'cache-creating', provisioningState: 'Creating' }),
       cache({ name: 'cache-prod', tags: { env: 'prod' } }),
       cache({ name: 'cache-entra', sslPort: entra.port, disableAccessKeyAuthentication: true }),
-      cache({ name: 'cache-nokeys', resourceGroup: 'rg-locked' }),
+      // Same Redis as cache-east, so the same keys, in a resource group where the agent may not list keys.
+      cache({ name: 'cache-nokeys', resourceGroup: 'rg-locked', primaryKey: 'primary-cache-east-key', secondaryKey: 'secondary-cache-east-key' }),
       cache({ name: 'cache-west', resourceGroup: 'rg-west', location: 'West US', tags: {} }),
       cache({ name: 'cache-west-other', resourceGroup: 'rg-other', location: 'West US', tags: {} }),
       cache({ name: 'cache-denied', subscription: SUB_DENIED }),
@@ -137,6 +147,8 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
       `      azure: { resource_id: /subscriptions/${SUB}/resourceGroups/rg-east/providers/Microsoft.Cache/Redis/cache-entra, auth: entra_id }`,
       '',
     ].join('\n');
+    configPath = join(dir, 'xport.yaml');
+    await writeFile(configPath, config);
     svc = await startXport({ config, env: az.env(agent) });
     alice = await addUser(svc, 'alice', ['--roles=access', '--db-users=default,reader,writer']);
     bob = await addUser(svc, 'bob', ['--roles=access', '--db-users=reader']);
@@ -205,6 +217,36 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     const r = await alice.xsh(['db', 'connect', 'cache-nokeys', '--db-user=default', '--', 'PING']);
     expect(r.stdout + r.stderr).toContain('lacks permission Microsoft.Cache/redis/listKeys/action');
     expect(r.stdout).not.toContain('PONG');
+  });
+
+  it('bootstrap --azure creates the custom role and assigns it to the agent, after which listKeys works', async () => {
+    const env = az.env(admin);
+    const r = await runCli('xctl', ['-c', configPath, 'db', 'configure', 'bootstrap', '--azure', `--assignee=${agent.objectId}`], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Assigned role XportDatabaseService \\(/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/[0-9a-f-]{36}\\) to principal ${agent.objectId} at /subscriptions/${SUB}`));
+    const [def] = [...az.roleDefinitions.values()];
+    expect(def!.actions).toEqual([
+      'Microsoft.Cache/redis/listKeys/action',
+      'Microsoft.Cache/redis/read',
+      'Microsoft.Cache/redisEnterprise/databases/listKeys/action',
+      'Microsoft.Cache/redisEnterprise/databases/read',
+      'Microsoft.Cache/redisEnterprise/read',
+      'Microsoft.Resources/subscriptions/read',
+    ]);
+    // Running it again updates the same role and finds the assignment in place.
+    const again = await runCli('xctl', ['-c', configPath, 'db', 'configure', 'bootstrap', '--azure', `--assignee=${agent.objectId}`], { env });
+    expect(again.stdout).toMatch(/Already assigned role XportDatabaseService/);
+    expect(az.roleDefinitions.size).toBe(1);
+    const ping = await alice.xsh(['db', 'connect', 'cache-nokeys', '--db-user=default', '--', 'PING']);
+    expect(ping.stdout.trim()).toBe('PONG');
+  });
+
+  it('bootstrap names the right the caller lacks when it may not create roles', async () => {
+    const r = await runCli('xctl', ['-c', configPath, 'db', 'configure', 'bootstrap', '--azure'], { env: az.env(agent) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not create the custom role at \/subscriptions\/\S+: AuthorizationFailed/);
+    expect(r.stderr).toMatch(/needs Microsoft\.Authorization\/roleDefinitions\/write/);
   });
 
   it('authenticates with Entra ID tokens as the per-db-user managed identity, so Redis applies its access policy', async () => {

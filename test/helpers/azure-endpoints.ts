@@ -7,7 +7,8 @@
  *   (client credentials of registered service principals);
  * - managed identity (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, App Service API 2019-08-01), for
  *   user-assigned identities by `client_id`;
- * - ARM: `GET /subscriptions`, `Microsoft.Cache/redis` by subscription and by resource group,
+ * - ARM: `PUT …/Microsoft.Authorization/roleDefinitions/{id}` and `roleAssignments/{id}` (an
+ *   assignment adds the role's actions to the principal at that scope), `GET /subscriptions`, `Microsoft.Cache/redis` by subscription and by resource group,
  *   `…/redis/{name}/listKeys` and `regenerateKey`, `Microsoft.Cache/redisEnterprise` clusters by
  *   subscription and resource group, `…/databases`, `…/databases/{db}/listKeys`; lists are paged
  *   with absolute `nextLink`s; every call checks the bearer token this authority issued and the
@@ -108,6 +109,9 @@ export interface AzureEndpoints {
   redisTokenLifetimeSec: number;
   /** Items per page of every list. */
   pageSize: number;
+  /** Custom roles created through ARM (by id, lower case) and their assignments. */
+  roleDefinitions: Map<string, { roleName: string; actions: string[]; assignableScopes: string[] }>;
+  roleAssignments: Map<string, { scope: string; principalId: string; roleDefinitionId: string }>;
   /** Every token issued, in order. */
   issued: IssuedToken[];
   /** Requests served, as `METHOD path` (no query), for assertions on paging. */
@@ -184,6 +188,8 @@ export async function startAzureEndpoints(opts: { tenant?: string } = {}): Promi
     clusters: [],
     redisTokenLifetimeSec: 3600,
     pageSize: 2,
+    roleDefinitions: new Map(),
+    roleAssignments: new Map(),
     issued: [],
     requests: [],
     onToken: (l) => void tokenListeners.push(l),
@@ -388,6 +394,27 @@ export async function startAzureEndpoints(opts: { tenant?: string } = {}): Promi
         if (!c || !d) return armFail(res, 404, 'ResourceNotFound', `The Resource 'Microsoft.Cache/redisEnterprise/${name}/databases/${db}' under resource group '${rg}' was not found.`);
         return send(res, 200, { primaryKey: d.primaryKey, secondaryKey: d.secondaryKey });
       }
+    }
+    m = /^(\/subscriptions\/[^/]+)\/providers\/Microsoft\.Authorization\/(roleDefinitions|roleAssignments)\/([0-9a-f-]{36})$/i.exec(path);
+    if (req.method === 'PUT' && m) {
+      const [, scope, kind, name] = m as unknown as [string, string, string, string];
+      const sent = JSON.parse(await body(req)) as { properties: Record<string, unknown> };
+      if (kind === 'roleDefinitions') {
+        if (!check('Microsoft.Authorization/roleDefinitions/write', scope)) return;
+        const props = sent.properties as { roleName: string; permissions: { actions: string[] }[]; assignableScopes: string[] };
+        state.roleDefinitions.set(path.toLowerCase(), { roleName: props.roleName, actions: props.permissions.flatMap((x) => x.actions), assignableScopes: props.assignableScopes });
+        return send(res, 201, { id: path, name, type: 'Microsoft.Authorization/roleDefinitions', properties: { ...props, type: 'CustomRole' } });
+      }
+      if (!check('Microsoft.Authorization/roleAssignments/write', scope)) return;
+      const props = sent.properties as { roleDefinitionId: string; principalId: string };
+      if (state.roleAssignments.has(path.toLowerCase())) return armFail(res, 409, 'RoleAssignmentExists', 'The role assignment already exists.');
+      const def = state.roleDefinitions.get(props.roleDefinitionId.toLowerCase());
+      if (!def) return armFail(res, 400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${props.roleDefinitionId}' does not exist.`);
+      const who = state.principals.find((x) => x.objectId === props.principalId);
+      if (!who) return armFail(res, 400, 'PrincipalNotFound', `Principal ${props.principalId} does not exist in the directory ${tenant}.`);
+      who.assignments.push({ scope, actions: def.actions });
+      state.roleAssignments.set(path.toLowerCase(), { scope, principalId: who.objectId, roleDefinitionId: props.roleDefinitionId });
+      return send(res, 201, { id: path, name, type: 'Microsoft.Authorization/roleAssignments', properties: { ...props, scope } });
     }
     return armFail(res, 404, 'NotFound', `no route for ${req.method} ${path}`);
   };
