@@ -20,7 +20,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
 import { tmpDir } from './cli.js';
@@ -476,10 +476,12 @@ export async function startAzureEndpoints(opts: { tenant?: string } = {}): Promi
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
   state.url = url;
-  state.stop = () =>
-    new Promise<void>((r) => {
+  state.stop = async () => {
+    await new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());
     });
+    await rm(dir, { recursive: true, force: true });
+  };
   return state;
 }

@@ -7,7 +7,7 @@
  * named after the principal's object id, with the rights of its data access policy. Redis itself
  * accepts or refuses.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -89,6 +89,8 @@ export async function startAzureRedis(ca: CertificateAuthority): Promise<AzureRe
     async stop() {
       client.disconnect();
       await server.stop();
+      await rm(dir, { recursive: true, force: true });
+      await rm(server.dir, { recursive: true, force: true });
     },
   };
 }
