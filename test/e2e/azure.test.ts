@@ -291,3 +291,53 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     expect((await dbs()).map((d) => d.name)).toContain('cache-east');
   });
 });
+
+describe.runIf(hasRedis())('Azure without credentials', () => {
+  let az: AzureEndpoints;
+  let redis: AzureRedis;
+  let svc: XportService;
+  let alice: XshUser;
+
+  beforeAll(async () => {
+    az = await startAzureEndpoints();
+    redis = await startAzureRedis(az.ca);
+    az.subscriptions.push({ id: SUB, state: 'Enabled' });
+    const dir = await tmpDir('xport-azure-nocreds-');
+    const config = [
+      'version: v1',
+      `data_dir: ${join(dir, 'data')}`,
+      'proxy_service: { listen_addr: 127.0.0.1:0 }',
+      'db_service:',
+      '  enabled: true',
+      `  azure_cloud: { authority_host: '${az.url}', resource_manager_endpoint: '${az.url}' }`,
+      '  azure: [{ types: [redis], regions: [eastus] }]',
+      '  databases:',
+      '    - name: entra',
+      '      protocol: redis',
+      `      uri: rediss://127.0.0.1:${redis.port}`,
+      `      azure: { resource_id: /subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Cache/Redis/entra, auth: entra_id }`,
+      '',
+    ].join('\n');
+    // No service principal, and a managed identity endpoint that refuses the agent: every source
+    // of DefaultAzureCredential comes up empty.
+    svc = await startXport({
+      config,
+      env: { AZURE_TENANT_ID: '', AZURE_CLIENT_ID: '', AZURE_CLIENT_SECRET: '', IDENTITY_ENDPOINT: `${az.url}/msi/token`, IDENTITY_HEADER: 'not-the-header', NODE_EXTRA_CA_CERTS: az.caFile },
+    });
+    alice = await addUser(svc, 'alice', ['--roles=access', '--db-users=default']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await svc?.stop();
+    await redis?.stop();
+    await az?.stop();
+  });
+
+  it('logs "DefaultAzureCredential: failed to acquire a token." with the variables to set, and tells the user', async () => {
+    const r = await alice.xsh(['db', 'connect', 'entra', '--db-user=default', '--', 'PING']);
+    expect(r.stdout + r.stderr).toContain('DefaultAzureCredential: failed to acquire a token.');
+    expect(r.stdout).not.toContain('PONG');
+    await waitFor('the discovery warning', async () => /WARN .*DefaultAzureCredential: failed to acquire a token\..*hint=.*AZURE_CLIENT_SECRET/.test(svc.output()), 60_000);
+    expect(svc.output()).toMatch(/could not get an Entra ID token for Redis database=entra .*hint=.*AZURE_FEDERATED_TOKEN_FILE/);
+  });
+});

@@ -9,7 +9,7 @@
 import type { AzureMatcher } from '../../db/cloud.js';
 import type { DatabaseSpec } from '../../db/database.js';
 import type { DatabaseDiscovery } from '../../db/discovery.js';
-import { messageOf } from '../../errors.js';
+import { isXError, messageOf } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
 import { resourceGroupOf } from './arm-id.js';
 import { specOf, type FoundCache } from './discovered.js';
@@ -37,6 +37,16 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
   }
 
   async discover(signal: AbortSignal): Promise<DatabaseSpec[]> {
+    try {
+      return await this.#discover(signal);
+    } catch (err) {
+      // The loop logs the message; what to do about it (the variables to set, the role to grant) is here.
+      if (isXError(err) && err.hint && !signal.aborted) this.log.warn(err.message, { hint: err.hint });
+      throw err;
+    }
+  }
+
+  async #discover(signal: AbortSignal): Promise<DatabaseSpec[]> {
     const out: DatabaseSpec[] = [];
     for (const sub of await this.#subscriptions(signal)) {
       for (const rg of this.matcher.resourceGroups.includes('*') ? [undefined] : this.matcher.resourceGroups) {

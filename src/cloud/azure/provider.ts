@@ -50,7 +50,7 @@ export class AzureRedisCredentials implements CredentialProvider {
       const t = await this.tokens.token(clientId, opts.signal);
       return { username: t.objectId, password: t.token, tls, expiresAt: t.replaceAt };
     } catch (err) {
-      this.log.warn('could not get an Entra ID token for Redis', { database: db.name, db_user: dbUser, err: (err as Error).message });
+      this.log.warn('could not get an Entra ID token for Redis', { database: db.name, db_user: dbUser, err: (err as Error).message, hint: (err as { hint?: string }).hint });
       throw err;
     }
   }
