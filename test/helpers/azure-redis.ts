@@ -25,6 +25,17 @@ export const POLICY_RULES: Record<AccessPolicy, string[]> = {
   'Data Reader': ['~*', '&*', '+@read', '+@connection', '-@dangerous'],
 };
 
+/** TokenExpiryEnforcer plays Azure's rule that a connection must re-AUTH before its token expires. */
+export interface TokenExpiryEnforcer {
+  /** Connections killed, as `addr user`. */
+  killed: string[];
+  /** Times (ms since epoch) of every AUTH seen, by client address. */
+  auths: Map<string, number[]>;
+  /** The Redis user of each token user's connection seen, by client address. */
+  users: Map<string, string>;
+  stop(): void;
+}
+
 /** AzureRedis is a running cache stand-in. */
 export interface AzureRedis {
   server: RedisServer;
@@ -33,6 +44,13 @@ export interface AzureRedis {
   setKeys(primary: string, secondary: string): Promise<void>;
   /** allowToken adds a token as a password of the object id's user, with the policy's rights. */
   allowToken(objectId: string, token: string, policy: AccessPolicy): Promise<void>;
+  /**
+   * enforceTokenExpiry watches AUTHs (MONITOR shows them, with the secrets redacted) and kills a
+   * connection of a token user once the token it authenticated with has expired and no later AUTH
+   * came: the token used is taken to be the newest one issued for that user before the AUTH
+   * (`expiryAt(user, authTime)`), which is what an agent that fetches a token and sends it at once uses.
+   */
+  enforceTokenExpiry(users: () => Set<string>, expiryAt: (user: string, authTime: number) => number | undefined): Promise<TokenExpiryEnforcer>;
   /** admin runs a command as the test's own admin user. */
   admin(...args: string[]): Promise<unknown>;
   stop(): Promise<void>;
@@ -85,6 +103,51 @@ export async function startAzureRedis(ca: CertificateAuthority): Promise<AzureRe
     },
     async allowToken(objectId, token, policy) {
       await admin('ACL', 'SETUSER', objectId, 'on', `>${token}`, 'resetkeys', 'resetchannels', '-@all', ...POLICY_RULES[policy]);
+    },
+    async enforceTokenExpiry(users, expiryAt) {
+      const auths = new Map<string, number[]>();
+      const seen = new Map<string, string>();
+      const killed: string[] = [];
+      const monitor = await client.monitor();
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        const cmd = args[0]?.toLowerCase();
+        if (cmd === 'auth' || (cmd === 'hello' && args.some((a) => a.toLowerCase() === 'auth'))) {
+          const list = auths.get(source) ?? [];
+          list.push(Date.now());
+          auths.set(source, list);
+        }
+      });
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void (async () => {
+          const list = String(await client.call('CLIENT', 'LIST'));
+          for (const line of list.split('\n')) {
+            const f = Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+            if (!f.user || !users().has(f.user)) continue;
+            seen.set(f.addr!, f.user);
+            const last = auths.get(f.addr!)?.at(-1);
+            if (last === undefined) continue;
+            const exp = expiryAt(f.user, last);
+            if (exp !== undefined && Date.now() >= exp) {
+              killed.push(`${f.addr} ${f.user}`);
+              await client.call('CLIENT', 'KILL', 'ID', f.id!);
+            }
+          }
+        })()
+          .catch(() => {})
+          .finally(() => (busy = false));
+      }, 250);
+      return {
+        auths,
+        users: seen,
+        killed,
+        stop() {
+          clearInterval(timer);
+          monitor.disconnect();
+        },
+      };
     },
     async stop() {
       client.disconnect();

@@ -4,6 +4,7 @@
  * maps to. A token is reused until it is due for replacement, {@link REAUTH_MARGIN_MS} (plus jitter)
  * before it expires; the engine re-authenticates live connections before then.
  */
+import { createHash } from 'node:crypto';
 import { badParameter } from '../../errors.js';
 import { REDIS_SCOPE } from './environment.js';
 import { credentialError } from './errors.js';
@@ -44,6 +45,17 @@ export function replaceTime(now: number, expiresOn: number, jitter: number): num
   return expiresOn - margin;
 }
 
+/**
+ * jitterOf spreads replacement times over {@link REAUTH_JITTER_MS}, derived from the token so the
+ * same token always gets the same time. That matters: the identity library hands out its cached
+ * token until 5 minutes before expiry, so a replacement asked for earlier returns the same token,
+ * and the engine must then see the same due time (and ask again later, inside that window) rather
+ * than a new random one.
+ */
+export function jitterOf(token: string): number {
+  return createHash('sha256').update(token).digest().readUInt32BE(0) % REAUTH_JITTER_MS;
+}
+
 /** EntraTokens gets and caches Redis tokens per identity. */
 export class EntraTokens {
   readonly #cache = new Map<string, Promise<RedisToken>>();
@@ -51,7 +63,6 @@ export class EntraTokens {
   constructor(
     private readonly clients: AzureClients,
     private readonly now: () => number = Date.now,
-    private readonly random: () => number = Math.random,
   ) {}
 
   /** token returns a Redis token for the identity (undefined = the agent's own). */
@@ -90,7 +101,7 @@ export class EntraTokens {
       token: at.token,
       objectId: objectIdOf(at.token),
       expiresOn: new Date(at.expiresOnTimestamp),
-      replaceAt: new Date(replaceTime(now, at.expiresOnTimestamp, Math.floor(this.random() * REAUTH_JITTER_MS))),
+      replaceAt: new Date(replaceTime(now, at.expiresOnTimestamp, jitterOf(at.token))),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectIdOf, REAUTH_MARGIN_MS, replaceTime } from '../../../../src/cloud/azure/entra.js';
+import { jitterOf, objectIdOf, REAUTH_JITTER_MS, REAUTH_MARGIN_MS, replaceTime } from '../../../../src/cloud/azure/entra.js';
 import { armError, credentialError, isAccessDeniedOrNotFound } from '../../../../src/cloud/azure/errors.js';
 
 const jwt = (claims: object) => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
@@ -19,6 +19,15 @@ describe('Entra ID tokens for Redis', () => {
     const hour = now + 3_600_000;
     expect(replaceTime(now, hour, 0)).toBe(hour - REAUTH_MARGIN_MS);
     expect(replaceTime(now, hour, 20_000)).toBe(hour - REAUTH_MARGIN_MS - 20_000);
+  });
+
+  it('derives the jitter from the token, so a token handed out again keeps its due time', () => {
+    const a = jwt({ oid: 'x', uti: 'one' });
+    expect(jitterOf(a)).toBe(jitterOf(a));
+    const spread = new Set(Array.from({ length: 50 }, (_, i) => jitterOf(jwt({ oid: 'x', uti: String(i) }))));
+    expect(spread.size).toBeGreaterThan(40);
+    expect(Math.min(...spread)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...spread)).toBeLessThan(REAUTH_JITTER_MS);
   });
 
   it('replaces a token shorter-lived than the margin at half its life, never in the past', () => {
