@@ -278,7 +278,7 @@ complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'd' -l 'debug' -
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'h' -l 'help' -d 'display help for command'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'i' -l 'identity' -r -d 'admin identity file, for use away from the auth host (with --proxy)'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
-complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'labels' -r -d 'static labels for the database'
+complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'labels' -r -d 'static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'name' -r -d 'name of a database to serve'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -s 'o' -l 'output' -r -d 'stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")'
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -l 'protocol' -r -d 'database protocol (default: "redis")'

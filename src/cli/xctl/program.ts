@@ -152,7 +152,7 @@ export function buildXctl(ctx: CliContext): Command {
     .option('--name <name>', 'name of a database to serve')
     .option('--protocol <protocol>', 'database protocol', 'redis')
     .option('--uri <uri>', 'database address: rediss://host:port[?mode=cluster]')
-    .option('--labels <k=v,...>', 'static labels for the database', labelMap)
+    .option('--labels <k=v,...>', 'static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have', labelMap)
     .option('--ca-cert-file <file>', "CA that signed the database's certificate (default: the cluster's db CA)")
     .option('--data-dir <dir>', "the agent's data dir", '/var/lib/xport')
     .action(async (_o, cmd: Command) => (await import('./db.js')).runDbConfigureCreate(ctx, cmd.optsWithGlobals<DbConfigureOptions>()));
