@@ -284,6 +284,19 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     for (const t of az.issued) expect(out).not.toContain(t.token);
   });
 
+  it('bounds a round that ARM pages without end, and keeps serving what the last good round found', async () => {
+    const before = (await dbs()).map((d) => d.name).sort();
+    az.pageSize = 1000;
+    az.endlessPaging = true;
+    try {
+      await waitFor('the bounded round to fail', async () => /discovery failed; keeping what this source found before .*listed more than 20000 resources in one round/.test(svc.output()), 60_000);
+    } finally {
+      az.endlessPaging = false;
+      az.pageSize = 2;
+    }
+    expect((await dbs()).map((d) => d.name).sort()).toEqual(before);
+  });
+
   it('drops a cache that vanished from Azure on the next discovery round', async () => {
     const i = az.caches.findIndex((c) => c.name === 'cache-west');
     az.caches.splice(i, 1);

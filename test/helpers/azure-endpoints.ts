@@ -109,6 +109,8 @@ export interface AzureEndpoints {
   redisTokenLifetimeSec: number;
   /** Items per page of every list. */
   pageSize: number;
+  /** Answer every list with full pages and a nextLink that never ends. */
+  endlessPaging: boolean;
   /** Custom roles created through ARM (by id, lower case) and their assignments. */
   roleDefinitions: Map<string, { roleName: string; actions: string[]; assignableScopes: string[] }>;
   roleAssignments: Map<string, { scope: string; principalId: string; roleDefinitionId: string }>;
@@ -188,6 +190,7 @@ export async function startAzureEndpoints(opts: { tenant?: string } = {}): Promi
     clusters: [],
     redisTokenLifetimeSec: 3600,
     pageSize: 2,
+    endlessPaging: false,
     roleDefinitions: new Map(),
     roleAssignments: new Map(),
     issued: [],
@@ -248,6 +251,11 @@ export async function startAzureEndpoints(opts: { tenant?: string } = {}): Promi
     p.assignments.some((a) => scope.toLowerCase().startsWith(a.scope.toLowerCase()) && a.actions.some((x) => x === '*' || x.toLowerCase() === action.toLowerCase()));
 
   const page = <T>(res: ServerResponse, reqUrl: URL, items: T[]) => {
+    if (state.endlessPaging && items.length > 0) {
+      // A broken or hostile ARM: full pages of the same items, and always another nextLink.
+      const value = Array.from({ length: state.pageSize }, (_, i) => items[i % items.length]);
+      return send(res, 200, { value, nextLink: new URL(`${reqUrl.pathname}?api-version=${reqUrl.searchParams.get('api-version')}&$skiptoken=again`, url).toString() });
+    }
     const skip = Number(reqUrl.searchParams.get('$skiptoken') ?? '0');
     const slice = items.slice(skip, skip + state.pageSize);
     let nextLink: string | undefined;

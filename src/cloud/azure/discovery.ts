@@ -9,7 +9,7 @@
 import type { AzureMatcher } from '../../db/cloud.js';
 import type { DatabaseSpec } from '../../db/database.js';
 import type { DatabaseDiscovery } from '../../db/discovery.js';
-import { isXError, messageOf } from '../../errors.js';
+import { connectionProblem, isXError, limitExceeded, messageOf } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
 import { resourceGroupOf } from './arm-id.js';
 import { specOf, type FoundCache } from './discovered.js';
@@ -24,6 +24,21 @@ export const DISCOVERY_ACTIONS = {
   enterpriseDatabases: 'Microsoft.Cache/redisEnterprise/databases/read',
 } as const;
 
+/** ROUND_TIMEOUT_MS bounds one discovery round, so a hung ARM call cannot stall the source. */
+export const ROUND_TIMEOUT_MS = 120_000;
+/** MAX_LISTED bounds what one round reads from ARM (subscriptions, caches, clusters and databases together). */
+export const MAX_LISTED = 20_000;
+
+/** Budget is what is left of one round's {@link MAX_LISTED}. */
+interface Budget {
+  left: number;
+}
+
+/** count bounds a round: an endless or enormous listing (a nextLink loop) fails it instead of growing memory. */
+function count(budget: Budget): void {
+  if (--budget.left < 0) throw limitExceeded(`Azure discovery listed more than ${MAX_LISTED} resources in one round; narrow the matcher (regions, subscriptions, resource_groups)`);
+}
+
 /** AzureRedisDiscovery discovers the caches one matcher selects. */
 export class AzureRedisDiscovery implements DatabaseDiscovery {
   readonly name: string;
@@ -36,23 +51,26 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
     this.name = `azure ${matcher.types.join('+')} regions=${matcher.regions.join(',')} subscriptions=${matcher.subscriptions.join(',')}`;
   }
 
-  async discover(signal: AbortSignal): Promise<DatabaseSpec[]> {
+  async discover(stop: AbortSignal): Promise<DatabaseSpec[]> {
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(ROUND_TIMEOUT_MS)]);
+    const budget = { left: MAX_LISTED };
     try {
-      return await this.#discover(signal);
+      return await this.#discover(signal, budget);
     } catch (err) {
+      if (signal.aborted && !stop.aborted) throw connectionProblem(`Azure discovery took longer than ${ROUND_TIMEOUT_MS / 1000} s; keeping the previous answer`);
       // The loop logs the message; what to do about it (the variables to set, the role to grant) is here.
       if (isXError(err) && err.hint && !signal.aborted) this.log.warn(err.message, { hint: err.hint });
       throw err;
     }
   }
 
-  async #discover(signal: AbortSignal): Promise<DatabaseSpec[]> {
+  async #discover(signal: AbortSignal, budget: Budget): Promise<DatabaseSpec[]> {
     const out: DatabaseSpec[] = [];
-    for (const sub of await this.#subscriptions(signal)) {
+    for (const sub of await this.#subscriptions(signal, budget)) {
       for (const rg of this.matcher.resourceGroups.includes('*') ? [undefined] : this.matcher.resourceGroups) {
         let found: FoundCache[];
         try {
-          found = await this.#list(sub, rg, signal);
+          found = await this.#list(sub, rg, signal, budget);
         } catch (err) {
           if (signal.aborted) throw err;
           if (isAccessDeniedOrNotFound(err)) {
@@ -73,11 +91,12 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
     return out;
   }
 
-  async #subscriptions(signal: AbortSignal): Promise<string[]> {
+  async #subscriptions(signal: AbortSignal, budget: Budget): Promise<string[]> {
     if (!this.matcher.subscriptions.includes('*')) return this.matcher.subscriptions;
     const subs: string[] = [];
     try {
       for await (const s of this.clients.subscriptions().subscriptions.list({ abortSignal: signal })) {
+        count(budget);
         if (!s.subscriptionId) continue;
         if (s.state === 'Deleted') {
           this.log.info('skipping a deleted subscription', { subscription: s.subscriptionId });
@@ -91,12 +110,13 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
     return subs;
   }
 
-  async #list(sub: string, rg: string | undefined, signal: AbortSignal): Promise<FoundCache[]> {
+  async #list(sub: string, rg: string | undefined, signal: AbortSignal, budget: Budget): Promise<FoundCache[]> {
     const opts = { abortSignal: signal };
     const out: FoundCache[] = [];
     if (this.matcher.types.includes('redis')) {
       const redis = this.clients.redis(sub).redis;
       for await (const c of rg === undefined ? redis.listBySubscription(opts) : redis.listByResourceGroup(rg, opts)) {
+        count(budget);
         if (!c.id || !c.name) continue;
         out.push({
           kind: 'redis',
@@ -116,9 +136,11 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
       const client = this.clients.enterprise(sub);
       const clusters = rg === undefined ? client.redisEnterprise.list(opts) : client.redisEnterprise.listByResourceGroup(rg, opts);
       for await (const cl of clusters) {
+        count(budget);
         const clusterRg = resourceGroupOf(cl.id);
         if (!cl.id || !cl.name || !clusterRg) continue;
         for await (const db of client.databases.listByCluster(clusterRg, cl.name, opts)) {
+          count(budget);
           if (!db.id || !db.name) continue;
           out.push({
             kind: 'redis-enterprise',
