@@ -29,6 +29,9 @@ export const ROUND_TIMEOUT_MS = 120_000;
 /** MAX_LISTED bounds what one round reads from ARM (subscriptions, caches, clusters and databases together). */
 export const MAX_LISTED = 20_000;
 
+/** Report logs a skipped subject unless the previous round logged it for the same reason. */
+type Report = (subject: string, reason: string, log: () => void) => void;
+
 /** Budget is what is left of one round's {@link MAX_LISTED}. */
 interface Budget {
   left: number;
@@ -42,6 +45,8 @@ function count(budget: Budget): void {
 /** AzureRedisDiscovery discovers the caches one matcher selects. */
 export class AzureRedisDiscovery implements DatabaseDiscovery {
   readonly name: string;
+  /** What the last round reported as skipped (subject → reason), so each round logs only news. */
+  #reported = new Map<string, string>();
 
   constructor(
     private readonly clients: AzureClients,
@@ -66,7 +71,12 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
 
   async #discover(signal: AbortSignal, budget: Budget): Promise<DatabaseSpec[]> {
     const out: DatabaseSpec[] = [];
-    for (const sub of await this.#subscriptions(signal, budget)) {
+    const reported = new Map<string, string>();
+    const report: Report = (subject, reason, log) => {
+      reported.set(subject, reason);
+      if (this.#reported.get(subject) !== reason) log();
+    };
+    for (const sub of await this.#subscriptions(signal, budget, report)) {
       for (const rg of this.matcher.resourceGroups.includes('*') ? [undefined] : this.matcher.resourceGroups) {
         let found: FoundCache[];
         try {
@@ -74,7 +84,8 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
         } catch (err) {
           if (signal.aborted) throw err;
           if (isAccessDeniedOrNotFound(err)) {
-            this.log.warn('skipping a subscription or resource group the agent cannot list', { subscription: sub, resource_group: rg, err: messageOf(err).split('\n')[0] });
+            const why = messageOf(err).split('\n')[0]!;
+            report(`${sub}/${rg ?? '*'}`, why, () => this.log.warn('skipping a subscription or resource group the agent cannot list', { subscription: sub, resource_group: rg, err: why }));
             continue;
           }
           throw armError(err, `listing Azure caches in subscription ${sub}`, DISCOVERY_ACTIONS.redis);
@@ -84,14 +95,15 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
           if ('spec' in r) out.push(r.spec);
           // A cache the matcher does not select is not news; one it selects but cannot serve is.
           else if (r.unselected) this.log.debug('the matcher does not select an Azure cache', { id: c.id, reason: r.skipped });
-          else this.log.info('skipping an Azure cache', { id: c.id, reason: r.skipped });
+          else report(c.id, r.skipped, () => this.log.info('skipping an Azure cache', { id: c.id, reason: r.skipped }));
         }
       }
     }
+    this.#reported = reported;
     return out;
   }
 
-  async #subscriptions(signal: AbortSignal, budget: Budget): Promise<string[]> {
+  async #subscriptions(signal: AbortSignal, budget: Budget, report: Report): Promise<string[]> {
     if (!this.matcher.subscriptions.includes('*')) return this.matcher.subscriptions;
     const subs: string[] = [];
     try {
@@ -99,7 +111,8 @@ export class AzureRedisDiscovery implements DatabaseDiscovery {
         count(budget);
         if (!s.subscriptionId) continue;
         if (s.state === 'Deleted') {
-          this.log.info('skipping a deleted subscription', { subscription: s.subscriptionId });
+          const id = s.subscriptionId;
+          report(id, 'deleted', () => this.log.info('skipping a deleted subscription', { subscription: id }));
           continue;
         }
         subs.push(s.subscriptionId);
