@@ -12,7 +12,7 @@ import { addUser, runCli, startXport, tmpDir, type XportService, type XshUser } 
 import { hasRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
-import { startAzureRedis, type AccessPolicy, type AzureRedis } from '../helpers/azure-redis.js';
+import { startAzureRedis, startAzureRedisCluster, type AccessPolicy, type AzureRedis, type AzureRedisCluster } from '../helpers/azure-redis.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const SUB_DENIED = '00000000-0000-0000-0000-000000000002';
@@ -33,6 +33,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
   let oss: AzureRedis;
   let entra: AzureRedis;
   let ent: AzureRedis;
+  let amr: AzureRedisCluster;
   let svc: XportService;
   let alice: XshUser;
   let bob: XshUser;
@@ -68,7 +69,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
 
   beforeAll(async () => {
     az = await startAzureEndpoints();
-    [oss, entra, ent] = await Promise.all([startAzureRedis(az.ca), startAzureRedis(az.ca), startAzureRedis(az.ca)]);
+    [oss, entra, ent, amr] = await Promise.all([startAzureRedis(az.ca), startAzureRedis(az.ca), startAzureRedis(az.ca), startAzureRedisCluster(az.ca)]);
     az.principals.push(agent, admin, reader, writer);
     az.subscriptions.push({ id: SUB, state: 'Enabled' }, { id: SUB_DENIED, state: 'Enabled' }, { id: SUB_DELETED, state: 'Deleted' });
     const cache = (c: Partial<Cache> & { name: string }): Cache => ({
@@ -108,6 +109,18 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
         { name: 'plain', port: ent.port, clientProtocol: 'Plaintext', clusteringPolicy: 'EnterpriseCluster', primaryKey: 'x', secondaryKey: 'y' },
       ],
     });
+    // An Azure Managed Redis cluster with the OSS clustering policy: clients see the cluster's shards.
+    az.clusters.push({
+      subscription: SUB,
+      resourceGroup: 'rg-east',
+      name: 'amr',
+      location: 'eastus',
+      tags: { env: 'dev' },
+      hostName: '127.0.0.1',
+      sku: 'Balanced_B5',
+      databases: [{ name: 'default', port: amr.ports[0]!, clientProtocol: 'Encrypted', clusteringPolicy: 'OSSCluster', primaryKey: 'amr-primary', secondaryKey: 'amr-secondary' }],
+    });
+    await amr.setKeys('amr-primary', 'amr-secondary');
     await oss.setKeys(cacheEast.primaryKey, cacheEast.secondaryKey);
     await ent.setKeys('ent-primary', 'ent-secondary');
     az.onKeyRotated(async (c) => {
@@ -156,7 +169,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
 
   afterAll(async () => {
     await svc?.stop();
-    await Promise.all([oss?.stop(), entra?.stop(), ent?.stop()]);
+    await Promise.all([oss?.stop(), entra?.stop(), ent?.stop(), amr?.stop()]);
     await az?.stop();
   });
 
@@ -170,7 +183,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     await waitFor('discovered databases', async () => (await dbs()).some((d) => d.name === 'ent'));
     const rows = await dbs();
     const names = rows.map((d) => d.name).sort();
-    expect(names).toEqual(['cache-east', 'cache-entra', 'cache-nokeys', 'cache-west', 'ent', 'entra-agent', 'orders']);
+    expect(names).toEqual(['amr', 'cache-east', 'cache-entra', 'cache-nokeys', 'cache-west', 'ent', 'entra-agent', 'orders']);
     const east = rows.find((d) => d.name === 'cache-east')!;
     expect(east).toMatchObject({ type: 'azure-redis', uri: `rediss://127.0.0.1:${oss.port}` });
     expect(east.labels).toEqual({
@@ -206,6 +219,20 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     expect(get.stdout.trim()).toBe('hello-azure');
     const who = await alice.xsh(['db', 'connect', 'ent', '--db-user=default', '--', 'ACL', 'WHOAMI']);
     expect(who.stdout.trim()).toBe('default');
+  });
+
+  it('serves an Enterprise / Managed Redis database with the OSSCluster policy in cluster mode, keys on every shard', async () => {
+    const row = (await dbs()).find((d) => d.name === 'amr')!;
+    expect(row).toMatchObject({ type: 'azure-redis-enterprise', uri: `rediss://127.0.0.1:${amr.ports[0]}?mode=cluster` });
+    expect(row.labels['endpoint-type']).toBe('OSSCluster');
+    // alpha (slot 865), bravo (8623) and echo (14438) live on the three different shards: xport splits
+    // and merges, and AUTHs each node it opens with the access key.
+    const set = await alice.xsh(['db', 'connect', 'amr', '--db-user=default', '--', 'MSET', 'alpha', '1', 'bravo', '2', 'echo', '3']);
+    expect(set.stdout.trim()).toBe('OK');
+    const get = await alice.xsh(['db', 'connect', 'amr', '--db-user=default', '--', 'MGET', 'alpha', 'bravo', 'echo']);
+    expect(get.stdout.trim().split('\n')).toEqual(['1', '2', '3']);
+    const size = await alice.xsh(['db', 'connect', 'amr', '--db-user=default', '--', 'DBSIZE']);
+    expect(size.stdout.trim()).toBe('3');
   });
 
   it('refuses another db user on an access-key cache, since a key only logs in as default', async () => {

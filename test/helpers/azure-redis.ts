@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { generateKeyPair, type CertificateAuthority } from '../../src/pki/index.js';
-import { tmpDir } from './cli.js';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { runProcess, tmpDir } from './cli.js';
+import { freePort, startRedis, type RedisServer } from './redis-server.js';
 
 /** AccessPolicy is an Azure Cache for Redis data access policy. */
 export type AccessPolicy = 'Data Owner' | 'Data Contributor' | 'Data Reader';
@@ -156,4 +156,106 @@ export async function startAzureRedis(ca: CertificateAuthority): Promise<AzureRe
       await rm(server.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** AzureRedisCluster is a 3-master TLS Redis Cluster standing in for an Enterprise database with the OSSCluster policy. */
+export interface AzureRedisCluster {
+  ports: number[];
+  /** setKeys makes the access keys the default user's passwords on every node. */
+  setKeys(primary: string, secondary: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * startAzureRedisCluster starts three TLS nodes (certificate from ca, no client certificates, the
+ * cluster bus over TLS) and joins them with `redis-cli --cluster create`, waiting for
+ * `cluster_state:ok` on each.
+ */
+export async function startAzureRedisCluster(ca: CertificateAuthority): Promise<AzureRedisCluster> {
+  const keys = generateKeyPair();
+  const now = Date.now();
+  const cert = ca.issue({
+    publicKey: keys.publicKey,
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 24 * 3600_000),
+    // Nodes are each other's TLS clients on the cluster bus.
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+  });
+  const dir = await tmpDir('xport-azure-cluster-');
+  const certFile = join(dir, 'node.crt');
+  const keyFile = join(dir, 'node.key');
+  const caFile = join(dir, 'ca.crt');
+  const aclFile = join(dir, 'users.acl');
+  const adminPassword = randomBytes(16).toString('hex');
+  await writeFile(certFile, cert.certPem, { mode: 0o600 });
+  await writeFile(keyFile, keys.privateKeyPem, { mode: 0o600 });
+  await writeFile(caFile, ca.certPem);
+  await writeFile(aclFile, [`user xtest-admin on >${adminPassword} ~* &* +@all`, 'user default off'].join('\n') + '\n');
+  const used = new Set<number>();
+  const pick = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
+  const plan: { port: number; bus: number }[] = [];
+  for (let i = 0; i < 3; i++) plan.push({ port: await pick(), bus: await pick() });
+  const servers: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([dir, ...servers.map((s) => s.dir)].map((d) => rm(d, { recursive: true, force: true })));
+  };
+  try {
+    for (const p of plan) {
+      servers.push(
+        await startRedis(
+          [
+            `tls-cert-file ${certFile}`,
+            `tls-key-file ${keyFile}`,
+            `tls-ca-cert-file ${caFile}`,
+            'tls-auth-clients no',
+            'tls-cluster yes',
+            'cluster-enabled yes',
+            'cluster-config-file nodes.conf',
+            `cluster-port ${p.bus}`,
+            'cluster-node-timeout 2000',
+            `aclfile ${aclFile}`,
+          ],
+          { tlsPort: true, port: p.port },
+        ),
+      );
+    }
+    const tlsArgs = ['--tls', '--cacert', caFile, '--user', 'xtest-admin', '--pass', adminPassword, '--no-auth-warning'];
+    const cli = (port: number, args: string[]) => runProcess('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...tlsArgs, ...args], { timeoutMs: 60_000 });
+    const create = await runProcess('redis-cli', [...tlsArgs, '--cluster', 'create', ...plan.map((p) => `127.0.0.1:${p.port}`), '--cluster-yes'], { timeoutMs: 60_000 });
+    if (create.code !== 0 || !/All 16384 slots covered/.test(create.stdout)) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
+    const deadline = Date.now() + 30_000;
+    for (const p of plan) {
+      for (;;) {
+        const info = await cli(p.port, ['CLUSTER', 'INFO']);
+        if (/cluster_state:ok/.test(info.stdout)) break;
+        if (Date.now() > deadline) throw new Error(`node ${p.port} did not reach cluster_state:ok:\n${info.stdout}${info.stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return {
+      ports: plan.map((p) => p.port),
+      async setKeys(primary, secondary) {
+        for (const p of plan) {
+          const r = await cli(p.port, ['ACL', 'SETUSER', 'default', 'on', 'resetpass', `>${primary}`, `>${secondary}`, '~*', '&*', '+@all']);
+          if (r.stdout.trim() !== 'OK') throw new Error(`ACL SETUSER on ${p.port}: ${r.stdout}${r.stderr}`);
+        }
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
