@@ -92,6 +92,9 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
       cache({ name: 'cache-entra', sslPort: entra.port, disableAccessKeyAuthentication: true }),
       // Same Redis as cache-east, so the same keys, in a resource group where the agent may not list keys.
       cache({ name: 'cache-nokeys', resourceGroup: 'rg-locked', primaryKey: 'primary-cache-east-key', secondaryKey: 'secondary-cache-east-key' }),
+      // Same Redis as cache-east: one has only the secondary key generated, one has neither.
+      cache({ name: 'cache-secondary', primaryKey: '', secondaryKey: 'secondary-cache-east-key' }),
+      cache({ name: 'cache-keyless', primaryKey: '', secondaryKey: '' }),
       cache({ name: 'cache-west', resourceGroup: 'rg-west', location: 'West US', tags: {} }),
       cache({ name: 'cache-west-other', resourceGroup: 'rg-other', location: 'West US', tags: {} }),
       cache({ name: 'cache-denied', subscription: SUB_DENIED }),
@@ -183,7 +186,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     await waitFor('discovered databases', async () => (await dbs()).some((d) => d.name === 'ent'));
     const rows = await dbs();
     const names = rows.map((d) => d.name).sort();
-    expect(names).toEqual(['amr', 'cache-east', 'cache-entra', 'cache-nokeys', 'cache-west', 'ent', 'entra-agent', 'orders']);
+    expect(names).toEqual(['amr', 'cache-east', 'cache-entra', 'cache-keyless', 'cache-nokeys', 'cache-secondary', 'cache-west', 'ent', 'entra-agent', 'orders']);
     const east = rows.find((d) => d.name === 'cache-east')!;
     expect(east).toMatchObject({ type: 'azure-redis', uri: `rediss://127.0.0.1:${oss.port}` });
     expect(east.labels).toEqual({
@@ -198,9 +201,9 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     const e = rows.find((d) => d.name === 'ent')!;
     expect(e).toMatchObject({ type: 'azure-redis-enterprise', uri: `rediss://127.0.0.1:${ent.port}` });
     expect(e.labels).toMatchObject({ engine: 'Microsoft.Cache/redisEnterprise', 'endpoint-type': 'EnterpriseCluster', region: 'eastus' });
-    // Eight caches in the subscription at two per page: cache-entra and cache-nokeys come on the
-    // third page, so finding them means the absolute nextLinks were followed.
-    expect(az.requests.filter((r) => r === `GET /subscriptions/${SUB}/providers/Microsoft.Cache/redis`).length).toBeGreaterThanOrEqual(4);
+    // Ten caches in the subscription at two per page: cache-entra and cache-nokeys come on the third
+    // page and cache-keyless on the fourth, so finding them means the absolute nextLinks were followed.
+    expect(az.requests.filter((r) => r === `GET /subscriptions/${SUB}/providers/Microsoft.Cache/redis`).length).toBeGreaterThanOrEqual(5);
   });
 
   it('logs the caches it skips (state, plaintext protocol) and the subscription it may not list', async () => {
@@ -233,6 +236,13 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
     expect(get.stdout.trim().split('\n')).toEqual(['1', '2', '3']);
     const size = await alice.xsh(['db', 'connect', 'amr', '--db-user=default', '--', 'DBSIZE']);
     expect(size.stdout.trim()).toBe('3');
+  });
+
+  it('uses the secondary key when the primary is not generated, and says what to do when neither is', async () => {
+    const ping = await alice.xsh(['db', 'connect', 'cache-secondary', '--db-user=default', '--', 'PING']);
+    expect(ping.stdout.trim()).toBe('PONG');
+    const none = await alice.xsh(['db', 'connect', 'cache-keyless', '--db-user=default', '--', 'PING']);
+    expect(none.stdout + none.stderr).toContain('the cache has neither a primary nor a secondary key');
   });
 
   it('refuses another db user on an access-key cache, since a key only logs in as default', async () => {
