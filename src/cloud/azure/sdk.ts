@@ -30,11 +30,6 @@ export interface AzureSdk {
   subscriptions: SubscriptionsSdk;
 }
 
-/** cjs returns a CommonJS module's exports whether Node exposed them as named exports or only as default. */
-function cjs<T>(m: T & { default?: T }): T {
-  return (m as { default?: T }).default && !(Object.keys(m as object).length > 1) ? (m as { default: T }).default : m;
-}
-
 /** loadAzureSdk imports the SDKs (once per process; Node caches modules). */
 export async function loadAzureSdk(): Promise<AzureSdk> {
   const [identity, redis, enterprise, subscriptions] = await Promise.all([
@@ -43,7 +38,9 @@ export async function loadAzureSdk(): Promise<AzureSdk> {
     import('@azure/arm-redisenterprisecache'),
     import('@azure/arm-resources-subscriptions'),
   ]);
-  return { identity, redis, enterprise: cjs(enterprise as EnterpriseSdk & { default?: EnterpriseSdk }), subscriptions };
+  // The Enterprise SDK is CommonJS: Node exposes its exports as named ones when its lexer finds them, else as default.
+  const e = enterprise as Partial<EnterpriseSdk> & { default?: EnterpriseSdk };
+  return { identity, redis, enterprise: e.RedisEnterpriseManagementClient ? (e as EnterpriseSdk) : e.default!, subscriptions };
 }
 
 /**
