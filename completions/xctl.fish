@@ -254,7 +254,7 @@ complete -c xctl -n '__xctl_at \'xctl db configure\'' -s 'V' -l 'version' -d 'pr
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -f
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'assignee' -r -d 'with --azure: the principal to assign the role to (default: the identity xctl runs as)'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'azure' -d 'Azure: a custom role with exactly the actions the config needs'
-complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'azure-cloud' -r -d 'AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config\'s azure_cloud)'
+complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'azure-cloud' -r -d 'with --azure: AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config\'s azure_cloud)'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -s 'c' -l 'config' -r -d 'service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'data-dir' -r -d 'data dir of the local auth service (overrides the config)'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
@@ -263,7 +263,7 @@ complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -s 'i' -l 'ident
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'manual' -d 'only print the role and the steps; change nothing in the cloud'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'proxy' -r -d 'proxy address when using -i (env XCTL_PROXY)'
-complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'role-name' -r -d 'name of the custom role (default: "XportDatabaseService")'
+complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -l 'role-name' -r -d 'with --azure: name of the custom role (default: "XportDatabaseService")'
 complete -c xctl -n '__xctl_at \'xctl db configure bootstrap\'' -s 'V' -l 'version' -d 'print the xctl version'
 # xctl db configure create
 complete -c xctl -n '__xctl_at \'xctl db configure create\'' -f

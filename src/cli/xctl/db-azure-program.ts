@@ -17,26 +17,38 @@ export function addAzureConfigureOptions(create: Command): Command {
 }
 
 /**
+ * addAzureBootstrapOptions adds the Azure flags of `db configure bootstrap` (not --manual, which the
+ * command shares across clouds); the command's action sends `--azure` to {@link runAzureBootstrap}.
+ */
+export function addAzureBootstrapOptions(bootstrap: Command): Command {
+  return bootstrap
+    .option('--azure', 'Azure: a custom role with exactly the actions the config needs')
+    .option('--assignee <object-id>', 'with --azure: the principal to assign the role to (default: the identity xctl runs as)')
+    .option('--role-name <name>', 'with --azure: name of the custom role', 'XportDatabaseService')
+    .option('--azure-cloud <name>', "with --azure: AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config's azure_cloud)");
+}
+
+/** runAzureBootstrap runs `db configure bootstrap --azure` (loaded on use). */
+export async function runAzureBootstrap(ctx: CliContext, o: Record<string, unknown>): Promise<void> {
+  return (await import('./db-azure.js')).runDbBootstrapAzure(ctx, o);
+}
+
+/**
  * registerBootstrap adds `db configure bootstrap`. `--azure` dispatches to the Azure bootstrap; a
- * second cloud adds its flag here and its own branch.
+ * second cloud adds its flags and its own branch to the same command.
  */
 export function registerBootstrap(configure: Command, ctx: CliContext): Command {
-  const bootstrap = configure
-    .command('bootstrap')
-    .description('print (or, without --manual, create and assign) the cloud permissions the agent config needs')
-    .option('--azure', 'Azure: a custom role with exactly the actions the config needs')
-    .option('--manual', 'only print the role and the steps; change nothing in the cloud')
-    .option('--assignee <object-id>', "with --azure: the principal to assign the role to (default: the identity xctl runs as)")
-    .option('--role-name <name>', 'name of the custom role', 'XportDatabaseService')
-    .option('--azure-cloud <name>', 'AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config\'s azure_cloud)')
-    .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals();
-      if (!o.azure) {
-        const { usage } = await import('../../errors.js');
-        throw usage('name the cloud to bootstrap: --azure', { hint: 'For example: xctl db configure bootstrap -c /etc/xport.yaml --azure --manual' });
-      }
-      return (await import('./db-azure.js')).runDbBootstrapAzure(ctx, o);
-    });
+  const bootstrap = addAzureBootstrapOptions(
+    configure
+      .command('bootstrap')
+      .description('print (or, without --manual, create and assign) the cloud permissions the agent config needs')
+      .option('--manual', 'only print the role and the steps; change nothing in the cloud'),
+  ).action(async (_o, cmd: Command) => {
+    const o = cmd.optsWithGlobals();
+    if (o.azure) return runAzureBootstrap(ctx, o);
+    const { usage } = await import('../../errors.js');
+    throw usage('name the cloud to bootstrap: --azure', { hint: 'For example: xctl db configure bootstrap -c /etc/xport.yaml --azure --manual' });
+  });
   setExamples(bootstrap, '  xctl db configure bootstrap -c /etc/xport.yaml --azure --manual\n  xctl db configure bootstrap -c /etc/xport.yaml --azure --assignee 00000000-0000-0000-0000-000000000000');
   return bootstrap;
 }
