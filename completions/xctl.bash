@@ -93,17 +93,25 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db configure')
-      __xctl_subs='create'
+      __xctl_subs='bootstrap create'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
       ;;
+    'xctl db configure bootstrap')
+      __xctl_subs=''
+      __xctl_flags='--assignee --azure --azure-cloud --config --data-dir --debug --help --identity --insecure --manual --proxy --role-name --version -V -c -d -h -i'
+      __xctl_req='--assignee --azure-cloud --config --data-dir --identity --proxy --role-name -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
     'xctl db configure create')
       __xctl_subs=''
-      __xctl_flags='--ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
-      __xctl_req='--ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
+      __xctl_flags='--azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
+      __xctl_req='--azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
@@ -270,6 +278,7 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;

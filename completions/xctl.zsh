@@ -95,17 +95,25 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db configure')
-      __xctl_subs=('create:write the config for a database agent that joins this cluster with a token')
+      __xctl_subs=('bootstrap:print (or, without --manual, create and assign) the cloud permissions the agent config needs' 'create:write the config for a database agent that joins this cluster with a token')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
       ;;
+    'xctl db configure bootstrap')
+      __xctl_subs=()
+      __xctl_flags=('--assignee:with --azure: the principal to assign the role to (default: the identity xctl runs as)' '--azure:Azure: a custom role with exactly the actions the config needs' '--azure-cloud:with --azure: AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config'\''s azure_cloud)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--manual:only print the role and the steps; change nothing in the cloud' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--role-name:with --azure: name of the custom role (default: "XportDatabaseService")' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--assignee' '--azure-cloud' '--config' '--data-dir' '--identity' '--proxy' '--role-name' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
     'xctl db configure create')
       __xctl_subs=()
-      __xctl_flags=('--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the database' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
-      __xctl_req=('--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--identity' '--labels' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
+      __xctl_flags=('--azure-redis-discovery:discover Azure Cache for Redis and Redis Enterprise / Managed Redis in these regions (comma-separated, * for all)' '--azure-resource-group:with --azure-redis-discovery: only these resource groups (default: all)' '--azure-subscription:with --azure-redis-discovery: only these subscriptions (default: all the agent can see)' '--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
+      __xctl_req=('--azure-redis-discovery' '--azure-resource-group' '--azure-subscription' '--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--identity' '--labels' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
@@ -271,6 +279,7 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;

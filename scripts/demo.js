@@ -10,6 +10,12 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// npm run demo -- --azure: the Azure Cache for Redis walk-through instead (scripts/demo-azure.js).
+if (process.argv.includes('--azure')) {
+  await import('./demo-azure.js');
+  process.exit();
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'xport-demo-'));
 const dataDir = join(work, 'data');

@@ -149,6 +149,10 @@ export interface AzureMatcher {
   subscriptions: string[];
   resourceGroups: string[];
   tags: Record<string, string>;
+  /** How discovered caches are authenticated to (default: access_key, entra_id for caches with keys disabled). */
+  auth?: AzureAuth;
+  /** Entra ID: per-db-user managed identities for the discovered caches. */
+  identities?: Record<string, { clientId: string }>;
 }
 
 /** AzureCloud names the Entra ID authority and the ARM endpoint (public, sovereign, or a test's own). */

@@ -76,6 +76,8 @@ const azureMatcherSchema = z.strictObject({
   subscriptions: z.array(z.string().min(1)).optional(),
   resource_groups: z.array(z.string().min(1)).optional(),
   tags: labels.optional(),
+  auth: z.enum(['access_key', 'entra_id']).optional(),
+  identities: z.record(z.string().min(1), z.strictObject({ client_id: z.string().min(1) })).optional(),
 });
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an https:// URL');
@@ -373,6 +375,8 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
         subscriptions: m.subscriptions ?? ['*'],
         resourceGroups: m.resource_groups ?? ['*'],
         tags: m.tags ?? { '*': '*' },
+        ...(m.auth ? { auth: m.auth } : {}),
+        ...(m.identities ? { identities: Object.fromEntries(Object.entries(m.identities).map(([u, v]) => [u, { clientId: v.client_id }])) } : {}),
       })),
       azureCloud: azureCloudOf(c.db_service?.azure_cloud),
       discoveryIntervalMs: c.db_service?.discovery_interval ? parseDuration(c.db_service.discovery_interval) : DEFAULT_DISCOVERY_INTERVAL_MS,
@@ -402,6 +406,16 @@ function proxyLimits(l: NonNullable<NonNullable<FileConfig['proxy_service']>['li
     maxAnonymousConnections: l?.max_anonymous_connections ?? d.maxAnonymousConnections,
     maxAnonymousPerSource: l?.max_anonymous_connections_per_source ?? d.maxAnonymousPerSource,
   };
+}
+
+/**
+ * applyEnvironment applies the standard variables the config defers to: `AZURE_AUTHORITY_HOST`
+ * (the Azure SDKs' own) replaces the Entra ID authority of `db_service.azure_cloud`.
+ */
+export function applyEnvironment(config: ServiceConfig, env: Record<string, string | undefined>): ServiceConfig {
+  const authority = env.AZURE_AUTHORITY_HOST?.trim().replace(/\/+$/, '');
+  if (!authority || authority === config.db.azureCloud.authorityHost) return config;
+  return { ...config, db: { ...config.db, azureCloud: { ...config.db.azureCloud, name: 'custom', authorityHost: authority } } };
 }
 
 /** loadConfig reads and validates a config file. A missing file is a not-found error with a hint. */

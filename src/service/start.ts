@@ -31,7 +31,7 @@ import { serverTls } from './credentials.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
-import type { ServiceConfig } from './config.js';
+import { applyEnvironment, type ServiceConfig } from './config.js';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 
@@ -62,7 +62,8 @@ export interface StartDeps {
  * startService starts what the config enables. Failures half-way stop what was started and
  * release the data dir lock before the error propagates.
  */
-export async function startService(config: ServiceConfig, deps: StartDeps): Promise<RunningService> {
+export async function startService(fileConfig: ServiceConfig, deps: StartDeps): Promise<RunningService> {
+  const config = applyEnvironment(fileConfig, process.env);
   const clock = deps.clock ?? systemClock;
   const log = deps.log;
   const cleanups: (() => Promise<void>)[] = [];

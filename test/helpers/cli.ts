@@ -94,6 +94,8 @@ export interface StartXportOptions {
   listenAddr?: string;
   /** Run the service with this many file descriptors at most (`ulimit -n`), as small hosts have. */
   fdLimit?: number;
+  /** Extra environment for the service (e.g. NODE_EXTRA_CA_CERTS for a test CA). */
+  env?: Record<string, string>;
 }
 
 /** startXport starts `xctl start` on 127.0.0.1:0 and waits until the proxy listens. */
@@ -109,11 +111,12 @@ export async function startXport(opts: StartXportOptions = {}): Promise<XportSer
   }
   args.push(...(opts.args ?? []));
   const argv = [join(ROOT, 'bin', 'xctl.js'), ...args];
+  const spawnOpts = { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) };
   // `exec` keeps the PID: the service is the process the shell became.
   const child =
     opts.fdLimit !== undefined
-      ? spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], spawnOpts)
+      : spawn(process.execPath, argv, spawnOpts);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

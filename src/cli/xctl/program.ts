@@ -9,6 +9,7 @@ import { commaList, labelMap } from '../shared/program.js';
 import type { TokensAddOptions } from './tokens.js';
 import type { AuthSignOptions } from './auth.js';
 import type { DbConfigureOptions } from './db.js';
+import { addAzureConfigureOptions, registerBootstrap } from './db-azure-program.js';
 
 const formatOption = (def = 'text') =>
   new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default(def);
@@ -155,10 +156,12 @@ export function buildXctl(ctx: CliContext): Command {
     .option('--name <name>', 'name of a database to serve')
     .option('--protocol <protocol>', 'database protocol', 'redis')
     .option('--uri <uri>', 'database address: rediss://host:port[?mode=cluster]')
-    .option('--labels <k=v,...>', 'static labels for the database', labelMap)
+    .option('--labels <k=v,...>', 'static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have', labelMap)
     .option('--ca-cert-file <file>', "CA that signed the database's certificate (default: the cluster's db CA)")
     .option('--data-dir <dir>', "the agent's data dir", '/var/lib/xport')
     .action(async (_o, cmd: Command) => (await import('./db.js')).runDbConfigureCreate(ctx, cmd.optsWithGlobals<DbConfigureOptions>()));
+  addAzureConfigureOptions(configureCreate);
+  registerBootstrap(configure, ctx);
   setExamples(
     configureCreate,
     '  xctl db configure create --token=/tmp/token --proxy=xport.example.com:3080 --ca-pin=sha256:... \\\n' +
