@@ -32,6 +32,7 @@ import { CommandTable, parseCompactTable } from './commands.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { decodeValue } from './resp/value.js';
+import { authCommand, CredentialsRefused, isWrongPass, keepAuthenticated } from './reauth.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
@@ -116,6 +117,7 @@ interface Prepared {
   scanner: ReplyScanner;
   table: CommandTable;
   resetReplay: Buffer[];
+  creds: UpstreamCredentials;
 }
 
 /**
@@ -180,7 +182,7 @@ export class RedisEngine implements Engine {
       }
       let prepared: Prepared;
       try {
-        prepared = await this.#prepare(session, signal);
+        prepared = await this.#prepareRetryingRefused(session, signal);
       } catch (err) {
         this.#emit(session, { type: 'db.session.start', success: false, error: errorMessage(err) });
         log.info('database session failed to start', { session: session.id, database: session.database.name, error: errorMessage(err) });
@@ -201,9 +203,22 @@ export class RedisEngine implements Engine {
         counters: this.#counters,
         log,
       });
+      const stopReauth = keepAuthenticated({
+        db: session.database,
+        dbUser: session.dbUser,
+        notAfter: session.expires,
+        credentials: this.#cfg.credentials,
+        first: prepared.creds,
+        apply: (auth, done) => relay.reauthenticate(auth, done),
+        clock: this.#cfg.clock,
+        log,
+        sessionId: session.id,
+        signal,
+      });
       try {
         await relay.run(signal);
       } finally {
+        stopReauth();
         this.#emit(session, { type: 'db.session.end', success: true });
       }
     } finally {
@@ -229,6 +244,24 @@ export class RedisEngine implements Engine {
       session.audit.emit(ev);
     } catch (err) {
       this.#cfg.log.warn('audit sink threw; event dropped', { session: session.id, error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * prepareRetryingRefused is prepare, once more with fresh credentials when Redis refused the
+   * first ones (WRONGPASS: a key or managed-user password rotated since the provider cached it).
+   */
+  async #prepareRetryingRefused(session: Session, signal: AbortSignal): Promise<Prepared> {
+    try {
+      return await this.#prepare(session, signal);
+    } catch (err) {
+      if (!(err instanceof CredentialsRefused)) throw err;
+      this.#cfg.credentials.invalidate?.(session.database, session.dbUser);
+      try {
+        return await this.#prepare(session, signal);
+      } catch (again) {
+        throw again instanceof CredentialsRefused ? again.cause : again;
+      }
     }
   }
 
@@ -272,7 +305,7 @@ export class RedisEngine implements Engine {
       const steps: Array<{ kind: 'auth' | 'select' | 'command' | 'ping'; cmd: Buffer }> = [];
       const resetReplay: Buffer[] = [];
       if (creds.password !== undefined) {
-        const auth = command(creds.username !== undefined ? ['AUTH', creds.username, creds.password] : ['AUTH', creds.password]);
+        const auth = authCommand(creds);
         steps.push({ kind: 'auth', cmd: auth });
         resetReplay.push(auth);
       }
@@ -293,9 +326,10 @@ export class RedisEngine implements Engine {
         const step = steps[i]!;
         const reply = setup.replies[i]!;
         if (step.kind === 'auth' && reply.isError) {
-          throw accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
+          const denied = accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
             hint: 'Check the credentials configured for this database and db user.',
           });
+          throw isWrongPass(reply.raw) ? new CredentialsRefused(denied.message, denied) : denied;
         }
         if (step.kind === 'select' && reply.isError) {
           throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
@@ -304,7 +338,7 @@ export class RedisEngine implements Engine {
       }
       settle?.(table);
       if (table === undefined && waitFor !== undefined) table = await waitFor;
-      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay };
+      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay, creds };
     } catch (err) {
       socket?.destroy();
       throw err;

@@ -209,6 +209,16 @@ export class ClusterRelay {
     return this.#queue.length - this.#head;
   }
 
+  /**
+   * reauthenticate has the router send the agent's fresh AUTH on every node connection (replies
+   * swallowed); false, sending nothing, inside MULTI or while closing. See redis/reauth.ts.
+   */
+  reauthenticate(auth: Buffer, done: (ok: boolean, error?: string) => void): boolean {
+    if (this.#finished || this.#closing || this.#inMulti) return false;
+    this.#router.reauthenticate(auth, done);
+    return true;
+  }
+
   /** onActivity is what the router calls after handing out replies: write what is ready. */
   readonly onActivity = (): void => {
     this.#afterEvent();
