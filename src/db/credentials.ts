@@ -27,6 +27,12 @@ export interface UpstreamCredentials {
   };
   /** When these credentials stop working (cert expiry, token expiry). */
   expiresAt?: Date;
+  /**
+   * The agent authenticates this db user itself (IAM token, managed-user password, legacy AUTH
+   * token): a client's own `AUTH` as the session's db user is answered OK without being
+   * forwarded, since the client cannot know the password.
+   */
+  localAuth?: boolean;
 }
 
 /**

@@ -202,6 +202,7 @@ export class RedisEngine implements Engine {
         resetReplay: prepared.resetReplay,
         counters: this.#counters,
         log,
+        ...(prepared.creds.localAuth ? { localAuth: true } : {}),
       });
       const stopReauth = keepAuthenticated({
         db: session.database,

@@ -65,6 +65,8 @@ export interface RelayOptions {
   resetReplay: readonly Buffer[];
   counters: RelayCounters;
   log: Logger;
+  /** The agent authenticates the db user itself: the client's AUTH is answered OK locally. */
+  localAuth?: boolean;
 }
 
 // Reasons the client is paused (bits).
@@ -82,6 +84,7 @@ const CONCAT_LIMIT = 64 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 
 const DISCARD = command(['DISCARD']);
+const OK = Buffer.from('+OK\r\n');
 const EXECABORT = errorReply('EXECABORT Transaction discarded because of previous errors.');
 const NO_KEYS: readonly number[] = Object.freeze([]);
 
@@ -401,6 +404,11 @@ export class SessionRelay {
       return;
     }
     this.#emitAudit(ev);
+    if (name === 'auth' && this.#o.localAuth) {
+      // The agent's own AUTH (IAM token, managed password) is in force; the client's password would only fail.
+      this.#orderer.local(OK);
+      return;
+    }
     this.#send(req.raw);
     this.#orderer.forward(1, onType);
   }

@@ -3,7 +3,7 @@
  * cloud provider is loaded lazily (dynamic `import()` inside {@link lazyProvider}), so an agent that
  * serves only self-hosted Redis never loads a cloud SDK.
  */
-import { CredentialRegistry } from '../db/credentials.js';
+import { CredentialRegistry, lazyProvider } from '../db/credentials.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { ServiceConfig } from './config.js';
@@ -22,5 +22,6 @@ export interface ProviderDeps {
 export function createCredentialProviders(deps: ProviderDeps): CredentialRegistry {
   const registry = new CredentialRegistry();
   registry.register('self-hosted', new SelfHostedCredentials(deps.agentAuth, deps.clock));
+  registry.register(['elasticache', 'elasticache-serverless', 'memorydb'], lazyProvider(async () => (await import('../cloud/aws/provider.js')).createProvider({ log: deps.log.child('aws'), clusterName: deps.config.clusterName })));
   return registry;
 }

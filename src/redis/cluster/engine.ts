@@ -143,6 +143,7 @@ export class ClusterEngine {
       maxPendingReplies: this.#cfg.maxPendingReplies,
       counters: this.#cfg.counters,
       log,
+      ...(prepared.creds.localAuth ? { localAuth: true } : {}),
     });
     const live = relay;
     const stopReauth = keepAuthenticated({

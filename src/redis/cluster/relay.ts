@@ -73,6 +73,8 @@ export interface ClusterRelayOptions {
   maxPendingReplies: number;
   counters: RelayCounters;
   log: Logger;
+  /** The agent authenticates the db user itself: the client's AUTH is answered OK locally. */
+  localAuth?: boolean;
 }
 
 /** CROSSSLOT_ERROR is Redis's own reply to keys in different slots. */
@@ -487,6 +489,11 @@ export class ClusterRelay {
     this.#emitAudit({ type: 'db.session.query', success: problem === undefined, command: 'auth', keys: [], query: text, ...(problem ? { error: problem } : {}) });
     if (problem !== undefined) {
       this.#denied(problem);
+      return;
+    }
+    if (this.#o.localAuth) {
+      // The agent's own AUTH (IAM token, managed password) is in force; the client's password would only fail.
+      this.#local(OK);
       return;
     }
     const replay = Buffer.from(req.raw);
