@@ -89,8 +89,8 @@ export interface ConnectOptions {
 /** TLS errors that mean the other end does not speak TLS at all. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i;
 
-function notTlsError(db: DatabaseSpec): Error {
-  return connectionProblem(`failed to connect to the target database: ${db.host}:${db.port} does not speak TLS`, {
+function notTlsError(db: DatabaseSpec, why = `${db.host}:${db.port} does not speak TLS`): Error {
+  return connectionProblem(`failed to connect to the target database: ${why}; if it has no in-transit encryption, set tls: { mode: disabled } on the database (traffic is then unencrypted)`, {
     hint: 'xport talks TLS to Redis. If this endpoint really is plaintext (no in-transit encryption), set tls: { mode: disabled } on the database; traffic to it is then unencrypted.',
   });
 }
@@ -157,7 +157,14 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
     const onError = (err: Error) => finish(NOT_TLS.test(err.message) ? notTlsError(db) : targetError(err.message));
     const onClose = () => finish(targetError('the connection was closed during the TLS handshake'));
     const onAbort = () => finish(targetError('the session was cancelled'));
-    const timer = setTimeout(() => finish(targetError(`no TLS connection to ${db.host}:${db.port} within ${timeoutMs} ms`)), timeoutMs);
+    // A plaintext Redis never answers a ClientHello (it waits for a line end): a TCP connection
+    // without a TLS handshake most likely means an endpoint without in-transit encryption.
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    const timer = setTimeout(
+      () => finish(tcpUp ? notTlsError(db, `no TLS handshake with ${db.host}:${db.port} within ${timeoutMs} ms (the TCP connection was accepted)`) : targetError(`no TLS connection to ${db.host}:${db.port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('secureConnect', onConnect);
     socket.once('error', onError);
     socket.once('close', onClose);

@@ -84,7 +84,7 @@ export interface XportService {
 }
 
 /** startXport starts `xctl start` on 127.0.0.1:0 and waits until the proxy listens. */
-export async function startXport(opts: { dataDir?: string; config?: string; args?: string[]; listenAddr?: string } = {}): Promise<XportService> {
+export async function startXport(opts: { dataDir?: string; config?: string; args?: string[]; listenAddr?: string; env?: Record<string, string> } = {}): Promise<XportService> {
   const dataDir = opts.dataDir ?? join(await tmpDir(), 'data');
   const args = ['start'];
   if (opts.config !== undefined) {
@@ -95,7 +95,7 @@ export async function startXport(opts: { dataDir?: string; config?: string; args
     args.push('--data-dir', dataDir, '--listen-addr', opts.listenAddr ?? '127.0.0.1:0');
   }
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xctl.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xctl.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
