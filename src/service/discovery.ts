@@ -25,6 +25,10 @@ export interface DiscoveryLoop {
  */
 export async function createDiscoveries(config: ServiceConfig, _log: Logger): Promise<DatabaseDiscovery[]> {
   const sources: DatabaseDiscovery[] = [];
+  if (config.db.aws.length > 0) {
+    const [{ createAwsDiscoveries }, { AwsSession }] = await Promise.all([import('../cloud/aws/discovery.js'), import('../cloud/aws/session.js')]);
+    sources.push(...createAwsDiscoveries(config.db.aws, _log.child('aws'), new AwsSession()));
+  }
   return sources;
 }
 

@@ -26,6 +26,8 @@ export interface FrontSpec {
   target: string;
   service: 'elasticache' | 'memorydb';
   serverless?: boolean;
+  /** More targets this front also stands for (one Redis Cluster behind two AWS resources). */
+  alsoTargets?: Array<{ target: string; service: 'elasticache' | 'memorydb'; serverless?: boolean }>;
   region?: string;
   /** The plaintext redis-server behind the front. */
   upstream: string;
@@ -137,6 +139,7 @@ export async function startAwsEmulator(o: { fronts?: FrontSpec[]; endpoints?: Re
         target: f.target,
         service: f.service,
         serverless: f.serverless ?? false,
+        targets: [{ target: f.target, service: f.service, serverless: f.serverless ?? false }, ...(f.alsoTargets ?? []).map((t) => ({ ...t, serverless: t.serverless ?? false }))],
         region: f.region ?? TEST_REGION,
         upstream: f.upstream,
         cert: certFile,

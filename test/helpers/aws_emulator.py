@@ -512,16 +512,33 @@ def verify_token(front, user, token):
         return f"malformed token ({type(e).__name__})"
 
 
+def targets_of(front):
+    return front.get("targets") or [{"target": front["target"], "service": front["service"], "serverless": front.get("serverless", False)}]
+
+
+def pick_target(front, secret):
+    """The target an AUTH is for: for a token, the one its host and scope name; else the first."""
+    ts = targets_of(front)
+    host, _, query = secret.partition("/?")
+    if query:
+        scope = dict(urllib.parse.parse_qsl(query)).get("X-Amz-Credential", "").split("/")
+        for t in ts:
+            if t["target"].lower() == host and len(scope) == 5 and scope[3] == t["service"]:
+                return t
+    return ts[0]
+
+
 def judge_auth(front, user, secret):
+    t = dict(front, **pick_target(front, secret))
     with LOCK:
-        info = lookup_user(front, user)
+        info = lookup_user(t, user)
     if info is None:
         return False, "password", "no such user"
     auth, passwords, user_groups, target_groups = info
     if not set(user_groups) & set(target_groups):
         return False, auth, "user not in the target's user group / ACL"
     if auth == "iam":
-        why = verify_token(front, user, secret)
+        why = verify_token(t, user, secret)
         return why is None, "iam", why
     if auth == "no-password":
         return True, "password", None
