@@ -23,11 +23,11 @@ export interface DiscoveryLoop {
  * createDiscoveries builds the sources the config's matchers ask for. Cloud modules are imported
  * only when a matcher names their cloud.
  */
-export async function createDiscoveries(config: ServiceConfig, _log: Logger): Promise<DatabaseDiscovery[]> {
+export async function createDiscoveries(config: ServiceConfig, _log: Logger, env: Readonly<Record<string, string | undefined>> = {}): Promise<DatabaseDiscovery[]> {
   const sources: DatabaseDiscovery[] = [];
   if (config.db.aws.length > 0) {
     const [{ createAwsDiscoveries }, { AwsSession }] = await Promise.all([import('../cloud/aws/discovery.js'), import('../cloud/aws/session.js')]);
-    sources.push(...createAwsDiscoveries(config.db.aws, _log.child('aws'), new AwsSession()));
+    sources.push(...createAwsDiscoveries(config.db.aws, _log.child('aws'), new AwsSession({ defaultRegion: env.AWS_REGION })));
   }
   return sources;
 }

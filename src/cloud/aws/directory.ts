@@ -4,11 +4,10 @@
  * (ListTagsForResource / ListTags), and each database's user groups or ACL and engine version
  * (DescribeReplicationGroups + DescribeCacheClusters, DescribeServerlessCaches, DescribeClusters).
  */
-import { DescribeCacheClustersCommand, DescribeReplicationGroupsCommand, DescribeServerlessCachesCommand, DescribeUsersCommand, ListTagsForResourceCommand } from '@aws-sdk/client-elasticache';
-import { DescribeClustersCommand, DescribeUsersCommand as MdbDescribeUsersCommand, ListTagsCommand } from '@aws-sdk/client-memorydb';
 import type { DatabaseSpec } from '../../db/database.js';
 import type { AwsDatabase } from '../../db/cloud.js';
 import { awsError } from './errors.js';
+import { sdk } from './sdk.js';
 import type { AwsSession, RoleRef } from './session.js';
 
 /** AwsUser is one ElastiCache or MemoryDB user as the agent needs it. */
@@ -87,11 +86,11 @@ export class Directory {
   }
 
   async #elasticacheUsers(region: string, role: RoleRef): Promise<Map<string, AwsUser>> {
-    const client = this.session.elasticache(region, role);
+    const client = (await this.session.elasticache(region, role));
     const out = new Map<string, AwsUser>();
     let marker: string | undefined;
     do {
-      const r = await client.send(new DescribeUsersCommand({ ...(marker ? { Marker: marker } : {}) })).catch((err: unknown) => {
+      const r = await client.send(new (await sdk()).ec.DescribeUsersCommand({ ...(marker ? { Marker: marker } : {}) })).catch((err: unknown) => {
         throw awsError(err, { action: 'elasticache:DescribeUsers' });
       });
       for (const u of r.Users ?? []) {
@@ -102,7 +101,7 @@ export class Directory {
     } while (marker);
     await Promise.all(
       [...out.values()].map(async (u) => {
-        const t = await client.send(new ListTagsForResourceCommand({ ResourceName: u.arn })).catch((err: unknown) => {
+        const t = await client.send(new (await sdk()).ec.ListTagsForResourceCommand({ ResourceName: u.arn })).catch((err: unknown) => {
           throw awsError(err, { action: 'elasticache:ListTagsForResource', resource: u.arn });
         });
         for (const tag of t.TagList ?? []) if (tag.Key) u.tags[tag.Key] = tag.Value ?? '';
@@ -112,11 +111,11 @@ export class Directory {
   }
 
   async #memorydbUsers(region: string, role: RoleRef): Promise<Map<string, AwsUser>> {
-    const client = this.session.memorydb(region, role);
+    const client = (await this.session.memorydb(region, role));
     const out = new Map<string, AwsUser>();
     let next: string | undefined;
     do {
-      const r = await client.send(new MdbDescribeUsersCommand({ ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
+      const r = await client.send(new (await sdk()).mdb.DescribeUsersCommand({ ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
         throw awsError(err, { action: 'memorydb:DescribeUsers' });
       });
       for (const u of r.Users ?? []) {
@@ -127,7 +126,7 @@ export class Directory {
     } while (next);
     await Promise.all(
       [...out.values()].map(async (u) => {
-        const t = await client.send(new ListTagsCommand({ ResourceArn: u.arn })).catch((err: unknown) => {
+        const t = await client.send(new (await sdk()).mdb.ListTagsCommand({ ResourceArn: u.arn })).catch((err: unknown) => {
           throw awsError(err, { action: 'memorydb:ListTags', resource: u.arn });
         });
         for (const tag of t.TagList ?? []) if (tag.Key) u.tags[tag.Key] = tag.Value ?? '';
@@ -140,25 +139,24 @@ export class Directory {
     const role = roleOf(aws);
     if (aws.memorydb) {
       if (aws.memorydb.aclName) return { groups: [aws.memorydb.aclName], engine: 'redis' };
-      const r = await this.session
-        .memorydb(aws.region, role)
-        .send(new DescribeClustersCommand({ ClusterName: aws.memorydb.clusterName }))
+      const r = await (await this.session.memorydb(aws.region, role))
+        .send(new (await sdk()).mdb.DescribeClustersCommand({ ClusterName: aws.memorydb.clusterName }))
         .catch((err: unknown) => {
           throw awsError(err, { action: 'memorydb:DescribeClusters', resource: aws.memorydb!.clusterName });
         });
       const c = r.Clusters?.[0];
       return { groups: c?.ACLName ? [c.ACLName] : [], engine: c?.Engine ?? 'redis', ...(c?.EngineVersion ? { engineVersion: c.EngineVersion } : {}) };
     }
-    const ec = this.session.elasticache(aws.region, role);
+    const ec = (await this.session.elasticache(aws.region, role));
     if (aws.elasticacheServerless) {
-      const r = await ec.send(new DescribeServerlessCachesCommand({ ServerlessCacheName: aws.elasticacheServerless.cacheName })).catch((err: unknown) => {
+      const r = await ec.send(new (await sdk()).ec.DescribeServerlessCachesCommand({ ServerlessCacheName: aws.elasticacheServerless.cacheName })).catch((err: unknown) => {
         throw awsError(err, { action: 'elasticache:DescribeServerlessCaches', resource: aws.elasticacheServerless!.cacheName });
       });
       const c = r.ServerlessCaches?.[0];
       return { groups: c?.UserGroupId ? [c.UserGroupId] : [], engine: c?.Engine ?? 'redis', ...(c?.FullEngineVersion ? { engineVersion: c.FullEngineVersion } : c?.MajorEngineVersion ? { engineVersion: c.MajorEngineVersion } : {}) };
     }
     const id = aws.elasticache!.replicationGroupId;
-    const r = await ec.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id })).catch((err: unknown) => {
+    const r = await ec.send(new (await sdk()).ec.DescribeReplicationGroupsCommand({ ReplicationGroupId: id })).catch((err: unknown) => {
       throw awsError(err, { action: 'elasticache:DescribeReplicationGroups', resource: id });
     });
     const g = r.ReplicationGroups?.[0];
@@ -166,7 +164,7 @@ export class Directory {
     let engineVersion: string | undefined;
     const member = g?.MemberClusters?.[0];
     if (member) {
-      const cc = await ec.send(new DescribeCacheClustersCommand({ CacheClusterId: member })).catch(() => undefined);
+      const cc = await ec.send(new (await sdk()).ec.DescribeCacheClustersCommand({ CacheClusterId: member })).catch(() => undefined);
       engineVersion = cc?.CacheClusters?.[0]?.EngineVersion;
     }
     return { groups, engine: g?.Engine ?? 'redis', ...(engineVersion ? { engineVersion } : {}) };

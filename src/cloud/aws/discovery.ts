@@ -14,20 +14,13 @@
  * `XportDatabaseName` tag (or Teleport's `TeleportDatabaseName` / `teleport.dev/database_name`)
  * overrides the name. One source per (matcher, type, region): its errors leave the others alone.
  */
-import {
-  DescribeCacheClustersCommand,
-  DescribeCacheSubnetGroupsCommand,
-  DescribeReplicationGroupsCommand,
-  DescribeServerlessCachesCommand,
-  ListTagsForResourceCommand,
-  type ReplicationGroup,
-} from '@aws-sdk/client-elasticache';
-import { DescribeClustersCommand, DescribeSubnetGroupsCommand, ListTagsCommand } from '@aws-sdk/client-memorydb';
+import type { ReplicationGroup } from '@aws-sdk/client-elasticache';
 import type { AwsDatabase, AwsMatcher } from '../../db/cloud.js';
 import type { DatabaseSpec } from '../../db/database.js';
 import type { DatabaseDiscovery } from '../../db/discovery.js';
 import type { Logger } from '../../util/log.js';
 import { awsError } from './errors.js';
+import { sdk } from './sdk.js';
 import type { AwsSession, RoleRef } from './session.js';
 
 /** NAME_TAGS override a discovered database's name, first found wins. */
@@ -120,11 +113,11 @@ export class ElastiCacheSource implements DatabaseDiscovery {
   }
 
   async discover(): Promise<DatabaseSpec[]> {
-    const client = this.o.session.elasticache(this.o.region, roleOf(this.o.matcher));
+    const client = (await this.o.session.elasticache(this.o.region, roleOf(this.o.matcher)));
     const groups: ReplicationGroup[] = [];
     let marker: string | undefined;
     do {
-      const r = await client.send(new DescribeReplicationGroupsCommand({ ...(marker ? { Marker: marker } : {}) })).catch((err: unknown) => {
+      const r = await client.send(new (await sdk()).ec.DescribeReplicationGroupsCommand({ ...(marker ? { Marker: marker } : {}) })).catch((err: unknown) => {
         throw awsError(err, { action: 'elasticache:DescribeReplicationGroups' });
       });
       groups.push(...(r.ReplicationGroups ?? []));
@@ -141,7 +134,7 @@ export class ElastiCacheSource implements DatabaseDiscovery {
       }
       const tags = tagMap(
         (
-          await client.send(new ListTagsForResourceCommand({ ResourceName: g.ARN })).catch((err: unknown) => {
+          await client.send(new (await sdk()).ec.ListTagsForResourceCommand({ ResourceName: g.ARN })).catch((err: unknown) => {
             throw awsError(err, { action: 'elasticache:ListTagsForResource', resource: g.ARN });
           })
         ).TagList,
@@ -215,12 +208,12 @@ export class ElastiCacheSource implements DatabaseDiscovery {
   async #clusterMeta(g: ReplicationGroup): Promise<{ engine?: string; engineVersion?: string; vpcId?: string }> {
     const member = g.MemberClusters?.[0];
     if (!member) return {};
-    const client = this.o.session.elasticache(this.o.region, roleOf(this.o.matcher));
+    const client = (await this.o.session.elasticache(this.o.region, roleOf(this.o.matcher)));
     try {
-      const cc = (await client.send(new DescribeCacheClustersCommand({ CacheClusterId: member }))).CacheClusters?.[0];
+      const cc = (await client.send(new (await sdk()).ec.DescribeCacheClustersCommand({ CacheClusterId: member }))).CacheClusters?.[0];
       let vpcId: string | undefined;
       if (cc?.CacheSubnetGroupName) {
-        const sg = await client.send(new DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: cc.CacheSubnetGroupName })).catch(() => undefined);
+        const sg = await client.send(new (await sdk()).ec.DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: cc.CacheSubnetGroupName })).catch(() => undefined);
         vpcId = sg?.CacheSubnetGroups?.[0]?.VpcId;
       }
       return { ...(cc?.Engine ? { engine: cc.Engine } : {}), ...(cc?.EngineVersion ? { engineVersion: cc.EngineVersion } : {}), ...(vpcId ? { vpcId } : {}) };
@@ -239,11 +232,11 @@ export class ServerlessSource implements DatabaseDiscovery {
   }
 
   async discover(): Promise<DatabaseSpec[]> {
-    const client = this.o.session.elasticache(this.o.region, roleOf(this.o.matcher));
+    const client = (await this.o.session.elasticache(this.o.region, roleOf(this.o.matcher)));
     const out: DatabaseSpec[] = [];
     let next: string | undefined;
     do {
-      const r = await client.send(new DescribeServerlessCachesCommand({ ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
+      const r = await client.send(new (await sdk()).ec.DescribeServerlessCachesCommand({ ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
         throw awsError(err, { action: 'elasticache:DescribeServerlessCaches' });
       });
       for (const c of r.ServerlessCaches ?? []) {
@@ -252,7 +245,7 @@ export class ServerlessSource implements DatabaseDiscovery {
         if (c.Status && c.Status !== 'available' && c.Status !== 'modifying') continue;
         const tags = tagMap(
           (
-            await client.send(new ListTagsForResourceCommand({ ResourceName: c.ARN })).catch((err: unknown) => {
+            await client.send(new (await sdk()).ec.ListTagsForResourceCommand({ ResourceName: c.ARN })).catch((err: unknown) => {
               throw awsError(err, { action: 'elasticache:ListTagsForResource', resource: c.ARN });
             })
           ).TagList,
@@ -296,11 +289,11 @@ export class MemoryDbSource implements DatabaseDiscovery {
   }
 
   async discover(): Promise<DatabaseSpec[]> {
-    const client = this.o.session.memorydb(this.o.region, roleOf(this.o.matcher));
+    const client = (await this.o.session.memorydb(this.o.region, roleOf(this.o.matcher)));
     const out: DatabaseSpec[] = [];
     let next: string | undefined;
     do {
-      const r = await client.send(new DescribeClustersCommand({ ShowShardDetails: false, ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
+      const r = await client.send(new (await sdk()).mdb.DescribeClustersCommand({ ShowShardDetails: false, ...(next ? { NextToken: next } : {}) })).catch((err: unknown) => {
         throw awsError(err, { action: 'memorydb:DescribeClusters' });
       });
       for (const c of r.Clusters ?? []) {
@@ -312,7 +305,7 @@ export class MemoryDbSource implements DatabaseDiscovery {
         }
         const tags = tagMap(
           (
-            await client.send(new ListTagsCommand({ ResourceArn: c.ARN })).catch((err: unknown) => {
+            await client.send(new (await sdk()).mdb.ListTagsCommand({ ResourceArn: c.ARN })).catch((err: unknown) => {
               throw awsError(err, { action: 'memorydb:ListTags', resource: c.ARN });
             })
           ).TagList,
@@ -320,7 +313,7 @@ export class MemoryDbSource implements DatabaseDiscovery {
         if (!tagsMatch(this.o.matcher.tags, tags)) continue;
         let vpcId: string | undefined;
         if (c.SubnetGroupName) {
-          const sg = await client.send(new DescribeSubnetGroupsCommand({ SubnetGroupName: c.SubnetGroupName })).catch(() => undefined);
+          const sg = await client.send(new (await sdk()).mdb.DescribeSubnetGroupsCommand({ SubnetGroupName: c.SubnetGroupName })).catch(() => undefined);
           vpcId = sg?.SubnetGroups?.[0]?.VpcId;
         }
         const account = accountOf(c.ARN);

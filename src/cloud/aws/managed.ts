@@ -14,12 +14,10 @@
  * Rotation of a user starts the first time a session needs it and runs while the agent runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ModifyUserCommand } from '@aws-sdk/client-elasticache';
-import { UpdateUserCommand } from '@aws-sdk/client-memorydb';
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { AwsDatabase } from '../../db/cloud.js';
 import type { Logger } from '../../util/log.js';
 import { awsError } from './errors.js';
+import { sdk } from './sdk.js';
 import { roleOf, serviceOf, type AwsUser } from './directory.js';
 import type { AwsSession, RoleRef } from './session.js';
 
@@ -151,10 +149,10 @@ export class ManagedUsers {
       return;
     }
     const pw = newPassword();
-    const sm = this.session.secrets(r.aws.region, roleOf(r.aws));
+    const sm = (await this.session.secrets(r.aws.region, roleOf(r.aws)));
     try {
       await sm.send(
-        new CreateSecretCommand({
+        new (await sdk()).sm.CreateSecretCommand({
           Name: r.secretName,
           Description: 'Created by xport: password of a managed ElastiCache/MemoryDB user, rotated by the database agent.',
           SecretString: pw,
@@ -180,9 +178,9 @@ export class ManagedUsers {
     const current = await this.#read(r, 'AWSCURRENT');
     if (current === undefined) throw awsError(new Error('the secret has no current version'), { action: 'secretsmanager:GetSecretValue', resource: r.secretName });
     const next = newPassword();
-    const sm = this.session.secrets(r.aws.region, roleOf(r.aws));
+    const sm = (await this.session.secrets(r.aws.region, roleOf(r.aws)));
     try {
-      await sm.send(new PutSecretValueCommand({ SecretId: r.secretName, SecretString: next, ClientRequestToken: uuidFrom(current.versionId) }));
+      await sm.send(new (await sdk()).sm.PutSecretValueCommand({ SecretId: r.secretName, SecretString: next, ClientRequestToken: uuidFrom(current.versionId) }));
     } catch (err) {
       const name = (err as { name?: string }).name ?? '';
       if (name === 'ResourceExistsException') {
@@ -198,9 +196,9 @@ export class ManagedUsers {
   }
 
   async #read(r: Rotating, stage: string): Promise<{ value: string; versionId: string } | undefined> {
-    const sm = this.session.secrets(r.aws.region, roleOf(r.aws));
+    const sm = (await this.session.secrets(r.aws.region, roleOf(r.aws)));
     try {
-      const v = await sm.send(new GetSecretValueCommand({ SecretId: r.secretName, VersionStage: stage }));
+      const v = await sm.send(new (await sdk()).sm.GetSecretValueCommand({ SecretId: r.secretName, VersionStage: stage }));
       const value = v.SecretString ?? (v.SecretBinary ? Buffer.from(v.SecretBinary).toString('utf8') : undefined);
       return value !== undefined && v.VersionId ? { value, versionId: v.VersionId } : undefined;
     } catch (err) {
@@ -213,17 +211,15 @@ export class ManagedUsers {
   async #setUserPasswords(r: Rotating, passwords: string[]): Promise<void> {
     const role: RoleRef = roleOf(r.aws);
     if (serviceOf(r.aws) === 'memorydb') {
-      await this.session
-        .memorydb(r.aws.region, role)
-        .send(new UpdateUserCommand({ UserName: r.user.name, AuthenticationMode: { Type: 'password', Passwords: passwords } }))
+      await (await this.session.memorydb(r.aws.region, role))
+        .send(new (await sdk()).mdb.UpdateUserCommand({ UserName: r.user.name, AuthenticationMode: { Type: 'password', Passwords: passwords } }))
         .catch((err: unknown) => {
           throw awsError(err, { action: 'memorydb:UpdateUser', resource: r.user.arn });
         });
       return;
     }
-    await this.session
-      .elasticache(r.aws.region, role)
-      .send(new ModifyUserCommand({ UserId: r.user.name, Passwords: passwords }))
+    await (await this.session.elasticache(r.aws.region, role))
+      .send(new (await sdk()).ec.ModifyUserCommand({ UserId: r.user.name, Passwords: passwords }))
       .catch((err: unknown) => {
         throw awsError(err, { action: 'elasticache:ModifyUser', resource: r.user.arn });
       });

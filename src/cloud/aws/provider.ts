@@ -12,7 +12,6 @@
  * IAM and managed users' own `AUTH` from the client is answered OK locally (`localAuth`).
  * Clear errors for the cases of issue 9 §4 (not IAM-enabled, not in the user group, engine < 7).
  */
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { CredentialOptions, CredentialProvider, UpstreamCredentials } from '../../db/credentials.js';
 import { serverTls } from '../../db/credentials.js';
 import type { DatabaseSpec } from '../../db/database.js';
@@ -20,6 +19,7 @@ import { accessDenied, badParameter } from '../../errors.js';
 import type { Logger } from '../../util/log.js';
 import { Directory, engineMajor, isManagedTagged, roleOf, serviceOf, type AwsUser } from './directory.js';
 import { awsError } from './errors.js';
+import { sdk } from './sdk.js';
 import { IAM_TOKEN_TTL_SECONDS, iamAuthToken } from './iam-token.js';
 import { ManagedUsers } from './managed.js';
 import { AwsSession } from './session.js';
@@ -135,7 +135,7 @@ export class AwsCredentials implements CredentialProvider {
     const aws = db.aws!;
     const id = aws.authTokenSecret!;
     try {
-      const v = await this.session.secrets(aws.region, roleOf(aws)).send(new GetSecretValueCommand({ SecretId: id }));
+      const v = await (await this.session.secrets(aws.region, roleOf(aws))).send(new (await sdk()).sm.GetSecretValueCommand({ SecretId: id }));
       const s = v.SecretString ?? (v.SecretBinary ? Buffer.from(v.SecretBinary).toString('utf8') : '');
       if (!s) throw new Error('the secret is empty');
       return s;
@@ -145,12 +145,17 @@ export class AwsCredentials implements CredentialProvider {
   }
 }
 
-/** createProvider builds the provider from the process environment (the lazy registration calls it). */
-export function createProvider(o: { log: Logger; clusterName?: string }): AwsCredentials {
-  const ttl = Number(process.env.XPORT_AWS_IAM_TOKEN_TTL ?? '');
-  const rot = Number(process.env.XPORT_AWS_ROTATION_INTERVAL_MS ?? '');
+/**
+ * createProvider builds the provider (the lazy registration calls it). Two environment knobs
+ * exist for tests and demos that must watch renewals happen: XPORT_AWS_IAM_TOKEN_TTL (seconds,
+ * 5–900) and XPORT_AWS_ROTATION_INTERVAL_MS (≥ 1000).
+ */
+export function createProvider(o: { log: Logger; clusterName?: string; env?: Readonly<Record<string, string | undefined>> }): AwsCredentials {
+  const ttl = Number(o.env?.XPORT_AWS_IAM_TOKEN_TTL ?? '');
+  const rot = Number(o.env?.XPORT_AWS_ROTATION_INTERVAL_MS ?? '');
   return new AwsCredentials({
     log: o.log,
+    session: new AwsSession({ defaultRegion: o.env?.AWS_REGION }),
     ...(ttl >= 5 && ttl <= IAM_TOKEN_TTL_SECONDS ? { tokenTtlSeconds: ttl } : {}),
     ...(rot >= 1000 ? { rotationIntervalMs: rot } : {}),
     ...(o.clusterName ? { clusterName: o.clusterName } : {}),

@@ -9,13 +9,13 @@
  *
  * The only module that constructs SDK clients; loaded with dynamic import() only.
  */
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { MemoryDBClient } from '@aws-sdk/client-memorydb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { MemoryDBClient } from '@aws-sdk/client-memorydb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { sdk } from './sdk.js';
 import { awsError } from './errors.js';
 
 /** RoleRef names a role to assume (or none: the ambient identity). */
@@ -31,18 +31,26 @@ const MAX_ATTEMPTS = 2;
 
 /** AwsSession hands out credentials and clients; one per agent. */
 export class AwsSession {
-  readonly #ambient: AwsCredentialIdentityProvider;
+  #ambient: AwsCredentialIdentityProvider | undefined;
+  readonly #defaultRegion: string;
   readonly #roles = new Map<string, { creds: Promise<AwsCredentialIdentity>; expires: number }>();
   readonly #clients = new Map<string, unknown>();
   readonly #accounts = new Map<string, Promise<string>>();
 
-  constructor(opts: { ambient?: AwsCredentialIdentityProvider } = {}) {
-    this.#ambient = opts.ambient ?? fromNodeProviderChain();
+  /** defaultRegion is where STS and IAM are called (the environment's AWS_REGION, else us-east-1). */
+  constructor(opts: { ambient?: AwsCredentialIdentityProvider; defaultRegion?: string | undefined } = {}) {
+    this.#ambient = opts.ambient;
+    this.#defaultRegion = opts.defaultRegion ?? 'us-east-1';
+  }
+
+  async #ambientCredentials(): Promise<AwsCredentialIdentity> {
+    this.#ambient ??= (await sdk()).creds.fromNodeProviderChain();
+    return this.#ambient();
   }
 
   /** credentials resolves the identity to act as: the ambient chain, or the assumed role. */
   credentials(role: RoleRef = {}): Promise<AwsCredentialIdentity> {
-    if (!role.assumeRoleArn) return this.#ambient().catch((err: unknown) => Promise.reject(awsError(err, { action: 'credentials' })));
+    if (!role.assumeRoleArn) return this.#ambientCredentials().catch((err: unknown) => Promise.reject(awsError(err, { action: 'credentials' })));
     const key = `${role.assumeRoleArn}|${role.externalId ?? ''}`;
     const hit = this.#roles.get(key);
     if (hit && hit.expires - ROLE_REFRESH_MS > Date.now()) return hit.creds;
@@ -57,10 +65,11 @@ export class AwsSession {
   }
 
   async #assume(roleArn: string, externalId: string | undefined): Promise<AwsCredentialIdentity> {
-    const sts = this.#client('sts', process.env.AWS_REGION ?? 'us-east-1', {}, (o) => new STSClient(o));
+    const { sts: m } = await sdk();
+    const sts = await this.sts(this.#defaultRegion, {});
     try {
       const out = await sts.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xport-db-agent', ...(externalId ? { ExternalId: externalId } : {}), DurationSeconds: 3600 }),
+        new m.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xport-db-agent', ...(externalId ? { ExternalId: externalId } : {}), DurationSeconds: 3600 }),
       );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS AssumeRole returned no credentials');
@@ -75,8 +84,7 @@ export class AwsSession {
     const key = `${role.assumeRoleArn ?? ''}|${role.externalId ?? ''}`;
     let p = this.#accounts.get(key);
     if (!p) {
-      const sts = this.#client('sts', region, role, (o) => new STSClient(o));
-      p = sts.send(new GetCallerIdentityCommand({})).then(
+      p = Promise.all([sdk(), this.sts(region, role)]).then(([m, sts]) => sts.send(new m.sts.GetCallerIdentityCommand({}))).then(
         (r) => r.Account ?? '',
         (err: unknown) => Promise.reject(awsError(err, { action: 'sts:GetCallerIdentity' })),
       );
@@ -86,20 +94,29 @@ export class AwsSession {
     return p;
   }
 
-  elasticache(region: string, role: RoleRef = {}): ElastiCacheClient {
-    return this.#client('elasticache', region, role, (o) => new ElastiCacheClient(o));
+  async elasticache(region: string, role: RoleRef = {}): Promise<ElastiCacheClient> {
+    const m = (await sdk()).ec;
+    return this.#client('elasticache', region, role, (o) => new m.ElastiCacheClient(o));
   }
 
-  memorydb(region: string, role: RoleRef = {}): MemoryDBClient {
-    return this.#client('memorydb', region, role, (o) => new MemoryDBClient(o));
+  async memorydb(region: string, role: RoleRef = {}): Promise<MemoryDBClient> {
+    const m = (await sdk()).mdb;
+    return this.#client('memorydb', region, role, (o) => new m.MemoryDBClient(o));
   }
 
-  secrets(region: string, role: RoleRef = {}): SecretsManagerClient {
-    return this.#client('secretsmanager', region, role, (o) => new SecretsManagerClient(o));
+  async secrets(region: string, role: RoleRef = {}): Promise<SecretsManagerClient> {
+    const m = (await sdk()).sm;
+    return this.#client('secretsmanager', region, role, (o) => new m.SecretsManagerClient(o));
   }
 
-  iam(role: RoleRef = {}): IAMClient {
-    return this.#client('iam', process.env.AWS_REGION ?? 'us-east-1', role, (o) => new IAMClient(o));
+  async sts(region: string, role: RoleRef = {}): Promise<STSClient> {
+    const m = (await sdk()).sts;
+    return this.#client('sts', region, role, (o) => new m.STSClient(o));
+  }
+
+  async iam(role: RoleRef = {}): Promise<IAMClient> {
+    const m = (await sdk()).iam;
+    return this.#client('iam', this.#defaultRegion, role, (o) => new m.IAMClient(o));
   }
 
   #client<T>(service: string, region: string, role: RoleRef, make: (o: { region: string; credentials: AwsCredentialIdentityProvider; maxAttempts: number }) => T): T {
