@@ -61,7 +61,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs='configure ls'
+      __xctl_subs='configure ls users'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -69,22 +69,46 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db configure')
-      __xctl_subs='create'
+      __xctl_subs='bootstrap create'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
       ;;
+    'xctl db configure bootstrap')
+      __xctl_subs=''
+      __xctl_flags='--attach-to-role --attach-to-user --config --confirm --data-dir --debug --help --identity --insecure --manual --policy-name --proxy --version -V -c -d -h -i'
+      __xctl_req='--attach-to-role --attach-to-user --config --data-dir --identity --policy-name --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
     'xctl db configure create')
       __xctl_subs=''
-      __xctl_flags='--ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
-      __xctl_req='--ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
+      __xctl_flags='--aws-assume-role-arn --aws-elasticache-group-id --aws-external-id --aws-memorydb-cluster-name --aws-region --aws-tags --ca-cert-file --ca-pin --config --data-dir --debug --elasticache-discovery --help --identity --insecure --labels --memorydb-discovery --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
+      __xctl_req='--aws-assume-role-arn --aws-elasticache-group-id --aws-external-id --aws-memorydb-cluster-name --aws-region --aws-tags --ca-cert-file --ca-pin --config --data-dir --elasticache-discovery --identity --labels --memorydb-discovery --name --output --protocol --proxy --token --uri -c -i -o'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users')
+      __xctl_subs='ls'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users ls')
       __xctl_subs=''
       __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
@@ -243,7 +267,10 @@ __xctl_step() {
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|users') __xctl_next='xctl db users' ;;
+    'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
@@ -264,6 +291,7 @@ __xctl_values() {
     'xctl auth export|--type') __xctl_vals='db db-client host tls tls-host tls-user user' ;;
     'xctl auth sign|--format') __xctl_vals='file redis' ;;
     'xctl db ls|--format') __xctl_vals='json text yaml' ;;
+    'xctl db users ls|--format') __xctl_vals='json text yaml' ;;
     'xctl get|--format') __xctl_vals='json text yaml' ;;
     'xctl status|--format') __xctl_vals='json text yaml' ;;
     'xctl tokens add|--format') __xctl_vals='json text yaml' ;;

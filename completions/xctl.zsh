@@ -63,7 +63,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them')
+      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them' 'users:database users the agent manages')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -71,22 +71,46 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db configure')
-      __xctl_subs=('create:write the config for a database agent that joins this cluster with a token')
+      __xctl_subs=('bootstrap:print or create the IAM policy the database agent of a config needs (AWS), and attach it' 'create:write the config for a database agent that joins this cluster with a token')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
       ;;
+    'xctl db configure bootstrap')
+      __xctl_subs=()
+      __xctl_flags=('--attach-to-role:IAM role to attach the policy to' '--attach-to-user:IAM user to attach the policy to' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--confirm:do not ask before changing IAM' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--manual:print the policy and the steps; change nothing in AWS' '--policy-name:name of the IAM policy (default: "XportDatabaseAccess")' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--attach-to-role' '--attach-to-user' '--config' '--data-dir' '--identity' '--policy-name' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
     'xctl db configure create')
       __xctl_subs=()
-      __xctl_flags=('--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the database' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
-      __xctl_req=('--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--identity' '--labels' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
+      __xctl_flags=('--aws-assume-role-arn:IAM role the agent assumes to reach the database (and discovery)' '--aws-elasticache-group-id:ElastiCache replication group id of the database' '--aws-external-id:external id the role trust policy requires' '--aws-memorydb-cluster-name:MemoryDB cluster name of the database' '--aws-region:AWS region of the database (ElastiCache, MemoryDB)' '--aws-tags:only discover AWS resources with these tags' '--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--elasticache-discovery:discover ElastiCache replication groups in these regions (comma-separated)' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the database' '--memorydb-discovery:discover MemoryDB clusters in these regions (comma-separated)' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
+      __xctl_req=('--aws-assume-role-arn' '--aws-elasticache-group-id' '--aws-external-id' '--aws-memorydb-cluster-name' '--aws-region' '--aws-tags' '--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--elasticache-discovery' '--identity' '--labels' '--memorydb-discovery' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users')
+      __xctl_subs=('ls:list managed ElastiCache/MemoryDB users of the config, their databases and last password rotation')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users ls')
       __xctl_subs=()
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
@@ -244,7 +268,10 @@ __xctl_step() {
     'xctl auth|sign') __xctl_next='xctl auth sign' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|users') __xctl_next='xctl db users' ;;
+    'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
@@ -265,6 +292,7 @@ __xctl_values() {
     'xctl auth export|--type') __xctl_vals=('db' 'db-client' 'host' 'tls' 'tls-host' 'tls-user' 'user') ;;
     'xctl auth sign|--format') __xctl_vals=('file' 'redis') ;;
     'xctl db ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl db users ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl tokens add|--format') __xctl_vals=('json' 'text' 'yaml') ;;
