@@ -60,6 +60,8 @@ export interface AwsEmulator {
   events: AuthEvent[];
   /** env for processes that talk to this emulator (the agent, xctl bootstrap). */
   env: Record<string, string>;
+  /** enforceIam turns on moto's SigV4 and IAM policy checks for every request from now on. */
+  enforceIam(): Promise<void>;
   /** waitEvent resolves with the first event (from now on, or already seen when since=0) that matches. */
   waitEvent(match: (e: AuthEvent) => boolean, timeoutMs?: number, since?: number): Promise<AuthEvent>;
   stop(): Promise<void>;
@@ -166,6 +168,10 @@ export async function startAwsEmulator(o: { fronts?: FrontSpec[]; endpoints?: Re
       AWS_SECRET_ACCESS_KEY: TEST_SECRET,
       AWS_REGION: TEST_REGION,
       AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    async enforceIam() {
+      const r = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+      if (!r.ok) throw new Error(`moto reset-auth failed: ${r.status} ${await r.text()}`);
     },
     waitEvent(match, timeoutMs = 30_000, since = events.length) {
       for (let i = since; i < events.length; i++) if (match(events[i]!)) return Promise.resolve(events[i]!);

@@ -412,6 +412,28 @@ MemoryDBResponse.describe_clusters = mdb_describe_clusters
 MemoryDBResponse.list_tags = mdb_list_tags
 
 
+# ─── Resources for moto's IAM policy checks ──────────────────────────────────────────────────
+# moto checks actions against resource "*" unless a response class names the resource; Secrets
+# Manager policies are scoped to a prefix (`secret:xport/*`), so name the secret being touched.
+from moto.secretsmanager.responses import SecretsManagerResponse  # noqa: E402
+
+
+def sm_determine_resource(self):
+    try:
+        p = json.loads(self.body or "{}")
+    except ValueError:
+        return "*"
+    sid = p.get("SecretId") or p.get("Name")
+    if not sid:
+        return "*"
+    if sid.startswith("arn:"):
+        return sid
+    return f"arn:aws:secretsmanager:{self.region}:{self.current_account}:secret:{sid}"
+
+
+SecretsManagerResponse._determine_resource = sm_determine_resource
+
+
 # ─── The moto state the fronts judge AUTH against ────────────────────────────────────────────
 
 
