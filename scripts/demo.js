@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+if (process.argv.includes('--aws')) {
+  // The AWS walk-through lives in its own module (against moto, a local AWS emulator).
+  process.exit(await (await import('./demo-aws.js')).runAwsDemo());
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'xport-demo-'));
 const dataDir = join(work, 'data');

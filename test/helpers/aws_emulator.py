@@ -714,6 +714,9 @@ STATIC = {}
 
 
 def main():
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines on stderr
     cfg = json.loads(sys.stdin.readline() or "{}")
     STATIC.update(cfg.get("static_credentials") or {})
     for f in cfg.get("fronts") or []:
