@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { CreateReplicationGroupCommand, CreateUserCommand, CreateUserGroupCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
@@ -58,6 +58,7 @@ async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; 
 describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TLS front + redis-server)', () => {
   let redis: RedisServer;
   let plain: RedisServer;
+  let legacy: RedisServer;
   let emu: AwsEmulator;
   let svc: XportService;
   let alice: XshUser;
@@ -68,8 +69,12 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
     const acl = ['user iam-user', 'user managed-user', 'user lonely-iam', 'user role-user'].map((u) => `${u} on >${FRONT_PW} ~* &* +@all`);
     redis = await startRedis([...acl, 'user default off']);
     plain = await startRedis([]);
+    legacy = await startRedis(['user default on >legacy-auth-token-000001 ~* &* +@all']);
     emu = await startAwsEmulator({
-      fronts: [{ name: 'rg', target: 'rg-standalone', service: 'elasticache', upstream: `127.0.0.1:${redis.port}`, redisPassword: FRONT_PW, maxAuthAge: TOKEN_TTL_S }],
+      fronts: [
+        { name: 'rg', target: 'rg-standalone', service: 'elasticache', upstream: `127.0.0.1:${redis.port}`, redisPassword: FRONT_PW, maxAuthAge: TOKEN_TTL_S },
+        { name: 'legacy', target: 'rg-legacy', service: 'elasticache', upstream: `127.0.0.1:${legacy.port}`, redisPassword: FRONT_PW },
+      ],
       endpoints: { 'rg-standalone': ['rg', 'rg'] },
     });
     const clientConfig = { region: TEST_REGION, endpoint: emu.endpoint, credentials: { accessKeyId: emu.env.AWS_ACCESS_KEY_ID!, secretAccessKey: emu.env.AWS_SECRET_ACCESS_KEY! } };
@@ -87,6 +92,7 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
       new CreateReplicationGroupCommand({ ReplicationGroupId: 'rg-standalone', ReplicationGroupDescription: 'test', Engine: 'redis', EngineVersion: '7.1', TransitEncryptionEnabled: true, UserGroupIds: ['ug-1'] }),
     );
 
+    await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
     svc = await startXport({ env: { ...emu.env, XPORT_AWS_IAM_TOKEN_TTL: String(TOKEN_TTL_S), XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) } });
     const dir = await tmpDir('xport-aws-e2e-');
     const ca = emu.caPem.trim().split('\n').map((l) => `      ${l}`).join('\n');
@@ -99,6 +105,7 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
         dbYaml('ec', front, ['aws: { region: us-east-1, elasticache: { replication_group_id: rg-standalone } }']),
         dbYaml('ec-role', front, ['aws:', '    region: us-east-1', '    elasticache: { replication_group_id: rg-standalone }', '    assume_role_arn: arn:aws:iam::123456789012:role/xport-db-access', '    external_id: ext-1234']),
         dbYaml('ec-plain', `rediss://127.0.0.1:${plain.port}`, ['aws: { region: us-east-1, elasticache: { replication_group_id: rg-standalone } }']),
+        dbYaml('ec-legacy', `rediss://127.0.0.1:${emu.fronts.legacy}`, ['aws: { region: us-east-1, elasticache: { replication_group_id: rg-legacy }, auth_token_secret: legacy-auth-token }']),
         dbYaml('ec-cleartext', `redis://127.0.0.1:${plain.port}`, ['aws: { region: us-east-1, elasticache: { replication_group_id: rg-standalone } }'], '  tls: { mode: disabled }\n'),
       ].join('---\n'),
     );
@@ -113,7 +120,7 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
     alice = await addUser(svc, 'alice', ['--roles=aws-users'], 'alice-long-password');
     await waitFor('aws databases online', async () => {
       const r = await svc.xctl(['db', 'ls', '--format=json']);
-      return r.code === 0 && (JSON.parse(r.stdout) as { name: string; status: string }[]).filter((d) => d.status === 'online').length >= 4;
+      return r.code === 0 && (JSON.parse(r.stdout) as { name: string; status: string }[]).filter((d) => d.status === 'online').length >= 5;
     });
   }, 120_000);
 
@@ -122,6 +129,7 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
     await emu?.stop();
     await redis?.stop();
     await plain?.stop();
+    await legacy?.stop();
   });
 
   it('connects an IAM-enabled user with a SigV4 token that verifies independently, and answers its own AUTH locally', async () => {
@@ -146,6 +154,14 @@ describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TL
     // Assumed-role keys come from moto's STS; the front found their secret and session token there.
     expect(ev.akid).toBeDefined();
     expect(ev.akid).not.toBe(emu.env.AWS_ACCESS_KEY_ID);
+  });
+
+  it('authenticates a legacy AUTH-token group with the token from Secrets Manager (no RBAC users)', async () => {
+    const r = await alice.xsh(['db', 'connect', 'ec-legacy', '--db-user=default', '--', 'SET', 'legacy', 'ok']);
+    expect(r.stdout.trim()).toBe('OK');
+    // The client's own AUTH is answered locally: it could not know the token.
+    const own = await alice.xsh(['db', 'connect', 'ec-legacy', '--db-user=default', '--', '-a', 'guess', '--no-auth-warning', 'GET', 'legacy']);
+    expect(own.stdout.trim()).toBe('ok');
   });
 
   it('tells an IAM-enabled user outside the database user groups what to do', async () => {

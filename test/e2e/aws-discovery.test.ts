@@ -16,16 +16,51 @@ import {
   ElastiCacheClient,
 } from '@aws-sdk/client-elasticache';
 import { CreateACLCommand, CreateClusterCommand, CreateUserCommand as MdbCreateUserCommand, MemoryDBClient } from '@aws-sdk/client-memorydb';
-import { addUser, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { addUser, ROOT, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
 import { writeFile } from 'node:fs/promises';
 
 const FRONT_PW = 'front-redis-password-0002';
-const ACL = ['iam-user', 'mdb-iam', 'admin'].map((u) => `user ${u} on >${FRONT_PW} ~* &* +@all`).concat(['user default off']);
+const TOKEN_TTL_S = 20;
+const ACL = ['iam-user', 'mdb-iam', 'mdb-managed', 'admin'].map((u) => `user ${u} on >${FRONT_PW} ~* &* +@all`).concat(['user default off']);
 
 requireMoto();
+
+/** startTunnel runs `xsh proxy db NAME --tunnel` and resolves with its local port. */
+async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
+    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
+  });
+  return {
+    port,
+    child,
+    async stop() {
+      if (child.exitCode === null) {
+        process.kill(child.pid!, 'SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
 
 interface Listed {
   name: string;
@@ -63,6 +98,8 @@ describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real
           alsoTargets: [{ target: 'mdb-1', service: 'memorydb' as const }],
           upstream: `127.0.0.1:${n.port}`,
           redisPassword: FRONT_PW,
+          // Connections not re-AUTHed within a token lifetime are dropped (ElastiCache's 12 h, scaled down).
+          maxAuthAge: TOKEN_TTL_S,
         })),
         { name: 'plain', target: 'rg-plain', service: 'elasticache', upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
         { name: 'serverless', target: 'sl-1', service: 'elasticache', serverless: true, upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
@@ -109,7 +146,8 @@ describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real
     await group('rg-other', { tags: [{ Key: 'env', Value: 'other' }] });
     await ec.send(new CreateServerlessCacheCommand({ ServerlessCacheName: 'sl-1', Engine: 'valkey', MajorEngineVersion: '8', UserGroupId: 'ug-s', Tags: tags() }));
     await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-iam', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'iam' } }));
-    await mdb.send(new CreateACLCommand({ ACLName: 'acl-1', UserNames: ['mdb-iam'] }));
+    await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-managed', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'password', Passwords: ['initial-password-not-used'] }, Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }));
+    await mdb.send(new CreateACLCommand({ ACLName: 'acl-1', UserNames: ['mdb-iam', 'mdb-managed'] }));
     await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-1', NodeType: 'db.t4g.small', ACLName: 'acl-1', TLSEnabled: true, EngineVersion: '7.1', Tags: tags() }));
     await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-notls', NodeType: 'db.t4g.small', ACLName: 'open-access', TLSEnabled: false, Tags: tags() }));
 
@@ -130,11 +168,11 @@ describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real
         '      tags: { env: test }',
         '',
       ].join('\n'),
-      env: { ...emu.env, NODE_EXTRA_CA_CERTS: emu.caFile },
+      env: { ...emu.env, NODE_EXTRA_CA_CERTS: emu.caFile, XPORT_AWS_IAM_TOKEN_TTL: String(TOKEN_TTL_S) },
     });
     await writeFile(
       join(dir, 'role.yaml'),
-      ['kind: role', 'version: v1', 'metadata: { name: aws-all }', 'spec:', '  allow:', "    db_labels: { 'xport.dev/cloud': AWS }", '    db_users: [iam-user, mdb-iam]', ''].join('\n'),
+      ['kind: role', 'version: v1', 'metadata: { name: aws-all }', 'spec:', '  allow:', "    db_labels: { 'xport.dev/cloud': AWS }", '    db_users: [iam-user, mdb-iam, mdb-managed]', ''].join('\n'),
     );
     const r = await svc.xctl(['create', '-f', join(dir, 'role.yaml')]);
     if (r.code !== 0) throw new Error(r.stderr);
@@ -196,6 +234,34 @@ describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real
     expect(r.stdout.trim()).toBe('OK');
     expect(await emu.waitEvent((e) => e.user === 'mdb-iam', 10_000, since)).toMatchObject({ ok: true, kind: 'iam' });
   });
+
+  it('rotates a MemoryDB managed user with UpdateUser and serves it in cluster mode', async () => {
+    const since = emu.events.length;
+    const r = await alice.xsh(['db', 'connect', 'mdb-1', '--db-user=mdb-managed', '--', 'SET', 'mdb-managed-key', 'y']);
+    expect(r.stdout.trim()).toBe('OK');
+    expect(await emu.waitEvent((e) => e.user === 'mdb-managed', 10_000, since)).toMatchObject({ ok: true, kind: 'password' });
+  });
+
+  it('re-authenticates every node connection of a live cluster session before its token expires', async () => {
+    const t = await startTunnel(alice, ['rg-cluster', '--db-user=iam-user']);
+    const client = new Redis({ port: t.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const since = emu.events.length;
+    const keys = Array.from({ length: 12 }, (_, i) => `live${i}`);
+    try {
+      await client.connect();
+      expect(await client.mset(...keys.flatMap((k) => [k, '0']))).toBe('OK');
+      await waitFor('two re-authentications on every node', async () => {
+        expect(await client.mget(...keys)).toHaveLength(keys.length);
+        const auths = emu.events.slice(since).filter((e) => e.event === 'auth' && e.user === 'iam-user' && e.ok);
+        return [0, 1, 2].every((i) => auths.filter((e) => e.front === `node${i}`).length >= 3);
+      }, 4 * TOKEN_TTL_S * 1000);
+      expect(await client.mget(...keys)).toEqual(keys.map(() => '0'));
+      expect(emu.events.slice(since).filter((e) => e.event === 'dropped')).toEqual([]);
+    } finally {
+      client.disconnect();
+      await t.stop();
+    }
+  }, 120_000);
 
   it('drops a database whose resource vanished at the next discovery round', async () => {
     await ec.send(new DeleteReplicationGroupCommand({ ReplicationGroupId: 'rg-plain' }));
