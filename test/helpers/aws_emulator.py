@@ -551,7 +551,18 @@ def pick_target(front, secret):
 
 
 def judge_auth(front, user, secret):
-    t = dict(front, **pick_target(front, secret))
+    """A token is judged for the target it names; a password for whichever target knows the user."""
+    if "/?" in secret:
+        return judge_one(dict(front, **pick_target(front, secret)), user, secret)
+    verdict = None
+    for t in targets_of(front):
+        verdict = judge_one(dict(front, **t), user, secret)
+        if verdict[0] or verdict[2] != "no such user":
+            return verdict
+    return verdict
+
+
+def judge_one(t, user, secret):
     with LOCK:
         info = lookup_user(t, user)
     if info is None:
