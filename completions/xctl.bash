@@ -85,7 +85,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs='configure ls'
+      __xctl_subs='configure ls users'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -102,21 +102,37 @@ __xctl_spec() {
       ;;
     'xctl db configure bootstrap')
       __xctl_subs=''
-      __xctl_flags='--assignee --azure --azure-cloud --config --data-dir --debug --help --identity --insecure --manual --proxy --role-name --version -V -c -d -h -i'
-      __xctl_req='--assignee --azure-cloud --config --data-dir --identity --proxy --role-name -c -i'
+      __xctl_flags='--assignee --attach-to-role --attach-to-user --azure --azure-cloud --config --confirm --data-dir --debug --help --identity --insecure --manual --policy-name --proxy --role-name --version -V -c -d -h -i'
+      __xctl_req='--assignee --attach-to-role --attach-to-user --azure-cloud --config --data-dir --identity --policy-name --proxy --role-name -c -i'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db configure create')
       __xctl_subs=''
-      __xctl_flags='--azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --debug --help --identity --insecure --labels --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
-      __xctl_req='--azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --identity --labels --name --output --protocol --proxy --token --uri -c -i -o'
+      __xctl_flags='--aws-assume-role-arn --aws-elasticache-group-id --aws-external-id --aws-memorydb-cluster-name --aws-region --aws-tags --azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --debug --elasticache-discovery --help --identity --insecure --labels --memorydb-discovery --name --output --protocol --proxy --token --uri --version -V -c -d -h -i -o'
+      __xctl_req='--aws-assume-role-arn --aws-elasticache-group-id --aws-external-id --aws-memorydb-cluster-name --aws-region --aws-tags --azure-redis-discovery --azure-resource-group --azure-subscription --ca-cert-file --ca-pin --config --data-dir --elasticache-discovery --identity --labels --memorydb-discovery --name --output --protocol --proxy --token --uri -c -i -o'
       __xctl_opt=''
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users')
+      __xctl_subs='ls'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users ls')
       __xctl_subs=''
       __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
@@ -278,8 +294,10 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|users') __xctl_next='xctl db users' ;;
     'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
@@ -302,6 +320,7 @@ __xctl_values() {
     'xctl backend check|--format') __xctl_vals='json text yaml' ;;
     'xctl backend migrate|--format') __xctl_vals='json text yaml' ;;
     'xctl db ls|--format') __xctl_vals='json text yaml' ;;
+    'xctl db users ls|--format') __xctl_vals='json text yaml' ;;
     'xctl get|--format') __xctl_vals='json text yaml' ;;
     'xctl status|--format') __xctl_vals='json text yaml' ;;
     'xctl tokens add|--format') __xctl_vals='json text yaml' ;;

@@ -87,7 +87,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them')
+      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them' 'users:database users the agent manages')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -95,7 +95,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db configure')
-      __xctl_subs=('bootstrap:print (or, without --manual, create and assign) the cloud permissions the agent config needs' 'create:write the config for a database agent that joins this cluster with a token')
+      __xctl_subs=('bootstrap:print or create the cloud permissions the database agent of a config needs: an IAM policy (AWS), or with --azure a custom role' 'create:write the config for a database agent that joins this cluster with a token')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -104,21 +104,37 @@ __xctl_spec() {
       ;;
     'xctl db configure bootstrap')
       __xctl_subs=()
-      __xctl_flags=('--assignee:with --azure: the principal to assign the role to (default: the identity xctl runs as)' '--azure:Azure: a custom role with exactly the actions the config needs' '--azure-cloud:with --azure: AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config'\''s azure_cloud)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--manual:only print the role and the steps; change nothing in the cloud' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--role-name:with --azure: name of the custom role (default: "XportDatabaseService")' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
-      __xctl_req=('--assignee' '--azure-cloud' '--config' '--data-dir' '--identity' '--proxy' '--role-name' '-c' '-i')
+      __xctl_flags=('--assignee:with --azure: the principal to assign the role to (default: the identity xctl runs as)' '--attach-to-role:IAM role to attach the policy to' '--attach-to-user:IAM user to attach the policy to' '--azure:Azure: a custom role with exactly the actions the config needs' '--azure-cloud:with --azure: AzurePublicCloud, AzureChinaCloud or AzureUSGovernment (default: the config'\''s azure_cloud)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--confirm:do not ask before changing IAM' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--manual:print the policy and the steps; change nothing in AWS' '--policy-name:name of the IAM policy (default: "XportDatabaseAccess")' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--role-name:with --azure: name of the custom role (default: "XportDatabaseService")' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--assignee' '--attach-to-role' '--attach-to-user' '--azure-cloud' '--config' '--data-dir' '--identity' '--policy-name' '--proxy' '--role-name' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db configure create')
       __xctl_subs=()
-      __xctl_flags=('--azure-redis-discovery:discover Azure Cache for Redis and Redis Enterprise / Managed Redis in these regions (comma-separated, * for all)' '--azure-resource-group:with --azure-redis-discovery: only these resource groups (default: all)' '--azure-subscription:with --azure-redis-discovery: only these subscriptions (default: all the agent can see)' '--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
-      __xctl_req=('--azure-redis-discovery' '--azure-resource-group' '--azure-subscription' '--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--identity' '--labels' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
+      __xctl_flags=('--aws-assume-role-arn:IAM role the agent assumes to reach the database (and discovery)' '--aws-elasticache-group-id:ElastiCache replication group id of the database' '--aws-external-id:external id the role trust policy requires' '--aws-memorydb-cluster-name:MemoryDB cluster name of the database' '--aws-region:AWS region of the database (ElastiCache, MemoryDB)' '--aws-tags:only discover AWS resources with these tags' '--azure-redis-discovery:discover Azure Cache for Redis and Redis Enterprise / Managed Redis in these regions (comma-separated, * for all)' '--azure-resource-group:with --azure-redis-discovery: only these resource groups (default: all)' '--azure-subscription:with --azure-redis-discovery: only these subscriptions (default: all the agent can see)' '--ca-cert-file:CA that signed the database'\''s certificate (default: the cluster'\''s db CA)' '--ca-pin:CA pin to verify the proxy on first join (from `xctl status`)' '--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:the agent'\''s data dir (default: "/var/lib/xport")' '--debug:print stack traces and causes of errors' '--elasticache-discovery:discover ElastiCache replication groups in these regions (comma-separated)' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--labels:static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have' '--memorydb-discovery:discover MemoryDB clusters in these regions (comma-separated)' '--name:name of a database to serve' '--output:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")' '--protocol:database protocol (default: "redis")' '--proxy:the proxy address the agent dials' '--token:join token from `xctl tokens add --type=db`, or a path to a file holding it' '--uri:database address: rediss://host:port[?mode=cluster]' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)' '-o:stdout, file (/etc/xport.yaml) or file:///path (default: "stdout")')
+      __xctl_req=('--aws-assume-role-arn' '--aws-elasticache-group-id' '--aws-external-id' '--aws-memorydb-cluster-name' '--aws-region' '--aws-tags' '--azure-redis-discovery' '--azure-resource-group' '--azure-subscription' '--ca-cert-file' '--ca-pin' '--config' '--data-dir' '--elasticache-discovery' '--identity' '--labels' '--memorydb-discovery' '--name' '--output' '--protocol' '--proxy' '--token' '--uri' '-c' '-i' '-o')
       __xctl_opt=()
       __xctl_args=0
       __xctl_last=0
       ;;
     'xctl db ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users')
+      __xctl_subs=('ls:list managed ElastiCache/MemoryDB users of the config, their databases and last password rotation')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db users ls')
       __xctl_subs=()
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
@@ -279,8 +295,10 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|users') __xctl_next='xctl db users' ;;
     'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;
@@ -303,6 +321,7 @@ __xctl_values() {
     'xctl backend check|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl backend migrate|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl db ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl db users ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl tokens add|--format') __xctl_vals=('json' 'text' 'yaml') ;;

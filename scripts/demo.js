@@ -15,6 +15,10 @@ if (process.argv.includes('--azure')) {
   await import('./demo-azure.js');
   process.exit();
 }
+if (process.argv.includes('--aws')) {
+  // The AWS walk-through lives in its own module (against moto, a local AWS emulator).
+  process.exit(await (await import('./demo-aws.js')).runAwsDemo());
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'xport-demo-'));

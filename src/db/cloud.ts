@@ -121,16 +121,83 @@ export function azureFromBlock(b: AzureBlock): { type: CloudType; azure: AzureDa
   };
 }
 
+/** AwsEndpointType is what an AWS Redis endpoint host name says it is. */
+export type AwsEndpointType = 'configuration' | 'primary' | 'reader' | 'node' | 'serverless' | 'cluster';
+
+/** AwsEndpoint is what a static AWS host name tells about a database. */
+export interface AwsEndpoint {
+  type: 'elasticache' | 'elasticache-serverless' | 'memorydb';
+  endpointType: AwsEndpointType;
+  aws: AwsDatabase;
+}
+
+const DIRECTIONS: Record<string, string> = { e: 'east', w: 'west', n: 'north', s: 'south', c: 'central', ne: 'northeast', nw: 'northwest', se: 'southeast', sw: 'southwest' };
+
+/** regionFromShort turns a serverless endpoint's short region (`use1`, `apne1`, `euc1`) into the region name. */
+function regionFromShort(short: string): string | undefined {
+  if (/^[a-z]{2}(-[a-z]+)+-\d$/.test(short)) return short;
+  const m = /^([a-z]{2})(ne|nw|se|sw|e|w|n|s|c)(\d)$/.exec(short);
+  return m ? `${m[1]}-${DIRECTIONS[m[2]!]}-${m[3]}` : undefined;
+}
+
+/**
+ * awsFromEndpoint reads an ElastiCache, ElastiCache Serverless or MemoryDB host name, as Teleport
+ * does (`api/utils/aws/endpoint.go`), so a static `uri` alone fills the type, region and ids:
+ *
+ *  - `clustercfg.<group>.<hash>.<region>.cache.amazonaws.com` (configuration: cluster mode; the
+ *    region is usually short, `use1`, and may be written in full)
+ *  - `master.<group>.<hash>.<region>.cache.amazonaws.com` (primary), `replica.…` (reader)
+ *  - `<group>-<node>.<hash>.<nnnn>.<region>.cache.amazonaws.com` (one node)
+ *  - `<cache>-<hash>.serverless.<short region>.cache.amazonaws.com` (serverless, e.g. `use1`)
+ *  - `clustercfg.<cluster>.<hash>.memorydb.<region>.amazonaws.com` (MemoryDB, cluster mode)
+ *
+ * Other host names (VPC endpoints, loopback fronts) return undefined: an `aws:` block says then.
+ */
+export function awsFromEndpoint(host: string): AwsEndpoint | undefined {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const secretStore = { keyPrefix: AWS_DEFAULT_SECRET_PREFIX };
+  let m = /^clustercfg\.([a-z0-9-]+)\.[a-z0-9]+\.memorydb\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(h);
+  if (m) return { type: 'memorydb', endpointType: 'cluster', aws: { region: m[2]!, memorydb: { clusterName: m[1]! }, secretStore } };
+  m = /^([a-z0-9-]+)-[a-z0-9]+\.serverless\.([a-z0-9]+)\.cache\.amazonaws\.com(\.cn)?$/.exec(h);
+  if (m) {
+    const region = regionFromShort(m[2]!);
+    if (region) return { type: 'elasticache-serverless', endpointType: 'serverless', aws: { region, elasticacheServerless: { cacheName: m[1]! }, secretStore } };
+    return undefined;
+  }
+  m = /^(clustercfg|master|replica)\.([a-z0-9-]+)\.[a-z0-9]+\.([a-z0-9-]+)\.cache\.amazonaws\.com(\.cn)?$/.exec(h);
+  if (m) {
+    const region = regionFromShort(m[3]!);
+    const endpointType = m[1] === 'clustercfg' ? 'configuration' : m[1] === 'master' ? 'primary' : 'reader';
+    return region ? { type: 'elasticache', endpointType, aws: { region, elasticache: { replicationGroupId: m[2]! }, secretStore } } : undefined;
+  }
+  m = /^([a-z0-9-]+?)-\d{3,4}(-\d{3})?\.[a-z0-9]+\.\d{4}\.([a-z0-9-]+)\.cache\.amazonaws\.com(\.cn)?$/.exec(h);
+  const region = m ? regionFromShort(m[3]!) : undefined;
+  if (m && region) return { type: 'elasticache', endpointType: 'node', aws: { region, elasticache: { replicationGroupId: m[1]! }, secretStore } };
+  return undefined;
+}
+
 /**
  * cloudFields turns the optional written blocks into the spec's type and typed blocks. A database
- * with neither block is self-hosted; one with both is an error that names the keys.
+ * with neither block is self-hosted unless its host is an AWS endpoint name ({@link awsFromEndpoint});
+ * one with both blocks is an error that names the keys.
  */
-export function cloudFields(blocks: { aws?: AwsBlock | undefined; azure?: AzureBlock | undefined }, where: string):
+export function cloudFields(blocks: { aws?: AwsBlock | undefined; azure?: AzureBlock | undefined }, where: string, host?: string):
   { type: 'self-hosted' } | { type: CloudType; aws: AwsDatabase } | { type: CloudType; azure: AzureDatabase } {
   if (blocks.aws && blocks.azure) throw badParameter(`${where}: a database has either an aws or an azure block, not both`);
   if (blocks.aws) return awsFromBlock(blocks.aws, `${where}.aws`);
   if (blocks.azure) return azureFromBlock(blocks.azure);
+  const ep = host !== undefined ? awsFromEndpoint(host) : undefined;
+  if (ep) return { type: ep.type, aws: ep.aws };
   return { type: 'self-hosted' };
+}
+
+/**
+ * awsClusterMode tells whether a static AWS host name is a cluster-mode endpoint (ElastiCache
+ * configuration endpoint, MemoryDB), so a `uri` without `?mode=` still gets cluster mode.
+ */
+export function awsClusterMode(host: string): boolean {
+  const t = awsFromEndpoint(host)?.endpointType;
+  return t === 'configuration' || t === 'cluster';
 }
 
 /** AwsMatcher is one `db_service.aws` discovery matcher. Tags match AWS tags; `'*': '*'` matches all. */

@@ -3,6 +3,7 @@
  * behalf, per database type (self-hosted: a short-lived db_client certificate; AWS: an IAM token;
  * Azure: an access key or Entra ID token). Implementations live in service/ and cloud/.
  */
+import { isIP } from 'node:net';
 import { badParameter } from '../errors.js';
 import type { DatabaseSpec, DatabaseType } from './database.js';
 import type { Session } from './session.js';
@@ -27,6 +28,29 @@ export interface UpstreamCredentials {
   };
   /** When these credentials stop working (cert expiry, token expiry). */
   expiresAt?: Date;
+  /**
+   * The agent authenticates this db user itself (IAM token, managed-user password, legacy AUTH
+   * token): a client's own `AUTH` as the session's db user is answered OK without being
+   * forwarded, since the client cannot know the password.
+   */
+  localAuth?: boolean;
+}
+
+/**
+ * serverTls is how to verify a database's server certificate, from its `tls` settings: the one
+ * place every provider gets it from, so `verify-full`, `verify-ca`, `insecure` and `disabled` mean
+ * the same for every kind of database. defaultCaPem is the provider's CA when the database names
+ * none (self-hosted: the db CA); without either, the system store (AWS, Azure).
+ */
+export function serverTls(db: DatabaseSpec, defaultCaPem?: string): UpstreamCredentials['tls'] {
+  const caPem = db.tls.caCertPem ?? defaultCaPem;
+  const serverName = db.tls.serverName ?? (isIP(db.host) ? undefined : db.host);
+  return {
+    ...(caPem ? { caPem } : {}),
+    ...(serverName ? { serverName } : {}),
+    rejectUnauthorized: db.tls.mode !== 'insecure',
+    checkServerName: db.tls.mode === 'verify-full',
+  };
 }
 
 /**

@@ -12,8 +12,13 @@ export type DatabaseType = 'self-hosted' | CloudType;
 export const DATABASE_TYPES: readonly DatabaseType[] = ['self-hosted', 'elasticache', 'elasticache-serverless', 'memorydb', 'azure-redis', 'azure-redis-enterprise'];
 /** RedisMode is standalone or cluster (`?mode=` in the URI). */
 export type RedisMode = 'standalone' | 'cluster';
-/** TlsMode is how the agent verifies the database's certificate. */
-export type TlsMode = 'verify-full' | 'verify-ca' | 'insecure';
+/**
+ * TlsMode is how the agent verifies the database's certificate; `disabled` is a plaintext
+ * upstream, only when a database says so explicitly (the agent warns at start).
+ */
+export type TlsMode = 'verify-full' | 'verify-ca' | 'insecure' | 'disabled';
+/** TLS_MODES lists every {@link TlsMode}, for schemas. */
+export const TLS_MODES = ['verify-full', 'verify-ca', 'insecure', 'disabled'] as const;
 
 /** DatabaseSpec is one database an agent serves. */
 export interface DatabaseSpec {

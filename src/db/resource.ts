@@ -5,8 +5,8 @@
 import { LineCounter, parseAllDocuments, isNode } from 'yaml';
 import { z } from 'zod';
 import { badParameter } from '../errors.js';
-import { parseRedisUri, type DatabaseSpec } from './database.js';
-import { awsBlockSchema, azureBlockSchema, cloudFields, type AwsBlock, type AzureBlock } from './cloud.js';
+import { parseRedisUri, TLS_MODES, type DatabaseSpec, type TlsMode } from './database.js';
+import { awsBlockSchema, awsClusterMode, azureBlockSchema, cloudFields, type AwsBlock, type AzureBlock } from './cloud.js';
 
 /** DatabaseResource is a dynamic database as stored (`databases/<name>`) and written by users. */
 export interface DatabaseResource {
@@ -16,7 +16,7 @@ export interface DatabaseResource {
   spec: {
     protocol: 'redis';
     uri: string;
-    tls?: { mode?: 'verify-full' | 'verify-ca' | 'insecure'; ca_cert?: string; server_name?: string };
+    tls?: { mode?: TlsMode; ca_cert?: string; server_name?: string };
     aws?: AwsBlock;
     azure?: AzureBlock;
   };
@@ -35,7 +35,7 @@ const resourceSchema = z.strictObject({
     uri: z.string().min(1),
     tls: z
       .strictObject({
-        mode: z.enum(['verify-full', 'verify-ca', 'insecure']).optional(),
+        mode: z.enum(TLS_MODES).optional(),
         ca_cert: z.string().optional(),
         server_name: z.string().optional(),
       })
@@ -55,9 +55,9 @@ export function specFromResource(r: DatabaseResource): DatabaseSpec {
     uri: r.spec.uri,
     host,
     port,
-    mode,
+    mode: mode === 'standalone' && !/[?&]mode=/.test(r.spec.uri) && !r.spec.aws && awsClusterMode(host) ? 'cluster' : mode,
     labels: r.metadata.labels ?? {},
-    ...cloudFields(r.spec, `db/${r.metadata.name}: spec`),
+    ...cloudFields(r.spec, `db/${r.metadata.name}: spec`, host),
     tls: {
       mode: r.spec.tls?.mode ?? 'verify-full',
       ...(r.spec.tls?.ca_cert ? { caCertPem: r.spec.tls.ca_cert } : {}),

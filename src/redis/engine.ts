@@ -36,6 +36,7 @@ import { DEFAULT_PROCESS_BUFFER_BYTES, DEFAULT_SESSION_BUFFER_BYTES, InputBudget
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { decodeValue } from './resp/value.js';
+import { authCommand, CredentialsRefused, isWrongPass, keepAuthenticated } from './reauth.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
@@ -142,6 +143,7 @@ interface Prepared {
   scanner: ReplyScanner;
   table: CommandTable;
   resetReplay: Buffer[];
+  creds: UpstreamCredentials;
 }
 
 /**
@@ -215,7 +217,7 @@ export class RedisEngine implements Engine {
       }
       let prepared: Prepared;
       try {
-        prepared = await this.#prepare(session, signal);
+        prepared = await this.#prepareRetryingRefused(session, signal);
       } catch (err) {
         this.#emit(session, { type: 'db.session.start', success: false, error: errorMessage(err) });
         log.info('database session failed to start', { session: session.id, database: session.database.name, error: errorMessage(err) });
@@ -238,10 +240,24 @@ export class RedisEngine implements Engine {
         tableWanted: () => !this.#tables.has(session.database.name),
         onTable: (reply) => this.#parseTable(session.database.name, reply),
         budget: this.#cfg.budget,
+        ...(prepared.creds.localAuth ? { localAuth: true } : {}),
+      });
+      const stopReauth = keepAuthenticated({
+        db: session.database,
+        dbUser: session.dbUser,
+        options: credentialOptions(session, signal),
+        credentials: this.#cfg.credentials,
+        first: prepared.creds,
+        apply: (auth, done) => relay.reauthenticate(auth, done),
+        clock: this.#cfg.clock,
+        log,
+        sessionId: session.id,
+        signal,
       });
       try {
         await relay.run(signal);
       } finally {
+        stopReauth();
         this.#emit(session, { type: 'db.session.end', success: true });
       }
     } finally {
@@ -267,6 +283,24 @@ export class RedisEngine implements Engine {
       session.audit.emit(ev);
     } catch (err) {
       this.#cfg.log.warn('audit sink threw; event dropped', { session: session.id, error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * prepareRetryingRefused is prepare, once more with fresh credentials when Redis refused the
+   * first ones (WRONGPASS: a key or managed-user password rotated since the provider cached it).
+   */
+  async #prepareRetryingRefused(session: Session, signal: AbortSignal): Promise<Prepared> {
+    try {
+      return await this.#prepare(session, signal);
+    } catch (err) {
+      if (!(err instanceof CredentialsRefused)) throw err;
+      this.#cfg.credentials.invalidate?.(session.database, session.dbUser);
+      try {
+        return await this.#prepare(session, signal);
+      } catch (again) {
+        throw again instanceof CredentialsRefused ? again.cause : again;
+      }
     }
   }
 
@@ -312,7 +346,7 @@ export class RedisEngine implements Engine {
       const steps: Array<{ kind: 'auth' | 'select' | 'version' | 'command' | 'ping'; cmd: Buffer }> = [];
       const resetReplay: Buffer[] = [];
       if (creds.password !== undefined) {
-        const auth = command(creds.username !== undefined ? ['AUTH', creds.username, creds.password] : ['AUTH', creds.password]);
+        const auth = authCommand(creds);
         steps.push({ kind: 'auth', cmd: auth });
         resetReplay.push(auth);
       }
@@ -336,9 +370,10 @@ export class RedisEngine implements Engine {
         const step = steps[i]!;
         const reply = setup.replies[i]!;
         if (step.kind === 'auth' && reply.isError) {
-          throw accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
+          const denied = accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
             hint: 'Check the credentials configured for this database and db user.',
           });
+          throw isWrongPass(reply.raw) ? new CredentialsRefused(denied.message, denied) : denied;
         }
         if (step.kind === 'select' && reply.isError) {
           throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
@@ -355,7 +390,7 @@ export class RedisEngine implements Engine {
       }
       settle?.(table);
       if (table === undefined && waitFor !== undefined) table = await waitFor;
-      return { socket, scanner, table: table ?? builtinCommandTable(), resetReplay };
+      return { socket, scanner, table: table ?? builtinCommandTable(), resetReplay, creds };
     } catch (err) {
       socket?.destroy();
       throw err;

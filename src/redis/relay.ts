@@ -91,6 +91,8 @@ export interface RelayOptions {
   onTable?: (reply: ReplyFrame) => CommandTable | undefined;
   /** The process-wide budget for held client input; shared by every session of the engine. */
   budget?: InputBudget;
+  /** The agent authenticates the db user itself: the client's AUTH is answered OK locally. */
+  localAuth?: boolean;
 }
 
 // Reasons the client is paused (bits).
@@ -144,6 +146,10 @@ function writeBatch(stream: Duplex, bufs: readonly Buffer[]): boolean {
   return ok;
 }
 
+/** isAuth tells whether an encoded command is an AUTH (the engine's setup AUTH is always `*2`/`*3` then `$4 AUTH`). */
+function isAuth(cmd: Buffer): boolean {
+  return cmd.length > 12 && cmd.toString('latin1', 4, 12).toUpperCase() === '$4\r\nAUTH';
+}
 
 /**
  * SessionRelay serves one session; {@link SessionRelay.run} resolves when both sides are closed.
@@ -193,9 +199,12 @@ export class SessionRelay {
   #budgetTimer: NodeJS.Timeout | undefined;
   #forcing = false;
   #forcedAt = -1;
+  /** The session's setup replayed after RESET; its AUTH is replaced when the agent re-authenticates. */
+  #resetReplay: Buffer[];
 
   constructor(opts: RelayOptions) {
     this.#o = opts;
+    this.#resetReplay = [...opts.resetReplay];
     this.#client = opts.client;
     this.#upstream = opts.upstream;
     this.#session = opts.session;
@@ -598,6 +607,11 @@ export class SessionRelay {
       return;
     }
     this.#emitAudit(ev);
+    if (name === 'auth' && this.#o.localAuth) {
+      // The agent's own AUTH (IAM token, managed password) is in force; the client's password would only fail.
+      this.#localReply(OK);
+      return;
+    }
     this.#send(req.raw);
     this.#expect(1, onType);
     if (authenticates) this.#readTable();
@@ -638,7 +652,7 @@ export class SessionRelay {
       this.#updateOutOfBand();
       return true;
     });
-    for (const cmd of this.#o.resetReplay) {
+    for (const cmd of this.#resetReplay) {
       this.#send(cmd);
       this.#orderer.frames((frame, emit) => {
         if (frame.isError) {
@@ -650,6 +664,32 @@ export class SessionRelay {
       });
     }
     this.#inMulti = this.#dirty = false;
+    return true;
+  }
+
+  /**
+   * reauthenticate sends the agent's fresh AUTH (credentials about to expire) in the request
+   * stream and swallows its reply, so the client never sees it. It returns false, sending
+   * nothing, when AUTH cannot go now: inside MULTI (it would be queued), on a RESP2 connection
+   * that is subscribed (Redis refuses it there; a refusal is reported and retried later), in
+   * MONITOR, or while closing. The replacement also becomes the AUTH replayed after RESET.
+   * See reauth.ts.
+   */
+  reauthenticate(auth: Buffer, done: (ok: boolean, error?: string) => void): boolean {
+    if (this.#finished || this.#closing || this.#fatal || this.#inMulti || this.#orderer.passthrough) return false;
+    if (!this.#resp3 && this.#pubsub.subscribed) return false;
+    if (this.#resetReplay.length > 0 && isAuth(this.#resetReplay[0]!)) this.#resetReplay[0] = auth;
+    this.#send(auth);
+    this.#orderer.frames((frame, emit) => {
+      if (frame.push) {
+        emit(frame.raw);
+        return false;
+      }
+      done(!frame.isError, frame.isError ? frame.raw.toString('utf8', 1, Math.min(frame.raw.length, 200)).trim() : undefined);
+      return true;
+    });
+    this.#flushUpstream();
+    this.#afterOutput();
     return true;
   }
 

@@ -10,7 +10,7 @@
  * cloud/ (credentials arrive through the db/ CredentialProvider contract).
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { connect as netConnect, isIP } from 'node:net';
 import * as tls from 'node:tls';
 import { connectionProblem } from '../errors.js';
 import type { UpstreamCredentials } from '../db/credentials.js';
@@ -86,6 +86,15 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
+/** TLS errors that mean the other end does not speak TLS at all. */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i;
+
+function notTlsError(db: DatabaseSpec, why = `${db.host}:${db.port} does not speak TLS`): Error {
+  return connectionProblem(`failed to connect to the target database: ${why}; if it has no in-transit encryption, set tls: { mode: disabled } on the database (traffic is then unencrypted)`, {
+    hint: 'xport talks TLS to Redis. If this endpoint really is plaintext (no in-transit encryption), set tls: { mode: disabled } on the database; traffic to it is then unencrypted.',
+  });
+}
+
 function targetError(reason: string): Error {
   return connectionProblem(`failed to connect to the target database: ${reason}`, {
     hint: 'Make sure the database is reachable from the agent and that its TLS settings (CA, server name, client certificate) match the database configuration.',
@@ -109,6 +118,10 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
       secureContext = opts.contexts.get(creds.tls, creds.expiresAt);
     } catch (err) {
       reject(targetError(`invalid TLS credentials: ${(err as Error).message}`));
+      return;
+    }
+    if (db.tls.mode === 'disabled') {
+      connectPlain(db, timeoutMs, opts.signal).then(resolve, reject);
       return;
     }
     const name = creds.tls.serverName ?? db.tls.serverName ?? db.host;
@@ -141,14 +154,55 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
       }
     };
     const onConnect = () => finish();
-    const onError = (err: Error) => finish(targetError(err.message));
+    const onError = (err: Error) => finish(NOT_TLS.test(err.message) ? notTlsError(db) : targetError(err.message));
     const onClose = () => finish(targetError('the connection was closed during the TLS handshake'));
     const onAbort = () => finish(targetError('the session was cancelled'));
-    const timer = setTimeout(() => finish(targetError(`no TLS connection to ${db.host}:${db.port} within ${timeoutMs} ms`)), timeoutMs);
+    // A plaintext Redis never answers a ClientHello (it waits for a line end): a TCP connection
+    // without a TLS handshake most likely means an endpoint without in-transit encryption.
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    const timer = setTimeout(
+      () => finish(tcpUp ? notTlsError(db, `no TLS handshake with ${db.host}:${db.port} within ${timeoutMs} ms (the TCP connection was accepted)`) : targetError(`no TLS connection to ${db.host}:${db.port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('secureConnect', onConnect);
     socket.once('error', onError);
     socket.once('close', onClose);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * connectPlain dials a database whose config says `tls: { mode: disabled }`. The socket is typed
+ * as a TLSSocket for the engines, which use only its net.Socket side.
+ */
+function connectPlain(db: DatabaseSpec, timeoutMs: number, signal?: AbortSignal): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: db.host, port: db.port });
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      if (err !== undefined) {
+        socket.destroy();
+        reject(err);
+        return;
+      }
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      resolve(socket as tls.TLSSocket);
+    };
+    const onConnect = () => finish();
+    const onError = (err: Error) => finish(targetError(err.message));
+    const onAbort = () => finish(targetError('the session was cancelled'));
+    const timer = setTimeout(() => finish(targetError(`no connection to ${db.host}:${db.port} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -13,6 +13,7 @@ import { badParameter, notFound } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { parseHostPort } from '../util/net.js';
 import { awsBlockSchema, azureBlockSchema, AZURE_CLOUDS, type AwsMatcher, type AzureCloud, type AzureMatcher } from '../db/cloud.js';
+import { TLS_MODES } from '../db/database.js';
 
 /** DEFAULT_CONFIG_PATH is where xctl looks for its config when -c is not given. */
 export const DEFAULT_CONFIG_PATH = '/etc/xport.yaml';
@@ -53,7 +54,7 @@ const databaseSchema = z.strictObject({
   static_labels: labels.optional(),
   tls: z
     .strictObject({
-      mode: z.enum(['verify-full', 'verify-ca', 'insecure']).optional(),
+      mode: z.enum(TLS_MODES).optional(),
       ca_cert_file: z.string().optional(),
       server_name: z.string().optional(),
     })

@@ -5,13 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { badParameter } from '../errors.js';
 import { parseRedisUri, type DatabaseSpec } from '../db/database.js';
-import { cloudFields } from '../db/cloud.js';
+import { awsClusterMode, cloudFields } from '../db/cloud.js';
 import type { DatabaseConfig } from './config.js';
 
 /** specFromConfig builds a spec from a static `db_service.databases` entry. */
 export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
   const { host, port, mode } = parseRedisUri(c.uri);
-  const cloud = cloudFields(c, `database "${c.name}"`);
+  const cloud = cloudFields(c, `database "${c.name}"`, host);
   let caCertPem: string | undefined;
   if (c.tls?.ca_cert_file) {
     try {
@@ -27,7 +27,8 @@ export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
     uri: c.uri,
     host,
     port,
-    mode,
+    // An ElastiCache configuration endpoint or a MemoryDB endpoint is a cluster even without ?mode=.
+    mode: mode === 'standalone' && !/[?&]mode=/.test(c.uri) && !c.aws && awsClusterMode(host) ? 'cluster' : mode,
     labels: c.static_labels ?? {},
     ...cloud,
     tls: {

@@ -23,8 +23,12 @@ export interface DiscoveryLoop {
  * createDiscoveries builds the sources the config's matchers ask for. Cloud modules are imported
  * only when a matcher names their cloud.
  */
-export async function createDiscoveries(config: ServiceConfig, log: Logger): Promise<DatabaseDiscovery[]> {
+export async function createDiscoveries(config: ServiceConfig, log: Logger, env: Readonly<Record<string, string | undefined>> = {}): Promise<DatabaseDiscovery[]> {
   const sources: DatabaseDiscovery[] = [];
+  if (config.db.aws.length > 0) {
+    const [{ createAwsDiscoveries }, { AwsSession }] = await Promise.all([import('../cloud/aws/discovery.js'), import('../cloud/aws/session.js')]);
+    sources.push(...createAwsDiscoveries(config.db.aws, log.child('aws'), new AwsSession({ defaultRegion: env.AWS_REGION })));
+  }
   if (config.db.azure.length > 0) {
     const [{ azureClientsFor }, { createAzureDiscoveries }] = await Promise.all([import('../cloud/azure/sdk.js'), import('../cloud/azure/discovery.js')]);
     sources.push(...(await createAzureDiscoveries(config.db.azure, await azureClientsFor(config.db.azureCloud), log.child('azure'))));

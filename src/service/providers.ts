@@ -16,12 +16,15 @@ export interface ProviderDeps {
   agentAuth: AgentAuth;
   clock: Clock;
   log: Logger;
+  /** The process environment (AWS_REGION and the AWS provider's test knobs). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** createCredentialProviders builds the registry an agent's engines authenticate through. */
 export function createCredentialProviders(deps: ProviderDeps): CredentialRegistry {
   const registry = new CredentialRegistry();
   registry.register('self-hosted', new SelfHostedCredentials(deps.agentAuth, deps.clock));
+  registry.register(['elasticache', 'elasticache-serverless', 'memorydb'], lazyProvider(async () => (await import('../cloud/aws/provider.js')).createProvider({ log: deps.log.child('aws'), clusterName: deps.config.clusterName, ...(deps.env ? { env: deps.env } : {}) })));
   // Azure: one provider (one key and token cache) for both cache kinds; the SDKs load on first use.
   registry.register(
     ['azure-redis', 'azure-redis-enterprise'],

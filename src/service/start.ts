@@ -253,11 +253,12 @@ async function launchAgent(
   },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
-  const credentials = createCredentialProviders({ config, agentAuth: o.agentAuth, clock: o.clock, log: o.log });
+  const credentials = createCredentialProviders({ config, agentAuth: o.agentAuth, clock: o.clock, log: o.log, env: process.env });
   for (const d of staticDatabases) {
     if (!credentials.types().includes(d.type)) throw badParameter(`database "${d.name}" is of type "${d.type}", which this build of xport cannot serve yet`);
+    if (d.tls.mode === 'disabled') o.log.warn('database has tls.mode disabled: traffic between the agent and Redis is NOT encrypted', { database: d.name });
   }
-  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery')), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
+  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
   await discovery.refresh();
   const engines = createEngines({
     credentials,

@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../shared/context.js';
-import { setExamples } from '../shared/docgen.js';
 import { commaList } from '../shared/program.js';
 
 /** addAzureConfigureOptions adds Teleport's Azure discovery flags to `db configure create`. */
@@ -31,24 +30,4 @@ export function addAzureBootstrapOptions(bootstrap: Command): Command {
 /** runAzureBootstrap runs `db configure bootstrap --azure` (loaded on use). */
 export async function runAzureBootstrap(ctx: CliContext, o: Record<string, unknown>): Promise<void> {
   return (await import('./db-azure.js')).runDbBootstrapAzure(ctx, o);
-}
-
-/**
- * registerBootstrap adds `db configure bootstrap`. `--azure` dispatches to the Azure bootstrap; a
- * second cloud adds its flags and its own branch to the same command.
- */
-export function registerBootstrap(configure: Command, ctx: CliContext): Command {
-  const bootstrap = addAzureBootstrapOptions(
-    configure
-      .command('bootstrap')
-      .description('print (or, without --manual, create and assign) the cloud permissions the agent config needs')
-      .option('--manual', 'only print the role and the steps; change nothing in the cloud'),
-  ).action(async (_o, cmd: Command) => {
-    const o = cmd.optsWithGlobals();
-    if (o.azure) return runAzureBootstrap(ctx, o);
-    const { usage } = await import('../../errors.js');
-    throw usage('name the cloud to bootstrap: --azure', { hint: 'For example: xctl db configure bootstrap -c /etc/xport.yaml --azure --manual' });
-  });
-  setExamples(bootstrap, '  xctl db configure bootstrap -c /etc/xport.yaml --azure --manual\n  xctl db configure bootstrap -c /etc/xport.yaml --azure --assignee 00000000-0000-0000-0000-000000000000');
-  return bootstrap;
 }

@@ -9,7 +9,8 @@ import { commaList, labelMap } from '../shared/program.js';
 import type { TokensAddOptions } from './tokens.js';
 import type { AuthSignOptions } from './auth.js';
 import type { DbConfigureOptions } from './db.js';
-import { addAzureConfigureOptions, registerBootstrap } from './db-azure-program.js';
+import { addAzureConfigureOptions } from './db-azure-program.js';
+import { addAwsConfigureFlags, registerAwsDbCommands } from './db-aws.js';
 
 const formatOption = (def = 'text') =>
   new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default(def);
@@ -146,7 +147,7 @@ export function buildXctl(ctx: CliContext): Command {
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./db.js')).runDbLs(ctx, g(cmd)));
   const configure = db.command('configure').description('generate database agent configuration');
-  const configureCreate = configure
+  const configureCreate = addAwsConfigureFlags(configure
     .command('create')
     .description('write the config for a database agent that joins this cluster with a token')
     .option('-o, --output <where>', 'stdout, file (/etc/xport.yaml) or file:///path', 'stdout')
@@ -158,10 +159,10 @@ export function buildXctl(ctx: CliContext): Command {
     .option('--uri <uri>', 'database address: rediss://host:port[?mode=cluster]')
     .option('--labels <k=v,...>', 'static labels for the --name database; with --azure-redis-discovery, the Azure tags a cache must have', labelMap)
     .option('--ca-cert-file <file>', "CA that signed the database's certificate (default: the cluster's db CA)")
-    .option('--data-dir <dir>', "the agent's data dir", '/var/lib/xport')
+    .option('--data-dir <dir>', "the agent's data dir", '/var/lib/xport'))
     .action(async (_o, cmd: Command) => (await import('./db.js')).runDbConfigureCreate(ctx, cmd.optsWithGlobals<DbConfigureOptions>()));
   addAzureConfigureOptions(configureCreate);
-  registerBootstrap(configure, ctx);
+  registerAwsDbCommands(ctx, db, configure);
   setExamples(
     configureCreate,
     '  xctl db configure create --token=/tmp/token --proxy=xport.example.com:3080 --ca-pin=sha256:... \\\n' +

@@ -26,6 +26,7 @@ import { CommandTable, serverVersion } from '../commands.js';
 import type { RelayCounters } from '../relay.js';
 import { command, type ReplyFrame, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
+import { authCommand, CredentialsRefused, isWrongPass, keepAuthenticated } from '../reauth.js';
 import { connectUpstream, runSetup, type SecureContextCache } from '../upstream.js';
 import type { InputBudget } from '../input-budget.js';
 import { ClusterRelay } from './relay.js';
@@ -120,7 +121,7 @@ export class ClusterEngine {
     const log = this.#cfg.log;
     let prepared: Prepared;
     try {
-      prepared = await this.#prepare(session, signal);
+      prepared = await this.#prepareRetryingRefused(session, signal);
     } catch (err) {
       this.#emit(session, { type: 'db.session.start', success: false, error: errorMessage(err) });
       log.info('database session failed to start', { session: session.id, database: session.database.name, error: errorMessage(err) });
@@ -128,14 +129,14 @@ export class ClusterEngine {
       return;
     }
     this.#emit(session, { type: 'db.session.start', success: true });
-    const db = session.database;
-    const { creds } = prepared;
     let relay: ClusterRelay | undefined;
     const router = new ClusterRouter({
       seed: { address: prepared.seed.address, conn: { socket: prepared.seed.socket, scanner: prepared.seed.scanner } },
       topology: prepared.topology,
-      dial: (host, port, setup) => this.#dial(db, host, port, creds, setup, signal),
-      injected: creds.password === undefined ? [] : [{ label: 'AUTH', cmd: authCommand(creds) }],
+      // Every node connection gets credentials of its own, fetched when it is dialled: a node
+      // opened hours into a session must not reuse a token that has expired since.
+      dial: (host, port, setup) => this.#dial(session, host, port, setup, signal),
+      injected: [],
       onPush: (f) => relay?.onPush(f),
       onActivity: () => relay?.onActivity(),
       onDrained: () => relay?.onDrained(),
@@ -156,10 +157,25 @@ export class ClusterEngine {
       tableWanted: () => !this.#tables.has(session.database.name),
       onTable: (reply) => this.#parseTable(session.database.name, reply),
       budget: this.#cfg.budget,
+      ...(prepared.creds.localAuth ? { localAuth: true } : {}),
+    });
+    const live = relay;
+    const stopReauth = keepAuthenticated({
+      db: session.database,
+      dbUser: session.dbUser,
+      options: credentialOptions(session, signal),
+      credentials: this.#cfg.credentials,
+      first: prepared.creds,
+      apply: (auth, done) => live.reauthenticate(auth, done),
+      clock: this.#cfg.clock,
+      log,
+      sessionId: session.id,
+      signal,
     });
     try {
       await relay.run(signal);
     } finally {
+      stopReauth();
       router.close();
       this.#emit(session, { type: 'db.session.end', success: true });
     }
@@ -173,16 +189,69 @@ export class ClusterEngine {
     }
   }
 
-  /** dial connects to one node with the session's credentials and runs setup commands. */
-  async #dial(db: DatabaseSpec, host: string, port: number, creds: UpstreamCredentials, setup: Buffer[], signal: AbortSignal): Promise<DialResult> {
-    const socket = await connectUpstream({ ...db, host, port }, creds, {
+  /** credentialsFor asks the provider for credentials valid no longer than the session. */
+  async #credentialsFor(session: Session, signal: AbortSignal): Promise<UpstreamCredentials> {
+    try {
+      return await this.#cfg.credentials.credentials(session.database, session.dbUser, credentialOptions(session, signal));
+    } catch (err) {
+      if (isXError(err)) throw err;
+      throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * dial connects to one node with freshly fetched credentials, authenticates with them and runs
+   * the router's setup commands, in one round trip. Refused credentials (WRONGPASS after a
+   * rotation) are dropped from the provider's cache and the dial is tried once more.
+   */
+  async #dial(session: Session, host: string, port: number, setup: Buffer[], signal: AbortSignal): Promise<DialResult> {
+    try {
+      return await this.#dialOnce(session, host, port, setup, signal);
+    } catch (err) {
+      if (!(err instanceof CredentialsRefused)) throw err;
+      this.#cfg.credentials.invalidate?.(session.database, session.dbUser);
+      try {
+        return await this.#dialOnce(session, host, port, setup, signal);
+      } catch (again) {
+        throw again instanceof CredentialsRefused ? again.cause : again;
+      }
+    }
+  }
+
+  async #dialOnce(session: Session, host: string, port: number, setup: Buffer[], signal: AbortSignal): Promise<DialResult> {
+    const creds = await this.#credentialsFor(session, signal);
+    const socket = await connectUpstream({ ...session.database, host, port }, creds, {
       contexts: this.#cfg.contexts,
       timeoutMs: this.#cfg.connectTimeoutMs,
       signal,
     });
     socket.on('error', ignoreError);
-    const r = await runSetup(socket, setup, { timeoutMs: this.#cfg.connectTimeoutMs, signal });
+    const withAuth = creds.password !== undefined;
+    const r = await runSetup(socket, withAuth ? [authCommand(creds), ...setup] : setup, { timeoutMs: this.#cfg.connectTimeoutMs, signal });
+    if (withAuth) {
+      const auth = r.replies.shift()!;
+      if (auth.isError) {
+        socket.destroy();
+        const err = new Error(`refused AUTH: ${replyLine(auth.raw)}`);
+        throw isWrongPass(auth.raw) ? new CredentialsRefused(err.message, err) : err;
+      }
+    }
     return { socket, scanner: r.scanner, replies: r.replies };
+  }
+
+  /** prepareRetryingRefused is prepare, once more with fresh credentials after a WRONGPASS. */
+  async #prepareRetryingRefused(session: Session, signal: AbortSignal): Promise<Prepared> {
+    try {
+      return await this.#prepare(session, signal);
+    } catch (err) {
+      if (!(err instanceof CredentialsRefused)) throw err;
+      this.#cfg.credentials.invalidate?.(session.database, session.dbUser);
+      try {
+        return await this.#prepare(session, signal);
+      } catch (again) {
+        throw again instanceof CredentialsRefused ? again.cause : again;
+      }
+    }
   }
 
   async #prepare(session: Session, signal: AbortSignal): Promise<Prepared> {
@@ -202,13 +271,7 @@ export class ClusterEngine {
         throw accessDenied('access denied to db 0', { cause: err });
       }
     }
-    let creds: UpstreamCredentials;
-    try {
-      creds = await this.#cfg.credentials.credentials(db, session.dbUser, credentialOptions(session, signal));
-    } catch (err) {
-      if (isXError(err)) throw err;
-      throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });
-    }
+    const creds = await this.#credentialsFor(session, signal);
     const topology = this.#topologies.for(db);
 
     // The URI's node first; if it is down and the cluster is known, any other node will do.
@@ -259,9 +322,10 @@ export class ClusterEngine {
         const step = steps[i]!;
         const reply = setup.replies[i]!;
         if (step.kind === 'auth' && reply.isError) {
-          throw accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyLine(reply.raw)}`, {
+          const denied = accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyLine(reply.raw)}`, {
             hint: 'Check the credentials configured for this database and db user.',
           });
+          throw isWrongPass(reply.raw) ? new CredentialsRefused(denied.message, denied) : denied;
         }
         if (step.kind === 'version') version = serverVersion(reply);
         if (step.kind === 'command') table = this.#parseTable(db.name, reply, version);
@@ -356,9 +420,4 @@ export class ClusterEngine {
       return undefined;
     }
   }
-}
-
-/** authCommand is the AUTH of the injected credentials. */
-function authCommand(creds: UpstreamCredentials): Buffer {
-  return command(creds.username !== undefined ? ['AUTH', creds.username, creds.password!] : ['AUTH', creds.password!]);
 }

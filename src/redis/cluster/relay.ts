@@ -86,6 +86,8 @@ export interface ClusterRelayOptions {
   onTable?: (reply: NodeReply) => CommandTable | undefined;
   /** The process-wide budget for held client input; shared by every session of the engine. */
   budget?: InputBudget;
+  /** The agent authenticates the db user itself: the client's AUTH is answered OK locally. */
+  localAuth?: boolean;
 }
 
 const COMMAND_TABLE = command(['COMMAND']);
@@ -228,6 +230,16 @@ export class ClusterRelay {
   /** pendingReplies counts the replies owed to the client. */
   get pendingReplies(): number {
     return this.#queue.length - this.#head;
+  }
+
+  /**
+   * reauthenticate has the router send the agent's fresh AUTH on every node connection (replies
+   * swallowed); false, sending nothing, inside MULTI or while closing. See redis/reauth.ts.
+   */
+  reauthenticate(auth: Buffer, done: (ok: boolean, error?: string) => void): boolean {
+    if (this.#finished || this.#closing || this.#inMulti) return false;
+    this.#router.reauthenticate(auth, done);
+    return true;
   }
 
   /** onActivity is what the router calls after handing out replies: write what is ready. */
@@ -542,6 +554,11 @@ export class ClusterRelay {
     this.#emitAudit({ type: 'db.session.query', success: problem === undefined, command: 'auth', keys: [], query: text, ...(problem ? { error: problem } : {}) });
     if (problem !== undefined) {
       this.#denied(problem);
+      return;
+    }
+    if (this.#o.localAuth) {
+      // The agent's own AUTH (IAM token, managed password) is in force; the client's password would only fail.
+      this.#local(OK);
       return;
     }
     const replay = Buffer.from(req.raw);

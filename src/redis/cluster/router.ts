@@ -269,6 +269,40 @@ export class ClusterRouter {
     }
   }
 
+  /**
+   * reauthenticate sends the agent's fresh AUTH to every open data connection and reports once
+   * all have answered (ok when every one accepted). A connection that refuses is closed: it
+   * reopens on demand, dialled with fresh credentials. Subscriber connections are left alone
+   * (RESP2 refuses AUTH there). See redis/reauth.ts.
+   */
+  reauthenticate(auth: Buffer, done: (ok: boolean, error?: string) => void): void {
+    const links = [...this.#links.values()].filter((l) => l.state !== 'closed');
+    let left = links.length;
+    let firstError: string | undefined;
+    if (left === 0) {
+      queueMicrotask(() => done(true));
+      return;
+    }
+    const one = (link: NodeLink, error?: string) => {
+      if (error !== undefined) {
+        firstError ??= error;
+        link.close('closed: it refused the fresh credentials');
+      }
+      if (--left === 0) done(firstError === undefined, firstError);
+    };
+    for (const link of links) {
+      this.#send(
+        link,
+        auth,
+        new Ask(
+          (r) => one(link, r.isError ? replyLine(r.raw) : undefined),
+          () => one(link), // the connection ended: a new one is dialled with fresh credentials
+        ),
+      );
+    }
+    this.flush();
+  }
+
   /** flush writes every queued command; false when a node's buffer is full ({@link RouterOptions.onDrained} follows). */
   flush(): boolean {
     if (this.#dirty.size === 0) return true;
