@@ -96,9 +96,9 @@ describe('xctl db configure for Azure', () => {
     expect(none.stdout).toMatch(/needs no Azure permissions/);
   });
 
-  it('asks which cloud to bootstrap', async () => {
+  it('bootstraps AWS unless --azure is given (one bootstrap command for both clouds)', async () => {
     const r = await run(['db', 'configure', 'bootstrap']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/name the cloud to bootstrap: --azure/);
+    expect(r.stderr).toMatch(/--attach-to-user or --attach-to-role/);
   });
 });
