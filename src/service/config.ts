@@ -110,6 +110,7 @@ const schema = z.strictObject({
       enabled: z.boolean().optional(),
       listen_addr: hostPort.optional(),
       public_addr: hostPort.optional(),
+      advertise_addr: hostPort.optional(),
     })
     .optional(),
   db_service: z
@@ -175,7 +176,11 @@ export interface ServiceConfig {
     /** Where the cluster state lives: the embedded SQLite file in the data dir, or a shared PostgreSQL. */
     storage: StorageConfig;
   };
-  proxy: { enabled: boolean; listenAddr: string; publicAddr: string };
+  /**
+   * advertiseAddr: this replica's own address, which it heartbeats into the backend for agents to
+   * keep a tunnel to it (default: the listen address, or this host's name when listening on all).
+   */
+  proxy: { enabled: boolean; listenAddr: string; publicAddr: string; advertiseAddr?: string };
   db: {
     enabled: boolean;
     authToken?: string;
@@ -302,6 +307,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       enabled: c.proxy_service?.enabled ?? authEnabled,
       listenAddr,
       publicAddr: c.proxy_service?.public_addr ?? listenAddr.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:'),
+      ...(c.proxy_service?.advertise_addr !== undefined ? { advertiseAddr: c.proxy_service.advertise_addr } : {}),
     },
     db: {
       enabled: dbEnabled,

@@ -32,6 +32,8 @@ import { specFromConfig } from './databases.js';
 import type { ServiceConfig } from './config.js';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
+import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
+import type { ProxyTarget } from './agent-pool.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
 const HOST_CERT_TTL_MS = 7 * 24 * 3_600_000;
@@ -107,7 +109,8 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
     if (config.proxy.enabled) {
       const pub = parseHostPort(config.proxy.publicAddr, 3080, 'public_addr');
       const listen = parseHostPort(config.proxy.listenAddr, 3080, 'listen_addr');
-      const names = [...new Set([pub.host, 'localhost', '127.0.0.1', '::1', hostname(), ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : [])])];
+      const adv = config.proxy.advertiseAddr ? parseHostPort(config.proxy.advertiseAddr, 3080, 'advertise_addr') : undefined;
+      const names = [...new Set([pub.host, ...(adv ? [adv.host] : []), 'localhost', '127.0.0.1', '::1', hostname(), ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : [])])];
       const issueProxyCert = () => {
         const kp = generateKeyPair('ecdsa-p256');
         const cert = auth.issueHostCertificate(`proxy.${config.clusterName}`, names, kp.publicKeyPem, HOST_CERT_TTL_MS);
@@ -143,6 +146,7 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
             labels: d.spec.labels,
             agents: d.agents,
           })),
+        proxies: () => listProxies(backend),
       });
       const dbProxyOptions = {
         tunnels: t,
@@ -185,7 +189,21 @@ export async function startService(config: ServiceConfig, deps: StartDeps): Prom
       }, HOST_CERT_TTL_MS / 2);
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
-      log.info('proxy listening', { addr: `${listener.address.host}:${listener.address.port}`, public_addr: publicAddr });
+      // Heartbeat this replica into the backend: agents keep a tunnel to every replica listed,
+      // and `xctl status` shows them. Stopped (and removed) before the listener closes.
+      const advertised = config.proxy.advertiseAddr ?? (listen.host === '0.0.0.0' || listen.host === '::' ? formatHostPort({ host: hostname(), port: listener.address.port }) : addr);
+      const heartbeat = await startProxyHeartbeat({
+        backend,
+        id: await proxyIdentity(config.dataDir),
+        addr: advertised,
+        publicAddr,
+        version: VERSION,
+        tunnels: () => t.agents().map((a) => ({ host_id: a.hostId, databases: a.databases.map((d) => d.name) })),
+        clock,
+        log: log.child('heartbeat'),
+      });
+      cleanups.push(() => heartbeat.stop());
+      log.info('proxy listening', { addr: `${listener.address.host}:${listener.address.port}`, public_addr: publicAddr, advertise_addr: advertised });
     }
 
     let agent: RunningAgent | undefined;
@@ -236,6 +254,7 @@ async function launchAgent(
     clock: Clock;
     log: Logger;
     connect?: () => import('node:stream').Duplex;
+    discoverProxies?: () => Promise<ProxyTarget[]>;
   },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
@@ -265,7 +284,29 @@ async function launchAgent(
     log: o.log.child('agent'),
     clock: o.clock,
     ...(o.connect ? { connect: o.connect } : {}),
+    ...(o.discoverProxies ? { discoverProxies: o.discoverProxies } : {}),
   });
+}
+
+/**
+ * parseProxyTargets checks a proxy's answer to `GET /v1/agent/proxies`: a list of replica ids and
+ * `host:port` addresses (a proxy of an older version answers 404, which the pool treats like
+ * any failed look: it keeps its tunnels).
+ */
+export function parseProxyTargets(body: { proxies?: unknown }): ProxyTarget[] {
+  const list = Array.isArray(body.proxies) ? body.proxies : [];
+  const out: ProxyTarget[] = [];
+  for (const p of list.slice(0, 64)) {
+    const { id, addr } = (p ?? {}) as { id?: unknown; addr?: unknown };
+    if (typeof id !== 'string' || typeof addr !== 'string' || id.length > 200 || addr.length > 300) continue;
+    try {
+      parseHostPort(addr, 3080, 'proxy address');
+    } catch {
+      continue;
+    }
+    out.push({ id, addr });
+  }
+  return out;
 }
 
 /** startRemoteAgent joins (or reuses a joined identity) and starts an agent on its own host. */
@@ -292,6 +333,8 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
     agentAuth: remoteAgentAuth(api, { userCaPem: id.userCaPem, dbCaPem: id.dbCaPem }, log.child('agent-auth')),
     clock,
     log,
+    // Keep a tunnel to every proxy replica, learnt through the public address.
+    discoverProxies: async () => parseProxyTargets(await api.request<{ proxies?: unknown }>('GET', '/v1/agent/proxies')),
   });
   // Renew the host certificate at half-life: the tunnel uses it from its next dial and the API
   // client from its next request, so live sessions are not interrupted.

@@ -17,6 +17,9 @@ import { connectAdmin, type XctlGlobals } from './admin.js';
 interface DbRow extends DatabaseSummary {
   agents: string[];
   status: string;
+  /** With proxy replicas heartbeating: how many there are, and which hold each agent's tunnel. */
+  proxies?: number;
+  tunnels?: { agent: string; proxies: string[] }[];
 }
 
 /** runDbLs lists databases with the agents serving them. */
@@ -37,7 +40,12 @@ export async function runDbLs(ctx: CliContext, o: XctlGlobals & { format?: strin
       ['Name', 'Agents', 'Labels', 'URI', 'Status'],
       databases.map((d) => [
         d.name,
-        Array.isArray(d.agents) ? d.agents.join(',') : String(d.agents),
+        // agent(2/3): the agent's tunnels are up to 2 of the 3 live proxy replicas.
+        d.tunnels && d.proxies !== undefined
+          ? d.tunnels.map((t) => `${t.agent}(${t.proxies.length}/${d.proxies})`).join(',')
+          : Array.isArray(d.agents)
+            ? d.agents.join(',')
+            : String(d.agents),
         Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(','),
         d.uri,
         d.status,

@@ -10,6 +10,8 @@ interface StatusReply {
   server_version: string;
   cas: { type: string; pin: string; not_after: string }[];
   ca_pin: string;
+  /** Live proxy replicas (from their heartbeats) and the agent tunnels each holds. */
+  proxies?: { id: string; addr: string; last_seen: string; tunnels: { host_id: string; databases: string[] }[] }[];
 }
 
 /** runStatus prints the cluster status. */
@@ -27,5 +29,14 @@ export async function runStatus(ctx: CliContext, o: XctlGlobals & { format?: str
     ...s.cas.map((c): [string, string] => [`${c.type} CA`, `valid until ${c.not_after.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`]),
     ['CA pin', s.ca_pin],
   ];
-  ctx.io.stdout.write(rows.map(([k, v]) => `${k.padEnd(13)}${v}`).join('\n') + '\n');
+  if (s.proxies) {
+    const agents = new Map<string, string[]>();
+    for (const p of s.proxies) for (const t of p.tunnels) agents.set(t.host_id, [...(agents.get(t.host_id) ?? []), p.id]);
+    rows.push(['Proxies', String(s.proxies.length)]);
+    for (const p of s.proxies) rows.push([`  ${p.id}`, `${p.addr}, last seen ${p.last_seen.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${p.tunnels.length} agent tunnel(s)`]);
+    rows.push(['Agents', String(agents.size)]);
+    for (const [a, ps] of [...agents].sort()) rows.push([`  ${a}`, `tunnels up to ${ps.length}/${s.proxies.length} proxies: ${ps.join(', ')}`]);
+  }
+  const width = Math.max(13, ...rows.map(([k]) => k.length + 2));
+  ctx.io.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n') + '\n');
 }
