@@ -35,20 +35,19 @@ export async function runDbLs(ctx: CliContext, o: XctlGlobals & { format?: strin
     ctx.io.stdout.write('No databases found.\n');
     return;
   }
+  // Tunnels: per serving agent, to how many of the live proxy replicas its tunnels are up.
+  const tunnels = (d: DbRow) => (d.tunnels && d.proxies !== undefined ? d.tunnels.map((t) => `${t.agent} ${t.proxies.length}/${d.proxies}`).join(', ') : '');
+  const withTunnels = databases.some((d) => d.tunnels !== undefined);
   ctx.io.stdout.write(
     renderTable(
-      ['Name', 'Agents', 'Labels', 'URI', 'Status'],
+      ['Name', 'Agents', 'Labels', 'URI', 'Status', ...(withTunnels ? ['Tunnels'] : [])],
       databases.map((d) => [
         d.name,
-        // agent(2/3): the agent's tunnels are up to 2 of the 3 live proxy replicas.
-        d.tunnels && d.proxies !== undefined
-          ? d.tunnels.map((t) => `${t.agent}(${t.proxies.length}/${d.proxies})`).join(',')
-          : Array.isArray(d.agents)
-            ? d.agents.join(',')
-            : String(d.agents),
+        Array.isArray(d.agents) ? d.agents.join(',') : String(d.agents),
         Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(','),
         d.uri,
         d.status,
+        ...(withTunnels ? [tunnels(d)] : []),
       ]),
     ),
   );
