@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { parseHostPort } from '../util/net.js';
 import { TunnelAgent, type TunnelAgentOptions } from '../proxy/tunnel-agent.js';
 
 /** DISCOVER_MS is how often the pool re-reads the list of proxies. */
@@ -194,4 +195,25 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     this.#members.delete(addr);
     void m.agent.stop();
   }
+}
+
+/**
+ * parseProxyTargets checks a proxy's answer to `GET /v1/agent/proxies`: a list of replica ids and
+ * `host:port` addresses (a proxy of an older version answers 404, which the pool treats like
+ * any failed look: it keeps its tunnels).
+ */
+export function parseProxyTargets(body: { proxies?: unknown }): ProxyTarget[] {
+  const list = Array.isArray(body.proxies) ? body.proxies : [];
+  const out: ProxyTarget[] = [];
+  for (const p of list.slice(0, MAX_TUNNELS)) {
+    const { id, addr } = (p ?? {}) as { id?: unknown; addr?: unknown };
+    if (typeof id !== 'string' || typeof addr !== 'string' || id.length > 200 || addr.length > 300) continue;
+    try {
+      parseHostPort(addr, 3080, 'proxy address');
+    } catch {
+      continue;
+    }
+    out.push({ id, addr });
+  }
+  return out;
 }

@@ -33,7 +33,7 @@ import type { ServiceConfig } from './config.js';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
-import type { ProxyTarget } from './agent-pool.js';
+import { parseProxyTargets, type ProxyTarget } from './agent-pool.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
 const HOST_CERT_TTL_MS = 7 * 24 * 3_600_000;
@@ -286,27 +286,6 @@ async function launchAgent(
     ...(o.connect ? { connect: o.connect } : {}),
     ...(o.discoverProxies ? { discoverProxies: o.discoverProxies } : {}),
   });
-}
-
-/**
- * parseProxyTargets checks a proxy's answer to `GET /v1/agent/proxies`: a list of replica ids and
- * `host:port` addresses (a proxy of an older version answers 404, which the pool treats like
- * any failed look: it keeps its tunnels).
- */
-export function parseProxyTargets(body: { proxies?: unknown }): ProxyTarget[] {
-  const list = Array.isArray(body.proxies) ? body.proxies : [];
-  const out: ProxyTarget[] = [];
-  for (const p of list.slice(0, 64)) {
-    const { id, addr } = (p ?? {}) as { id?: unknown; addr?: unknown };
-    if (typeof id !== 'string' || typeof addr !== 'string' || id.length > 200 || addr.length > 300) continue;
-    try {
-      parseHostPort(addr, 3080, 'proxy address');
-    } catch {
-      continue;
-    }
-    out.push({ id, addr });
-  }
-  return out;
 }
 
 /** startRemoteAgent joins (or reuses a joined identity) and starts an agent on its own host. */
