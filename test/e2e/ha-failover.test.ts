@@ -14,7 +14,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { ApiClient } from '../../src/client/api.js';
 import { join } from 'node:path';
 import { ROOT, addUser, runCli, runProcess, startXport, tmpDir, type RunOptions, type XportService, type XshUser } from '../helpers/cli.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -331,6 +332,37 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
   it('serves sessions through the balancer and through a replica directly', async () => {
     expect(await oneShot(tunnelPort, 'k:lb')).toEqual(['+OK', '+OK']);
     expect(await oneShot(tunnelCPort, 'k:c')).toEqual(['+OK', '+OK']);
+  });
+
+  it("asks the replica that opened a session, not any replica, for the session's db_client certificate", async () => {
+    // A fresh login per replica: a new proof, so no cached db_client certificate. Only the
+    // replica whose proxy opened the stream knows the session is live; were the agent to ask
+    // through the balancer, two times in three it would be refused.
+    for (const [i, r] of replicas.entries()) {
+      const home = join(await tmpDir(), 'xsh');
+      const env = { XSH_HOME: home };
+      const login = await runCli('xsh', ['login', `--proxy=${r.addr}`, `--ca-pin=${r.pin}`, '--user=alice', '--password-stdin'], { input: 'alice-long-password\n', env });
+      expect(login.code).toBe(0);
+      for (let n = 0; n < 2; n++) {
+        const set = await runCli('xsh', ['db', 'connect', 'cache', '--db-user=alice', '--', '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning', 'SET', `direct:${i}:${n}`, 'v'], { env });
+        expect(set.stderr).toBe('');
+        expect(set.stdout.trim()).toBe('OK');
+      }
+    }
+  });
+
+  it('lists the replicas to agents only, not to users', async () => {
+    const keys = join(alice.home, 'keys', (await readdir(join(alice.home, 'keys')))[0]!);
+    const api = new ApiClient({
+      addr: lb,
+      caPin: replicas[0]!.pin,
+      credentials: { certPem: await readFile(join(keys, 'alice.crt'), 'utf8'), keyPem: await readFile(join(keys, 'alice.key'), 'utf8') },
+    });
+    const err = await api.request('GET', '/v1/agent/proxies').then(
+      () => undefined,
+      (e: { kind?: string; message: string }) => e,
+    );
+    expect(err?.kind).toBe('access-denied');
   });
 
   it('under load, survives SIGKILL of a replica, then of an agent, then a PostgreSQL restart', async () => {
