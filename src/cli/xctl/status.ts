@@ -4,6 +4,7 @@
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData } from '../shared/output.js';
 import { connectAdmin, type XctlGlobals } from './admin.js';
+import { escapeControl as esc } from '../../util/escape.js';
 
 interface StatusReply {
   cluster_name: string;
@@ -29,14 +30,15 @@ export async function runStatus(ctx: CliContext, o: XctlGlobals & { format?: str
     ...s.cas.map((c): [string, string] => [`${c.type} CA`, `valid until ${c.not_after.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`]),
     ['CA pin', s.ca_pin],
   ];
+  const lines = rows.map(([k, v]) => `${k.padEnd(13)}${v}`);
   if (s.proxies) {
+    // The replicas (from their heartbeats) and, per agent, which of them hold its tunnels.
     const agents = new Map<string, string[]>();
     for (const p of s.proxies) for (const t of p.tunnels) agents.set(t.host_id, [...(agents.get(t.host_id) ?? []), p.id]);
-    rows.push(['Proxies', String(s.proxies.length)]);
-    for (const p of s.proxies) rows.push([`  ${p.id}`, `${p.addr}, last seen ${p.last_seen.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${p.tunnels.length} agent tunnel(s)`]);
-    rows.push(['Agents', String(agents.size)]);
-    for (const [a, ps] of [...agents].sort()) rows.push([`  ${a}`, `tunnels up to ${ps.length}/${s.proxies.length} proxies: ${ps.join(', ')}`]);
+    lines.push(`${'Proxies'.padEnd(13)}${s.proxies.length}`);
+    for (const p of s.proxies) lines.push(`  ${esc(p.id)}  ${esc(p.addr)}, last seen ${esc(p.last_seen.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}, ${p.tunnels.length} agent tunnel(s)`);
+    lines.push(`${'Agents'.padEnd(13)}${agents.size}`);
+    for (const [a, ps] of [...agents].sort()) lines.push(`  ${esc(a)}  tunnels up to ${ps.length}/${s.proxies.length} proxies: ${esc(ps.join(', '))}`);
   }
-  const width = Math.max(13, ...rows.map(([k]) => k.length + 2));
-  ctx.io.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n') + '\n');
+  ctx.io.stdout.write(lines.join('\n') + '\n');
 }
