@@ -436,4 +436,22 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     expect(report.problems).toEqual([]);
     expect(report.keys).toBeGreaterThan(0);
   });
+
+  it('reports audited SETs next to Redis cmdstat_set (measured, not asserted: see the header)', async () => {
+    const info = await runProcess('redis-cli', ['-p', String(tunnelPort), '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning', 'INFO', 'commandstats']);
+    const calls = Number(/cmdstat_set:calls=(\d+)/.exec(info.stdout)?.[1]);
+    expect(calls).toBeGreaterThan(0);
+    const audited = async () =>
+      Number((await pg.query(`SELECT count(*) AS n FROM xport_events WHERE type = 'db.session.query' AND lower(data::json->>'command') = 'set'`, 'xport_ha3')).rows[0].n);
+    // Let the live agent's last batch land.
+    let last = -1;
+    await waitFor('the audit count to settle', async () => {
+      const n = await audited();
+      const settled = n === last;
+      last = n;
+      return settled;
+    }, 30_000);
+    console.log(`HA audit: ${last} audited SETs, Redis cmdstat_set calls=${calls}`);
+    expect(last).toBeGreaterThan(0);
+  });
 });
