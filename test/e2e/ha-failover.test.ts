@@ -205,6 +205,7 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
   let lbPort: number;
   let ports: number[];
   const replicas: XportService[] = [];
+  const configs: string[] = [];
   const killed = new Set<XportService>();
   let haproxy: Proc;
   let redis: RedisServer;
@@ -239,10 +240,9 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     lb = `127.0.0.1:${lbPort}`;
     const dir = await tmpDir('xport-ha-');
     // The first replica creates the CAs; the others start together against it.
-    replicas.push(await startXport({ config: replicaConfig({ dataDir: join(dir, 'r0'), url, port: ports[0]!, lb }) }));
-    replicas.push(
-      ...(await Promise.all(ports.slice(1).map((port, i) => startXport({ config: replicaConfig({ dataDir: join(dir, `r${i + 1}`), url, port, lb }) })))),
-    );
+    configs.push(...ports.map((port, i) => replicaConfig({ dataDir: join(dir, `r${i}`), url, port, lb })));
+    replicas.push(await startXport({ config: configs[0]! }));
+    replicas.push(...(await Promise.all(configs.slice(1).map((config) => startXport({ config })))));
 
     const haCfg = join(dir, 'haproxy.cfg');
     await writeFile(haCfg, haproxyConfig(lbPort, ports));
@@ -427,6 +427,25 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     expect(final.code).toBe(0);
     expect(final.stdout).toMatch(/SET: [\d.]+ requests per second/);
   }, 600_000);
+
+  it('joins the killed replica again once it is restarted on its data dir', async () => {
+    const back = await startXport({ config: configs[2]! });
+    replicas.push(back);
+    expect(back.addr).toBe(replicas[2]!.addr);
+    await waitFor(
+      'the live agent with a tunnel to the restarted replica',
+      async () => {
+        const s = await status();
+        return s.proxies.length === 3 && s.proxies.every((p) => p.tunnels.length === 1);
+      },
+      60_000,
+    );
+    // The replica keeps its id across the restart (DATA_DIR/proxy_id): no stale twin is listed.
+    const listed = (await status()).proxies;
+    expect(new Set(listed.map((p) => p.id)).size).toBe(3);
+    expect(listed.find((p) => p.addr === back.addr)?.id).toBe((await readFile(join(back.dataDir, 'proxy_id'), 'utf8')).trim());
+    expect(await oneShot(tunnelCPort, 'k:c-again')).toEqual(['+OK', '+OK']);
+  });
 
   it('leaves nothing corrupt in the backend (xctl backend check)', async () => {
     const r = await runCli('xctl', ['backend', 'check', `--storage=${url}`, '--format=json'], { timeoutMs: 60_000 });
