@@ -171,7 +171,7 @@ try {
 
   // 5b. High availability: its own PostgreSQL, replicas, balancer and agent, torn down after.
   if (selected('ha')) {
-    const r = await runHa({ group, root, work, quick: opts.quick, log });
+    const r = await runHa({ group, root, work, quick: opts.quick, reps, log });
     rows.push(...r.rows);
     raw.ha = r.raw;
   }
