@@ -11,6 +11,8 @@
 //   cluster  a 6-node TLS Redis Cluster: redis-benchmark through xport vs redis-benchmark --cluster
 //   startup  xsh --version / status / db ls against node -e 0 (hyperfine)
 //   memory   RSS idle, per idle session, during a sustained load; audit throughput and drops
+//   ha       PostgreSQL + 3 replicas behind HAProxy + a remote agent: logins/s and new sessions/s
+//            through 1 vs 3 replicas, and the fail-over when one replica is SIGKILLed
 //   profile  CPU profiles of xctl start and the tunnel under load (automatic when an
 //            access-path or memory target is missed in a full run; --profile forces it)
 // Must not import from test/ (plain ESM over dist/ and node:*).
@@ -27,12 +29,13 @@ import { runCertRate, runCertsOverHttps } from './scenario-certs.js';
 import { runStartup } from './scenario-startup.js';
 import { runMemory, memorySection } from './scenario-memory.js';
 import { runProfiles } from './scenario-profile.js';
+import { runHa } from './scenario-ha.js';
 import { AuditCounter } from './audit-counter.js';
 import { writeResults } from './report.js';
 import { findingsSection } from './findings.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['certs', 'access', 'cluster', 'startup', 'memory', 'profile'];
+const GROUPS = ['certs', 'access', 'cluster', 'startup', 'memory', 'ha', 'profile'];
 
 function parseArgs(argv) {
   const o = { quick: false, only: undefined, reps: undefined, profile: undefined, keep: false };
@@ -164,6 +167,13 @@ try {
     rows.push(...r.rows);
     raw.memory = r.raw;
     sections.push(memorySection(r.samples));
+  }
+
+  // 5b. High availability: its own PostgreSQL, replicas, balancer and agent, torn down after.
+  if (selected('ha')) {
+    const r = await runHa({ group, root, work, quick: opts.quick, reps, log });
+    rows.push(...r.rows);
+    raw.ha = r.raw;
   }
 
   // 6. Profiles when a throughput, latency or memory target was missed (or when asked).

@@ -40,6 +40,11 @@ export class ApiClient {
     this.opts = { ...this.opts, credentials };
   }
 
+  /** at returns a client for another address with the same trust and credentials (a proxy replica). */
+  at(addr: string): ApiClient {
+    return new ApiClient({ ...this.opts, addr });
+  }
+
   /** request sends one JSON request and returns the decoded JSON answer. */
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     const socket = await dialProxy({

@@ -61,6 +61,12 @@ export function serverTls(db: DatabaseSpec, defaultCaPem?: string): UpstreamCred
 export interface SessionProof {
   id: string;
   proof: string;
+  /**
+   * The address of the proxy replica whose tunnel carried the session: only that replica knows
+   * the session is live, so a remote agent asks it, not any replica, for the session's
+   * db_client certificate.
+   */
+  via?: string;
 }
 
 /** CredentialOptions bound what a provider returns to one session. */
@@ -77,7 +83,7 @@ export function credentialOptions(session: Session, signal?: AbortSignal): Crede
   return {
     notAfter: session.expires,
     ...(signal ? { signal } : {}),
-    ...(session.proof !== undefined ? { session: { id: session.id, proof: session.proof } } : {}),
+    ...(session.proof !== undefined ? { session: { id: session.id, proof: session.proof, ...(session.via ? { via: session.via } : {}) } } : {}),
   };
 }
 

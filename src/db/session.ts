@@ -52,6 +52,8 @@ export interface Session {
    * proof the agent presents when it asks the auth service for anything on the user's behalf.
    */
   proof?: string;
+  /** The proxy replica that opened the session (see {@link SessionProof.via}). */
+  via?: string;
   clientAddr?: string;
   checker: SessionChecker;
   audit: SessionAudit;

@@ -90,6 +90,29 @@ export interface DatabaseView extends DatabaseSummary {
 export interface WebApiDeps {
   databases?: () => DatabaseView[];
   limits?: Partial<WebApiLimits>;
+  /**
+   * proxies lists the live proxy replicas from their heartbeats in the backend (id, the address
+   * agents dial, the agents whose tunnels each holds); absent on a proxy that does not heartbeat.
+   */
+  proxies?: () => Promise<ProxyView[]>;
+}
+
+/** ProxyView is a proxy replica as its heartbeat describes it. */
+export interface ProxyView {
+  id: string;
+  addr: string;
+  public_addr: string;
+  version: string;
+  started: string;
+  last_seen: string;
+  tunnels: { host_id: string; databases: string[] }[];
+}
+
+/** tunnelsByAgent maps each agent to the proxies holding its tunnel, for listings. */
+function tunnelsByAgent(proxies: ProxyView[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const p of proxies) for (const t of p.tunnels) m.set(t.host_id, [...(m.get(t.host_id) ?? []), p.id]);
+  return m;
 }
 
 /** DENIAL_AUDIT_LIMITS bound `web.access.denied` events: per source and in total, per minute. */
@@ -175,6 +198,7 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
           return { type: t, pin: ca.pin, not_after: ca.notAfter.toISOString() };
         }),
         ca_pin: auth.ca('host').pin,
+        ...(deps.proxies ? { proxies: await deps.proxies() } : {}),
       };
     }),
     route('GET', '/v1/cas/:type', async (c) => {
@@ -291,7 +315,18 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
     route('GET', '/v1/databases', async (c) => {
       const id = c.identity();
       const dbs = await allDatabases();
-      if (id.usage === 'admin') return { databases: dbs.map((d) => ({ ...d, allowed_users: '(admin)' })) };
+      if (id.usage === 'admin') {
+        // Which proxy replicas hold each serving agent's tunnel (from their heartbeats).
+        const proxies = deps.proxies ? await deps.proxies().catch(() => undefined) : undefined;
+        const byAgent = proxies ? tunnelsByAgent(proxies) : undefined;
+        return {
+          databases: dbs.map((d) => ({
+            ...d,
+            allowed_users: '(admin)',
+            ...(byAgent && proxies ? { proxies: proxies.length, tunnels: d.agents.map((a) => ({ agent: a, proxies: byAgent.get(a) ?? [] })) } : {}),
+          })),
+        };
+      }
       if (id.usage !== 'user') throw authRequired('a user certificate is required');
       const checker = await auth.checkerFor(id.roles, id.traits);
       return {
@@ -365,6 +400,11 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
     route('GET', '/v1/agent/roles', async (c) => {
       auth.requireHost(c.identity());
       return { roles: await auth.listRoles() };
+    }),
+    route('GET', '/v1/agent/proxies', async (c) => {
+      auth.requireHost(c.identity());
+      // Only what an agent needs to dial each replica.
+      return { proxies: deps.proxies ? (await deps.proxies()).map((p) => ({ id: p.id, addr: p.addr })) : [] };
     }),
     route('GET', '/v1/agent/databases', async (c) => {
       auth.requireHost(c.identity());

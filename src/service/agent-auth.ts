@@ -90,7 +90,11 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
     ...cas,
     roles: async () => (await api.request<{ roles: Role[] }>('GET', '/v1/agent/roles')).roles,
     signDbClientCert: async (req) => {
-      const r = await api.request<{ cert: string; expires: string }>('POST', '/v1/agent/db-client-cert', {
+      // Asked of the replica that opened the session (only it knows the session is live); the
+      // audit events below go through the public address to any replica, which verifies each
+      // session's proof itself, so a replica dying does not strand them.
+      const via = req.session?.via;
+      const r = await (via ? api.at(via) : api).request<{ cert: string; expires: string }>('POST', '/v1/agent/db-client-cert', {
         ...(req.session ? { sid: req.session.id, proof: req.session.proof } : {}),
         database: req.database,
         db_user: req.dbUser,

@@ -16,10 +16,10 @@ import type { EngineRegistry } from '../db/engine.js';
 import type { Session } from '../db/session.js';
 import { AccessChecker } from '../auth/rbac.js';
 import type { Role } from '../auth/types.js';
-import { TunnelAgent } from '../proxy/tunnel-agent.js';
 import { advertFor } from '../proxy/tunnel-protocol.js';
 import type { AgentAuth } from './agent-auth.js';
 import type { DatabaseHealthChecker } from './db-health.js';
+import { AgentPool, type ProxyTarget } from './agent-pool.js';
 
 /** AgentOptions configures {@link startAgent}. */
 export interface AgentOptions {
@@ -43,11 +43,14 @@ export interface AgentOptions {
   connect?: () => Duplex;
   /** health checks the databases; its last results go out with every heartbeat. */
   health?: DatabaseHealthChecker;
+  /** discoverProxies lists the proxy replicas to keep a tunnel to each (see AgentPool). */
+  discoverProxies?: () => Promise<ProxyTarget[]>;
 }
 
 /** RunningAgent is a started agent. */
 export interface RunningAgent {
-  tunnel: TunnelAgent;
+  /** The agent's tunnels: one per proxy replica. */
+  tunnel: AgentPool;
   databases(): DatabaseSpec[];
   stop(): Promise<void>;
 }
@@ -106,7 +109,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const sessions = new Set<AbortController>();
 
-  const serve = async (stream: Duplex, header: unknown): Promise<void> => {
+  const serve = async (stream: Duplex, header: unknown, via: string): Promise<void> => {
     const h = header as { cert?: unknown; clientAddr?: unknown };
     if (typeof h?.cert !== 'string') throw badParameter('stream header carries no certificate');
     const clientAddr = typeof h.clientAddr === 'string' ? h.clientAddr : undefined;
@@ -125,7 +128,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     // The certificate is the session's proof: with it (and only for what it routes to) the auth
     // service signs db_client certificates and takes this session's audit events.
     const certB64: string = h.cert;
-    const proof = { id: sid, proof: certB64 };
+    // `via`: the replica whose proxy opened the stream is the one that knows the session is
+    // live, so the session's db_client certificate is asked of it.
+    const proof = { id: sid, proof: certB64, via };
     o.auth.openSession(proof);
     // Accepting the stream and answering on it lets errors reach the user in RESP.
     void (async () => {
@@ -176,6 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         ...(route.dbName !== undefined ? { dbName: route.dbName } : {}),
         expires: identity.expires,
         proof: certB64,
+        via,
         ...(clientAddr ? { clientAddr } : {}),
         checker: {
           checkDbUser: (u) => checker.checkDatabaseAccess(db, u),
@@ -201,8 +207,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     })();
   };
 
-  const tunnel = new TunnelAgent({
-    proxyAddr: o.proxyAddr,
+  const tunnel = new AgentPool({
+    publicAddr: o.proxyAddr,
+    ...(o.discoverProxies ? { discover: o.discoverProxies } : {}),
     tls: o.tls,
     hostId: o.hostId,
     version: o.version,
@@ -217,8 +224,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.connect ? { connect: o.connect } : {}),
   });
-  tunnel.on('connected', () => log.info('connected to the proxy', { proxy: o.proxyAddr, databases: databases().map((d) => d.name).join(',') }));
-  tunnel.on('disconnected', (err) => log.warn('lost the proxy connection; reconnecting', { err: err?.message }));
+  tunnel.on('connected', (addr) => log.info('connected to the proxy', { proxy: addr, databases: databases().map((d) => d.name).join(',') }));
+  tunnel.on('disconnected', (addr, err) => log.warn('lost the proxy connection; reconnecting', { proxy: addr, err: err?.message }));
   tunnel.start();
   o.health?.start(databases);
 

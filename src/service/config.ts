@@ -124,6 +124,7 @@ const schema = z.strictObject({
           max_anonymous_connections_per_source: z.number().int().positive().optional(),
         })
         .optional(),
+      advertise_addr: hostPort.optional(),
     })
     .optional(),
   db_service: z
@@ -191,7 +192,17 @@ export interface ServiceConfig {
     /** Where the cluster state lives: the embedded SQLite file in the data dir, or a shared PostgreSQL. */
     storage: StorageConfig;
   };
-  proxy: { enabled: boolean; listenAddr: string; publicAddr: string; limits: ProxyLimits };
+  proxy: {
+    enabled: boolean;
+    listenAddr: string;
+    publicAddr: string;
+    limits: ProxyLimits;
+    /**
+     * advertiseAddr: this replica's own address, which it heartbeats into the backend for agents to
+     * keep a tunnel to it (default: the listen address, or this host's name when listening on all).
+     */
+    advertiseAddr?: string;
+  };
   db: {
     enabled: boolean;
     authToken?: string;
@@ -355,6 +366,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       listenAddr,
       publicAddr: c.proxy_service?.public_addr ?? listenAddr.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:'),
       limits: proxyLimits(c.proxy_service?.limits),
+      ...(c.proxy_service?.advertise_addr !== undefined ? { advertiseAddr: c.proxy_service.advertise_addr } : {}),
     },
     db: {
       enabled: dbEnabled,

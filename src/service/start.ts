@@ -34,6 +34,8 @@ import { specFromConfig } from './databases.js';
 import { applyEnvironment, type ServiceConfig } from './config.js';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
+import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
+import { parseProxyTargets, type ProxyTarget } from './agent-pool.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
 const HOST_CERT_TTL_MS = 7 * 24 * 3_600_000;
@@ -110,7 +112,8 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
     if (config.proxy.enabled) {
       const pub = parseHostPort(config.proxy.publicAddr, 3080, 'public_addr');
       const listen = parseHostPort(config.proxy.listenAddr, 3080, 'listen_addr');
-      const names = [...new Set([pub.host, 'localhost', '127.0.0.1', '::1', hostname(), ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : [])])];
+      const adv = config.proxy.advertiseAddr ? parseHostPort(config.proxy.advertiseAddr, 3080, 'advertise_addr') : undefined;
+      const names = [...new Set([pub.host, ...(adv ? [adv.host] : []), 'localhost', '127.0.0.1', '::1', hostname(), ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : [])])];
       const issueProxyCert = () => {
         const kp = generateKeyPair('ecdsa-p256');
         const cert = auth.issueHostCertificate(`proxy.${config.clusterName}`, names, kp.publicKeyPem, HOST_CERT_TTL_MS);
@@ -150,6 +153,7 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
             ...(d.health ? { health: d.health } : {}),
           })),
         limits: { headersTimeoutMs: limits.headersTimeoutMs, bodyTimeoutMs: limits.bodyTimeoutMs, keepAliveTimeoutMs: limits.keepAliveTimeoutMs },
+        proxies: () => listProxies(backend),
       });
       const dbProxyOptions = {
         tunnels: t,
@@ -199,7 +203,21 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
       }, HOST_CERT_TTL_MS / 2);
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
-      log.info('proxy listening', { addr: `${listener.address.host}:${listener.address.port}`, public_addr: publicAddr });
+      // Heartbeat this replica into the backend: agents keep a tunnel to every replica listed,
+      // and `xctl status` shows them. Stopped (and removed) before the listener closes.
+      const advertised = config.proxy.advertiseAddr ?? (listen.host === '0.0.0.0' || listen.host === '::' ? formatHostPort({ host: hostname(), port: listener.address.port }) : addr);
+      const heartbeat = await startProxyHeartbeat({
+        backend,
+        id: await proxyIdentity(config.dataDir),
+        addr: advertised,
+        publicAddr,
+        version: VERSION,
+        tunnels: () => t.agents().map((a) => ({ host_id: a.hostId, databases: a.databases.map((d) => d.name) })),
+        clock,
+        log: log.child('heartbeat'),
+      });
+      cleanups.push(() => heartbeat.stop());
+      log.info('proxy listening', { addr: `${listener.address.host}:${listener.address.port}`, public_addr: publicAddr, advertise_addr: advertised });
     }
 
     let agent: RunningAgent | undefined;
@@ -250,6 +268,7 @@ async function launchAgent(
     clock: Clock;
     log: Logger;
     connect?: () => import('node:stream').Duplex;
+    discoverProxies?: () => Promise<ProxyTarget[]>;
   },
 ): Promise<RunningAgent> {
   const staticDatabases = await Promise.all(config.db.databases.map(specFromConfig));
@@ -281,6 +300,7 @@ async function launchAgent(
     clock: o.clock,
     ...(o.connect ? { connect: o.connect } : {}),
     health: new DatabaseHealthChecker({ serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem), clock: o.clock, log: o.log.child('health') }),
+    ...(o.discoverProxies ? { discoverProxies: o.discoverProxies } : {}),
   });
 }
 
@@ -308,6 +328,8 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
     agentAuth: remoteAgentAuth(api, { userCaPem: id.userCaPem, dbCaPem: id.dbCaPem }, log.child('agent-auth')),
     clock,
     log,
+    // Keep a tunnel to every proxy replica, learnt through the public address.
+    discoverProxies: async () => parseProxyTargets(await api.request<{ proxies?: unknown }>('GET', '/v1/agent/proxies')),
   });
   // Renew the host certificate at half-life: the tunnel uses it from its next dial and the API
   // client from its next request, so live sessions are not interrupted.

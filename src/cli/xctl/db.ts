@@ -20,6 +20,9 @@ interface DbRow extends DatabaseSummary {
   agents: string[];
   status: string;
   health?: { ok: boolean; error?: string; checked: string };
+  /** With proxy replicas heartbeating: how many there are, and which hold each agent's tunnel. */
+  proxies?: number;
+  tunnels?: { agent: string; proxies: string[] }[];
 }
 
 /** runDbLs lists databases with the agents serving them. */
@@ -35,9 +38,12 @@ export async function runDbLs(ctx: CliContext, o: XctlGlobals & { format?: strin
     ctx.io.stdout.write('No databases found.\n');
     return;
   }
+  // Tunnels: per serving agent, to how many of the live proxy replicas its tunnels are up.
+  const tunnels = (d: DbRow) => (d.tunnels && d.proxies !== undefined ? d.tunnels.map((t) => `${t.agent} ${t.proxies.length}/${d.proxies}`).join(', ') : '');
+  const withTunnels = databases.some((d) => d.tunnels !== undefined);
   ctx.io.stdout.write(
     renderTable(
-      ['Name', 'Agents', 'Labels', 'URI', 'Status'],
+      ['Name', 'Agents', 'Labels', 'URI', 'Status', ...(withTunnels ? ['Tunnels'] : [])],
       databases.map((d) => [
         d.name,
         Array.isArray(d.agents) ? d.agents.join(',') : String(d.agents),
@@ -45,6 +51,7 @@ export async function runDbLs(ctx: CliContext, o: XctlGlobals & { format?: strin
         d.uri,
         // The agent's own check says why a served database is unusable (TLS, refused, …).
         d.status === 'unhealthy' && d.health?.error ? `unhealthy: ${d.health.error}` : d.status,
+        ...(withTunnels ? [tunnels(d)] : []),
       ]),
     ),
   );
