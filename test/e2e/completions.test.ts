@@ -83,8 +83,14 @@ describe('bash completion', () => {
   });
 });
 
-const ZSH = has('zsh');
-const FISH = has('fish');
+/** A shell the CI run must have: missing there is a failure, not a skip (.ci/run installs it). */
+function shell(name: string): boolean {
+  const ok = has(name);
+  if (!ok && process.env.CI) throw new Error(`${name} is missing in CI: .ci/run must install it`);
+  return ok;
+}
+const ZSH = shell('zsh');
+const FISH = shell('fish');
 
 describe('zsh completion', () => {
   it.skipIf(!ZSH)(`walks the tree in real zsh${ZSH ? '' : ' (skipped: zsh is not installed)'}`, () => {
