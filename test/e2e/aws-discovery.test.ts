@@ -19,7 +19,7 @@ import { CreateACLCommand, CreateClusterCommand, CreateUserCommand as MdbCreateU
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { addUser, ROOT, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
 import { writeFile } from 'node:fs/promises';
@@ -84,7 +84,9 @@ describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
       const dir = await tmpDir('xport-aws-cluster-');
-      nodes.push(await startRedis([...ACL, 'cluster-enabled yes', `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 5000']));
+      // The bus port gets a free port of its own: the default (port + 10000) may be taken on a busy machine.
+      const bus = await freePort();
+      nodes.push(await startRedis([...ACL, 'cluster-enabled yes', `cluster-port ${bus}`, `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 5000']));
     }
     standalone = await startRedis(ACL);
     const create = await runProcess('redis-cli', ['--user', 'admin', '--pass', FRONT_PW, '--no-auth-warning', '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 });
