@@ -26,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../../db/session.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
-import { emitAudit, queryEvent } from '../audit-event.js';
+import { commitAudit, emitAudit, queryEvent } from '../audit-event.js';
 import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
 import { judgeCommand } from '../verdict.js';
 import { PubSubState } from '../pubsub.js';
@@ -1126,6 +1126,13 @@ export class ClusterRelay {
   /** afterEvent writes queued commands and ready replies and acts on what changed. */
   #afterEvent(): void {
     if (this.#finished) return;
+    const refused = commitAudit(this.#session);
+    if (refused !== undefined) {
+      // Nothing queued reaches Redis; the session ends with the reason.
+      this.#client.write(refused);
+      this.#finish(false);
+      return;
+    }
     if (!this.#router.flush()) this.#pauseClient(UPSTREAM_FULL);
     const q = this.#queue;
     let h = this.#head;
