@@ -55,8 +55,8 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
     const fd = openSync(join(dir, cur.file), 'r');
     let chunk: Buffer;
     let n: number;
+    let size = Math.min(maxBytes, 1024 * 1024);
     try {
-      let size = Math.min(maxBytes, 1024 * 1024);
       for (;;) {
         chunk = Buffer.allocUnsafe(size);
         n = readSync(fd, chunk, 0, size, cur.pos);
@@ -95,7 +95,8 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
       }
     }
     cur = { file: cur.file, pos: cur.pos + start };
-    if (events.length >= maxEvents || start > 0) return { events, next: cur, skipped };
+    // Read on into the next file only when this one is done (read to its end) and not the newest.
+    if (events.length >= maxEvents || newest || n >= size) return { events, next: cur, skipped };
   }
 }
 
