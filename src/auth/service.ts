@@ -51,13 +51,15 @@ const AGENT_EVENT_ID = /^[0-9a-f]{32}$/;
 /**
  * agentEventId derives the stored id of an agent's event from the agent's own id: the same event
  * shipped twice (the acknowledgement was lost) gets the same id, so the index stores it once,
- * while the hash of the agent's host id keeps one agent from choosing ids that collide with
- * another's (or the auth service's) and so hiding their events. The leading 12 hex digits (the
- * millisecond) are kept so ids still sort by time.
+ * while the hash of the agent's host id keeps one agent from simply reusing another's (or the
+ * auth service's) ids to hide their events. The leading 12 hex digits (the millisecond) and the
+ * trailing 12 are kept, so one agent's ids still sort in the order it minted them.
  */
 export function agentEventId(hostId: string, id: unknown): string | undefined {
   if (typeof id !== 'string' || !AGENT_EVENT_ID.test(id)) return undefined;
-  return id.slice(0, 12) + createHash('sha256').update(hostId).update('\0').update(id).digest('hex').slice(0, 20);
+  // ms (12) + hash of host and the id's head (8) + the id's tail (12): one agent's ids minted in
+  // one millisecond differ only in the tail (store/event-sequence), so they keep their order.
+  return id.slice(0, 12) + createHash('sha256').update(hostId).update('\0').update(id.slice(0, 20)).digest('hex').slice(0, 8) + id.slice(20);
 }
 
 /** openAuditWal opens the write-ahead log and the consumer that indexes it into the backend. */
