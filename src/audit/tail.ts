@@ -47,8 +47,13 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
   let cur: LogPosition = { ...from };
   for (;;) {
     const seq = seqOf(cur.file);
-    const idx = files.findIndex((f) => f.seq >= seq && (f.seq > seq || f.name === cur.file));
-    if (idx < 0) return { events, next: cur, skipped };
+    let idx = files.findIndex((f) => f.seq >= seq && (f.seq > seq || f.name === cur.file));
+    if (idx < 0) {
+      // Every file is older than the saved one: the log was replaced (a new volume, a restore).
+      // Read the new files from the start; ids keep a line indexed before from counting twice.
+      if (files.length === 0 || files[files.length - 1]!.seq >= seq || events.length > 0) return { events, next: cur, skipped };
+      idx = 0;
+    }
     // The saved file was removed (retention): continue with the next one from its start.
     if (files[idx]!.name !== cur.file) cur = { file: files[idx]!.name, pos: 0 };
     const newest = idx === files.length - 1;
