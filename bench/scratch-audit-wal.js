@@ -32,6 +32,12 @@ const group = new ProcessGroup();
 const work = mkdtempSync(join(tmpdir(), 'xport-walcost-'));
 try {
   const fx = await startFixture(group, root, work, (m) => process.stderr.write(`${m}\n`));
+  if (process.env.WAL_PROFILE_DIR) {
+    // Restart xctl start under the V8 profiler (written at its clean exit).
+    await fx.stopService();
+    await fx.startService(['--cpu-prof', `--cpu-prof-dir=${process.env.WAL_PROFILE_DIR}`]);
+    await fx.waitOnline();
+  }
   await fx.startTunnel();
   const target = { port: fx.tunnelPort, user: 'alice', password: 'alice-redis-pw' };
   await runRedisBenchmark(group, target, ['-t', 'set', '-P', '16', '-c', '50', '-n', '50000']); // warm-up

@@ -221,7 +221,10 @@ export class LogConsumer {
           this.resolveWaiters();
         }
         this.delay = this.o.retryDelayMs;
-        if (this.stopped || (!moved && !this.again)) break;
+        // Read on at once only for a backlog (a full batch) or a waiter; otherwise let events
+        // gather until the next poll, so a steady stream makes few large deliveries (each is a
+        // transaction and a saved position), not many small ones.
+        if (this.stopped || !moved || (r.events.length < this.o.maxBatch && !this.again && this.waiters.length === 0)) break;
       }
     } catch (err) {
       this.o.log.warn(`could not deliver audit events to the ${this.o.name}; will retry`, { error: (err as Error).message, retryInMs: this.delay });
