@@ -106,10 +106,10 @@ export class AuditFileWriter {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? nullLogger;
     this.onCommit = opts.onCommit;
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const files = logFiles(this.dir);
-    this.seq = files.length > 0 ? files[files.length - 1]!.seq : 0;
     try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const files = logFiles(this.dir);
+      this.seq = files.length > 0 ? files[files.length - 1]!.seq : 0;
       this.openNext();
     } catch (err) {
       // Start anyway: every commit retries, and sessions are refused until one succeeds.
@@ -213,6 +213,12 @@ export class AuditFileWriter {
 
   /** openNext creates the next file; a file left by an earlier failure is closed first. */
   private openNext(): void {
+    if (this.seq === 0) {
+      // The directory could not be read at start: learn the sequence now.
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const files = logFiles(this.dir);
+      this.seq = files.length > 0 ? files[files.length - 1]!.seq : 0;
+    }
     if (this.fd >= 0) {
       try {
         closeSync(this.fd);

@@ -567,7 +567,7 @@ export class ClusterRelay {
         const table = this.#o.onTable?.(reply);
         if (table !== undefined) this.#table = table;
       });
-      this.#router.flush();
+      if (this.#auditCommitted()) this.#router.flush();
     }
   }
 
@@ -1123,16 +1123,21 @@ export class ClusterRelay {
     });
   }
 
+  /**
+   * auditCommitted writes the audit events of the commands queued so far to the log; when it
+   * cannot, nothing queued reaches Redis and the session ends with the reason.
+   */
+  #auditCommitted(): boolean {
+    const refused = commitAudit(this.#session);
+    if (refused === undefined) return true;
+    this.#client.write(refused);
+    this.#finish(false);
+    return false;
+  }
+
   /** afterEvent writes queued commands and ready replies and acts on what changed. */
   #afterEvent(): void {
-    if (this.#finished) return;
-    const refused = commitAudit(this.#session);
-    if (refused !== undefined) {
-      // Nothing queued reaches Redis; the session ends with the reason.
-      this.#client.write(refused);
-      this.#finish(false);
-      return;
-    }
+    if (this.#finished || !this.#auditCommitted()) return;
     if (!this.#router.flush()) this.#pauseClient(UPSTREAM_FULL);
     const q = this.#queue;
     let h = this.#head;
