@@ -21,6 +21,10 @@ export interface ReadResult {
   next: LogPosition;
   /** Lines that were not JSON objects (a torn last line of a crashed writer's file, or garbage). */
   skipped: number;
+  /** Bytes of complete lines consumed. */
+  bytes: number;
+  /** The read stopped at a limit (events, bytes): more is probably there already. */
+  more: boolean;
 }
 
 /** seqOf returns a file name's sequence number (0 for none). */
@@ -45,13 +49,14 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
   const events: Record<string, unknown>[] = [];
   let skipped = 0;
   let cur: LogPosition = { ...from };
+  let total = 0;
   for (;;) {
     const seq = seqOf(cur.file);
     let idx = files.findIndex((f) => f.seq >= seq && (f.seq > seq || f.name === cur.file));
     if (idx < 0) {
       // Every file is older than the saved one: the log was replaced (a new volume, a restore).
       // Read the new files from the start; ids keep a line indexed before from counting twice.
-      if (files.length === 0 || files[files.length - 1]!.seq >= seq || events.length > 0) return { events, next: cur, skipped };
+      if (files.length === 0 || files[files.length - 1]!.seq >= seq || events.length > 0) return { events, next: cur, skipped, bytes: total, more: false };
       idx = 0;
     }
     // The saved file was removed (retention): continue with the next one from its start.
@@ -80,7 +85,7 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
         cur = { file: cur.file, pos: cur.pos + n };
         continue;
       }
-      if (newest) return { events, next: cur, skipped };
+      if (newest) return { events, next: cur, skipped, bytes: total, more: false };
       if (n > 0) skipped++;
       cur = { file: files[idx + 1]!.name, pos: 0 };
       continue;
@@ -100,8 +105,10 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
       }
     }
     cur = { file: cur.file, pos: cur.pos + start };
+    total += start;
     // Read on into the next file only when this one is done (read to its end) and not the newest.
-    if (events.length >= maxEvents || newest || n >= size) return { events, next: cur, skipped };
+    const more = events.length >= maxEvents || n >= size || total >= maxBytes;
+    if (more || newest) return { events, next: cur, skipped, bytes: total, more };
   }
 }
 
@@ -115,6 +122,8 @@ export interface LogConsumerOptions {
   deliver: (events: Record<string, unknown>[]) => Promise<void>;
   /** Most events per delivery. Default 4096. */
   maxBatch?: number;
+  /** About the most bytes of log per delivery (whole lines; at least one chunk). Default 4 MiB. */
+  maxBytes?: number;
   /** How often to look for new lines when nothing kicks the consumer. Default 200 ms. */
   pollMs?: number;
   /** First retry delay after a failed delivery, doubled up to 5 s. Default 100 ms. */
@@ -147,6 +156,7 @@ export class LogConsumer {
   constructor(opts: LogConsumerOptions) {
     this.o = {
       maxBatch: 4096,
+      maxBytes: 4 * 1024 * 1024,
       pollMs: 200,
       retryDelayMs: 100,
       ...opts,
@@ -210,7 +220,7 @@ export class LogConsumer {
     try {
       for (;;) {
         this.again = false;
-        const r = readFrom(this.o.dir, this.pos, this.o.maxBatch);
+        const r = readFrom(this.o.dir, this.pos, this.o.maxBatch, this.o.maxBytes);
         if (r.skipped > 0) this.o.log.warn('skipped audit log lines that are not events (a torn line after a crash?)', { count: r.skipped, file: this.pos.file });
         if (r.events.length > 0) await this.o.deliver(r.events);
         const moved = comparePositions(r.next, this.pos) !== 0;
@@ -224,7 +234,7 @@ export class LogConsumer {
         // Read on at once only for a backlog (a full batch) or a waiter; otherwise let events
         // gather until the next poll, so a steady stream makes few large deliveries (each is a
         // transaction and a saved position), not many small ones.
-        if (this.stopped || !moved || (r.events.length < this.o.maxBatch && !this.again && this.waiters.length === 0)) break;
+        if (this.stopped || !moved || (!r.more && !this.again && this.waiters.length === 0)) break;
       }
     } catch (err) {
       this.o.log.warn(`could not deliver audit events to the ${this.o.name}; will retry`, { error: (err as Error).message, retryInMs: this.delay });

@@ -132,6 +132,8 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
     offsetFile,
     deliver,
     maxBatch: SHIP_BATCH,
+    // The web API takes bodies up to 4 MiB: 2 MiB of events plus the proofs of up to 1,000 sessions.
+    maxBytes: 2 * 1024 * 1024,
     pollMs: 200,
     log,
     name: 'auth service',

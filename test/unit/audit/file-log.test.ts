@@ -160,6 +160,22 @@ describe('readFrom', () => {
   });
 });
 
+describe('readFrom byte budget', () => {
+  it('stops at about maxBytes of whole lines across files, says there is more, and resumes after them', () => {
+    const w = open({ maxFileBytes: 2000 });
+    for (let i = 0; i < 100; i++) {
+      w.append({ type: 'big', i, pad: 'x'.repeat(200) });
+      w.commit();
+    }
+    const first = readFrom(dir, { file: '', pos: 0 }, 10_000, 3000);
+    expect(first.more).toBe(true);
+    expect(first.bytes).toBeGreaterThanOrEqual(3000);
+    expect(first.bytes).toBeLessThan(3000 + 2300);
+    const rest = readFrom(dir, first.next, 10_000, 1_000_000);
+    expect([...first.events, ...rest.events].map((e) => e.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+});
+
 describe('LogConsumer', () => {
   it('delivers every line once, saves its position after each delivery, and a new consumer resumes there', async () => {
     const w = open({ maxFileBytes: 300 });
