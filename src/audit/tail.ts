@@ -210,7 +210,8 @@ export class LogConsumer {
       this.timer = undefined;
       this.loop = this.run();
     }, ms);
-    this.timer.unref();
+    // Someone waiting (a search, a shutdown) keeps the process alive until they are served.
+    if (this.waiters.length === 0) this.timer.unref();
   }
 
   private async run(): Promise<void> {

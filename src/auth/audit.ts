@@ -226,8 +226,8 @@ export class AuditLog {
       await Promise.race([
         this.wal.consumer.waitFor(this.wal.writer.position),
         new Promise<void>((r) => {
+          // Not unref'd: at shutdown this wait is what keeps the process alive for the index.
           timer = setTimeout(r, CLOSE_INDEX_WAIT_MS);
-          timer.unref();
         }),
       ]);
       clearTimeout(timer);

@@ -171,8 +171,8 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
       await Promise.race([
         shipper.waitFor(writer.position),
         new Promise<void>((r) => {
+          // Not unref'd: at shutdown this wait is what keeps the process alive for the shipper.
           timer = setTimeout(r, 5000);
-          timer.unref();
         }),
       ]);
       clearTimeout(timer);
