@@ -41,6 +41,15 @@ try {
   await fx.startTunnel();
   const target = { port: fx.tunnelPort, user: 'alice', password: 'alice-redis-pw' };
   await runRedisBenchmark(group, target, ['-t', 'set', '-P', '16', '-c', '50', '-n', '50000']); // warm-up
+  if (process.env.WAL_STRACE) {
+    // Count the write syscalls of xctl start during one round (strace slows it: no timing here).
+    const st = group.start('strace', 'strace', ['-c', '-f', '-e', 'trace=write,writev,pwrite64,fsync,fdatasync', '-p', String(fx.svc.pid)]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await runRedisBenchmark(group, target, ['-t', 'set', '-P', '16', '-c', '50', '-n', '100000']);
+    process.kill(st.pid, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 1000));
+    process.stderr.write(st.output());
+  }
   const rows = [];
   for (let i = 0; i < rounds; i++) {
     const before = cpuMs(fx.svc.pid);
