@@ -9,6 +9,9 @@ import { messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/log.js';
 import type { AuditEvent, Backend, EventQuery } from '../store/backend.js';
+import { nextEventId } from '../store/event-sequence.js';
+import type { AuditFileWriter } from '../audit/file-log.js';
+import type { LogConsumer } from '../audit/tail.js';
 
 /** EventCode is an event type's stable code, with its own code for failures where one exists. */
 export interface EventCode {
@@ -89,7 +92,15 @@ export interface AuditLogOptions {
   retryDelayMs?: number;
   /** Longest retry delay. Default 5 s. */
   maxRetryDelayMs?: number;
+  /**
+   * The write-ahead log: when given, events are appended to it (with their ids) instead of being
+   * queued in memory, and the backend is only an index that `consumer` feeds from the log.
+   */
+  wal?: { writer: AuditFileWriter; consumer: LogConsumer };
 }
+
+/** How long close() waits for the index to catch up; the rest is indexed at the next start. */
+const CLOSE_INDEX_WAIT_MS = 5000;
 
 /**
  * AuditLog queues audit events and writes them to a backend in order, in batches, one write at a
@@ -121,6 +132,8 @@ export class AuditLog {
   private closed = false;
   /** flush() callers, by the emitted count they wait for (non-decreasing). */
   private readonly waiters: { upTo: number; resolve: () => void }[] = [];
+  private readonly wal: AuditLogOptions['wal'];
+  private lastId: string | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -132,6 +145,8 @@ export class AuditLog {
     this.flushIntervalMs = Math.max(0, opts.flushIntervalMs ?? 50);
     this.retryDelayMs = Math.max(1, opts.retryDelayMs ?? 100);
     this.maxRetryDelayMs = Math.max(this.retryDelayMs, opts.maxRetryDelayMs ?? 5000);
+    this.wal = opts.wal;
+    this.wal?.consumer.start();
   }
 
   /**
@@ -151,6 +166,13 @@ export class AuditLog {
       const code = eventCode(e.type, e.success);
       if (code !== undefined) e.code = code;
     }
+    if (this.wal) {
+      // The id is given before the event is logged, so the index can tell a replayed line.
+      if (e.id === undefined) e.id = this.lastId = nextEventId(this.lastId, new Date(this.stampMs));
+      this.wal.writer.append(e);
+      this.emitted++;
+      return;
+    }
     this.tail.push(e);
     this.emitted++;
     if (this.tail.length >= this.maxBatch) {
@@ -162,8 +184,21 @@ export class AuditLog {
     }
   }
 
+  /**
+   * commit writes the events emitted so far to the write-ahead log, synchronously (one write).
+   * Throws AuditUnavailableError when the log cannot be written; without a log it does nothing
+   * (the events are queued for the backend).
+   */
+  commit(): void {
+    this.wal?.writer.commit();
+  }
+
   /** stats returns the counters. */
   stats(): AuditStats {
+    if (this.wal) {
+      const written = this.wal.consumer.delivered;
+      return { emitted: this.emitted, written, pending: Math.max(0, this.emitted - written), failedWrites: this.failedWrites };
+    }
     return { emitted: this.emitted, written: this.written, pending: this.emitted - this.written, failedWrites: this.failedWrites };
   }
 
@@ -172,6 +207,14 @@ export class AuditLog {
    * failing it keeps waiting (retries continue with backoff), and keeps the process alive meanwhile.
    */
   flush(): Promise<void> {
+    if (this.wal) {
+      try {
+        this.wal.writer.commit();
+      } catch (err) {
+        this.log.error('audit log write failed', { error: messageOf(err) });
+      }
+      return this.wal.consumer.waitFor(this.wal.writer.position);
+    }
     const upTo = this.emitted;
     if (this.written >= upTo) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
@@ -182,6 +225,22 @@ export class AuditLog {
 
   /** close writes everything emitted so far (including events emitted while it waits), then stops the timers. */
   async close(): Promise<void> {
+    if (this.wal) {
+      if (this.closed) return;
+      this.closed = true;
+      this.wal.writer.close();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.wal.consumer.waitFor(this.wal.writer.position),
+        new Promise<void>((r) => {
+          // Not unref'd: at shutdown this wait is what keeps the process alive for the index.
+          timer = setTimeout(r, CLOSE_INDEX_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      await this.wal.consumer.stop();
+      return;
+    }
     while (this.written < this.emitted) await this.flush();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

@@ -7,7 +7,7 @@
  * checked against role rules before it acts. Must not import proxy, service, client or cli.
  */
 import type { Backend, EventQuery, AuditEvent } from '../store/backend.js';
-import { accessDenied, badParameter, notFound, conflict } from '../errors.js';
+import { accessDenied, badParameter, notFound, conflict, connectionProblem } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { humanDuration } from '../util/duration.js';
@@ -21,6 +21,9 @@ import {
   type RouteToDatabase,
 } from '../pki/index.js';
 import { AuditLog } from './audit.js';
+import { AuditFileWriter } from '../audit/file-log.js';
+import { LogConsumer } from '../audit/tail.js';
+import { createHash } from 'node:crypto';
 import { UserService } from './users.js';
 import { JoinTokenService } from './tokens.js';
 import { LoginLimiter } from './lockout.js';
@@ -42,6 +45,42 @@ export const AGENT_CERT_TTL_MS = 7 * 24 * 3_600_000;
 const SESSION_EVENT_PREFIX = 'db.session.';
 /** AUTH_ASSIGNED_FIELDS are set by the audit log, never taken from an agent. */
 const AUTH_ASSIGNED_FIELDS = ['id', 'code', 'time'] as const;
+/** The shape of an event id an agent mints (store/event-id). */
+const AGENT_EVENT_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * agentEventId derives the stored id of an agent's event from the agent's own id: the same event
+ * shipped twice (the acknowledgement was lost) gets the same id, so the index stores it once,
+ * while the hash of the agent's host id keeps one agent from simply reusing another's (or the
+ * auth service's) ids to hide their events. The leading 12 hex digits (the millisecond) and the
+ * trailing 12 are kept, so one agent's ids still sort in the order it minted them.
+ */
+export function agentEventId(hostId: string, id: unknown): string | undefined {
+  if (typeof id !== 'string' || !AGENT_EVENT_ID.test(id)) return undefined;
+  // ms (12) + hash of host and the id's head (8) + the id's tail (12): one agent's ids minted in
+  // one millisecond differ only in the tail (store/event-sequence), so they keep their order.
+  return id.slice(0, 12) + createHash('sha256').update(hostId).update('\0').update(id.slice(0, 20)).digest('hex').slice(0, 8) + id.slice(20);
+}
+
+/** openAuditWal opens the write-ahead log and the consumer that indexes it into the backend. */
+function openAuditWal(backend: Backend, o: NonNullable<AuthServiceOptions['auditLog']>, opts: AuthServiceOptions) {
+  const writer = new AuditFileWriter({
+    dir: o.dir,
+    clock: opts.clock,
+    log: opts.log,
+    ...(o.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: o.fsyncIntervalMs } : {}),
+    ...(o.maxFileBytes !== undefined ? { maxFileBytes: o.maxFileBytes } : {}),
+  });
+  const consumer = new LogConsumer({
+    dir: o.dir,
+    offsetFile: `${o.dir}/index.offset`,
+    deliver: (events) => backend.appendEvents(events as unknown as AuditEvent[]),
+    log: opts.log,
+    name: 'index',
+    pollMs: 100,
+  });
+  return { writer, consumer };
+}
 /** ADMIN_USER is the name in the local admin identity xctl uses on the auth host. */
 export const ADMIN_USER = 'xctl-admin';
 
@@ -55,6 +94,12 @@ export interface AuthServiceOptions {
   secondFactor: 'off' | 'otp';
   caKeyAlgorithm?: KeyAlgorithm;
   sessionTtlMs?: number;
+  /**
+   * The write-ahead audit log (a directory in the data dir). When given, every audit event is
+   * appended there first and the backend is an index fed from it; without it (unit tests) events
+   * are queued in memory for the backend.
+   */
+  auditLog?: { dir: string; fsyncIntervalMs?: number; maxFileBytes?: number };
 }
 
 /** LoginRequest is what `xsh login` sends. */
@@ -116,7 +161,12 @@ export class AuthService {
    */
   static async open(opts: AuthServiceOptions): Promise<AuthService> {
     // Large batches: every Redis command is an event, and each batch is one fsync'd transaction.
-    const audit = new AuditLog(opts.backend, { clock: opts.clock, log: opts.log, maxBatch: 4096 });
+    const audit = new AuditLog(opts.backend, {
+      clock: opts.clock,
+      log: opts.log,
+      maxBatch: 4096,
+      ...(opts.auditLog ? { wal: openAuditWal(opts.backend, opts.auditLog, opts) } : {}),
+    });
     const cas = new Map<CAType, CertificateAuthority>();
     for (const type of CA_TYPES) {
       const key = `cas/${type}`;
@@ -622,7 +672,9 @@ export class AuthService {
         continue;
       }
       // The auth service numbers, codes and times what it records; an agent cannot backdate.
+      const id = agentEventId(hostId, e.id);
       for (const k of AUTH_ASSIGNED_FIELDS) if (k in e) delete e[k];
+      if (id !== undefined) e.id = id;
       const s = this.agentSessions.lookup(actor, e.sid, nowMs);
       if (!s) {
         rejected++;
@@ -642,6 +694,12 @@ export class AuthService {
         sids: [...rejectedSids],
         error: firstError ?? 'the events name no session this agent serves',
       });
+    }
+    // The acknowledgement means "in the log": the agent may forget the batch once we answer.
+    try {
+      this.audit.commit();
+    } catch (err) {
+      throw connectionProblem(`audit log unavailable: ${(err as Error).message}`);
     }
     return { accepted, rejected };
   }

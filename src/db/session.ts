@@ -30,9 +30,16 @@ export interface SessionAuditEvent {
   [field: string]: unknown;
 }
 
-/** SessionAudit receives a session's events. emit() must not block or throw. */
+/** SessionAudit receives a session's events. emit() must not block or throw: it only buffers. */
 export interface SessionAudit {
   emit(event: SessionAuditEvent): void;
+  /**
+   * flush writes the buffered events to the write-ahead audit log in one write; the engine calls
+   * it right before it forwards the bytes carrying the commands those events describe. Throws
+   * when the log cannot be written: the engine then refuses the commands (no audit, no access).
+   * Absent: events need no flush (a sink that is not write-ahead, as in some unit tests).
+   */
+  flush?(): void;
 }
 
 /** Session is one client connection to one database. */

@@ -5,6 +5,7 @@
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatQuery, keyNames } from './audit-format.js';
+import { error as errorReply } from './resp/index.js';
 
 /**
  * queryEvent builds the event for one client command: its name, the key names at the given
@@ -36,5 +37,20 @@ export function emitAudit(session: Session, log: Logger, ev: SessionAuditEvent):
     session.audit.emit(ev);
   } catch (err) {
     log.warn('audit sink threw; event dropped', { session: session.id, error: (err as Error).message });
+  }
+}
+
+/**
+ * commitAudit writes the session's buffered events to the write-ahead log (one write for all the
+ * commands of a socket read). Both relays call it right before they forward bytes upstream: a
+ * command reaches Redis only once its event is in the log. Returns the RESP error to send the
+ * client instead of forwarding when the log cannot be written (no audit, no access).
+ */
+export function commitAudit(session: Session): Buffer | undefined {
+  try {
+    session.audit.flush?.();
+    return undefined;
+  } catch (err) {
+    return errorReply(`ERR xport: audit log unavailable: ${(err as Error).message}`);
   }
 }

@@ -39,7 +39,7 @@ import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello, formatQuery } from './audit-format.js';
-import { emitAudit, queryEvent } from './audit-event.js';
+import { commitAudit, emitAudit, queryEvent } from './audit-event.js';
 import { cstrEqualsIgnoreCase, keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
 import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
@@ -778,6 +778,13 @@ export class SessionRelay {
     const out = this.#upOut;
     if (out.length === 0 || this.#finished) return;
     this.#upOut = [];
+    const refused = commitAudit(this.#session);
+    if (refused !== undefined) {
+      // Nothing of this read reaches Redis; the session ends with the reason.
+      this.#client.write(refused);
+      this.#finish(false);
+      return;
+    }
     // Pipelined requests are views of the same chunk: merged, they go out as one slice.
     const ok = writeBatch(this.#upstream, out.length === 1 ? out : coalesceSlices(out));
     if (!ok && !this.#waitingUpstreamDrain) {

@@ -11,6 +11,10 @@ import type { DatabaseResource } from '../db/resource.js';
 import type { SessionProof } from '../db/credentials.js';
 import type { Identity } from '../pki/index.js';
 import type { Logger } from '../util/log.js';
+import { join } from 'node:path';
+import { AuditFileWriter } from '../audit/file-log.js';
+import { LogConsumer, loadPositionExtra } from '../audit/tail.js';
+import { nextEventId } from '../store/event-sequence.js';
 
 /** AgentAuth is the agent's view of the auth service. */
 export interface AgentAuth {
@@ -36,6 +40,12 @@ export interface AgentAuth {
    * from the session's proof, not from the event.
    */
   emit(event: { type: string; sid: string; [k: string]: unknown }, session: SessionProof): void;
+  /**
+   * flush writes the emitted events to the write-ahead audit log in one write (the auth
+   * service's log in-process, the agent's own log for a remote agent). Throws when the log
+   * cannot be written: the caller must not forward the commands those events describe.
+   */
+  flush(): void;
   close(): Promise<void>;
 }
 
@@ -51,41 +61,86 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
     openSession: (s) => void auth.agentSessions.register(host, s.id, s.proof),
     // The event object is the caller's own fresh one: the auth service rewrites it in place.
     emit: (e, s) => void auth.acceptAgentEvent(host, e, s.proof),
+    flush: () => auth.audit.commit(),
     close: async () => {},
   };
 }
 
+/** AgentAuditLogOptions places a remote agent's own write-ahead audit log. */
+export interface AgentAuditLogOptions {
+  dir: string;
+  fsyncIntervalMs?: number;
+  maxFileBytes?: number;
+}
+
+/** PROOF_RECORD is the agent-log line that carries a session's proof for the shipper (never shipped as an event). */
+const PROOF_RECORD = 'xport.session.proof';
+/** Proofs the shipper keeps for sessions whose end it has not shipped yet (oldest dropped beyond). */
+const MAX_PROOFS = 10_000;
+/** Events per POST: the web API takes at most 10,000 events and 1,000 session proofs per request. */
+const SHIP_BATCH = 1000;
+
 /**
- * remoteAgentAuth talks to the auth service through the proxy's web API. Audit events are
- * batched and sent every 200 ms (or at 1,000), retried while the proxy is unreachable, so a
- * burst of queries costs a few requests, not one each.
+ * remoteAgentAuth talks to the auth service through the proxy's web API. Audit events go to the
+ * agent's own write-ahead log in its data dir first (the relays flush it before forwarding); a
+ * {@link LogConsumer} ships the log to the auth service in batches and saves its position only
+ * after the auth service acknowledged a batch (it answers once the events are in its own log).
+ * Event ids are minted here, so a batch re-sent after a crash of either side is stored once.
  */
-export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPem: string }, log: Logger): AgentAuth {
-  // Each queued event keeps a reference to its session's proof (shared, not copied), so a batch
-  // can carry the proofs of the sessions it names: the auth service needs no memory of earlier
-  // batches, and a restarted one re-learns live sessions from the next batch.
-  type Queued = { e: Record<string, unknown>; s: SessionProof };
-  let queue: Queued[] = [];
-  let sending = false;
-  const MAX_QUEUE = 1_000_000;
-  const flush = async () => {
-    if (sending || queue.length === 0) return;
-    sending = true;
-    const batch = queue.slice(0, 1000);
-    const sessions: Record<string, string> = {};
-    for (const q of batch) sessions[q.s.id] = q.s.proof;
-    try {
-      const r = await api.request<{ accepted?: number; rejected?: number }>('POST', '/v1/agent/events', { sessions, events: batch.map((q) => q.e) });
-      queue = queue.slice(batch.length);
-      if (r.rejected) log.warn('the auth service refused audit events of sessions it could not verify', { rejected: r.rejected });
-    } catch (err) {
-      log.warn('could not send audit events; will retry', { pending: queue.length, err: (err as Error).message });
-    } finally {
-      sending = false;
+export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPem: string }, log: Logger, audit: AgentAuditLogOptions): AgentAuth {
+  const writer = new AuditFileWriter({
+    dir: audit.dir,
+    log,
+    ...(audit.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: audit.fsyncIntervalMs } : {}),
+    ...(audit.maxFileBytes !== undefined ? { maxFileBytes: audit.maxFileBytes } : {}),
+  });
+  const offsetFile = join(audit.dir, 'ship.offset');
+  // A batch names sessions; the auth service needs their proofs (it may have restarted and
+  // forgotten them). The proofs of sessions still open are saved with the shipped position.
+  const proofs = new Map<string, string>();
+  const saved = loadPositionExtra(offsetFile).proofs;
+  if (saved && typeof saved === 'object') for (const [k, v] of Object.entries(saved)) if (typeof v === 'string') proofs.set(k, v);
+  const deliver = async (lines: Record<string, unknown>[]) => {
+    const events: Record<string, unknown>[] = [];
+    const ended: string[] = [];
+    for (const e of lines) {
+      const sid = typeof e.sid === 'string' ? e.sid : '';
+      if (e.type === PROOF_RECORD) {
+        if (typeof e.proof === 'string' && sid) {
+          proofs.set(sid, e.proof);
+          if (proofs.size > MAX_PROOFS) proofs.delete(proofs.keys().next().value as string);
+        }
+        continue;
+      }
+      if (e.type === 'db.session.end' || (e.type === 'db.session.start' && e.success === false)) ended.push(sid);
+      events.push(e);
     }
+    if (events.length > 0) {
+      const sessions: Record<string, string> = {};
+      for (const e of events) {
+        const sid = e.sid as string;
+        const p = proofs.get(sid);
+        if (p !== undefined) sessions[sid] = p;
+      }
+      const r = await api.request<{ accepted?: number; rejected?: number }>('POST', '/v1/agent/events', { sessions, events });
+      if (r.rejected) log.warn('the auth service refused audit events of sessions it could not verify', { rejected: r.rejected });
+    }
+    for (const sid of ended) proofs.delete(sid);
   };
-  const timer = setInterval(() => void flush(), 200);
-  timer.unref();
+  const shipper = new LogConsumer({
+    dir: audit.dir,
+    offsetFile,
+    deliver,
+    maxBatch: SHIP_BATCH,
+    // The web API takes bodies up to 4 MiB: 2 MiB of events plus the proofs of up to 1,000 sessions.
+    maxBytes: 2 * 1024 * 1024,
+    pollMs: 200,
+    log,
+    name: 'auth service',
+    extra: () => ({ proofs: Object.fromEntries(proofs) }),
+  });
+  shipper.start();
+  let lastId: string | undefined;
   return {
     ...cas,
     roles: async () => (await api.request<{ roles: Role[] }>('GET', '/v1/agent/roles')).roles,
@@ -104,21 +159,28 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
       return { certPem: r.cert, notAfter: new Date(r.expires) };
     },
     dynamicDatabases: async () => (await api.request<{ databases: DatabaseResource[] }>('GET', '/v1/agent/databases')).databases,
-    openSession: () => {},
-    emit: (e, s) => {
-      if (queue.length >= MAX_QUEUE) {
-        log.error('audit queue full: the auth service has been unreachable too long; dropping the oldest event');
-        queue.shift();
-      }
-      queue.push({ e, s });
-      if (queue.length >= 1000) void flush();
+    // The proof goes into the log ahead of the session's events, so the shipper has it even after a restart.
+    openSession: (s) => writer.append({ type: PROOF_RECORD, sid: s.id, proof: s.proof }),
+    emit: (e) => {
+      const now = new Date();
+      e.id = lastId = nextEventId(lastId, now);
+      e.time = now.toISOString();
+      writer.append(e);
     },
+    flush: () => writer.commit(),
     close: async () => {
-      clearInterval(timer);
-      for (let i = 0; i < 20 && queue.length > 0; i++) {
-        await flush();
-        if (queue.length) await new Promise((r) => setTimeout(r, 100));
-      }
+      writer.close();
+      // Ship what is left while the auth service answers; the rest goes at the next start.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        shipper.waitFor(writer.position),
+        new Promise<void>((r) => {
+          // Not unref'd: at shutdown this wait is what keeps the process alive for the shipper.
+          timer = setTimeout(r, 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      await shipper.stop();
     },
   };
 }

@@ -188,8 +188,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           checkDbName: (n) => checker.checkDatabaseAccess(db, dbUser, n),
           commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
         },
-        audit: { emit },
+        audit: { emit, flush: () => o.auth.flush() },
       };
+      // No audit, no access: a log that cannot be written refuses the session before it starts.
+      try {
+        o.auth.flush();
+      } catch (err) {
+        log.error('audit log unavailable; refusing the session', { sid, err: messageOf(err) });
+        engine.sendError(stream, new Error(`audit log unavailable: ${messageOf(err)}`));
+        return;
+      }
       const ac = new AbortController();
       sessions.add(ac);
       // The session ends no later than the user's certificate.

@@ -157,7 +157,15 @@ const schema = z.strictObject({
         .optional(),
     })
     .optional(),
-  audit: z.strictObject({ redis_values: z.enum(['redact', 'full']).optional() }).optional(),
+  audit: z
+    .strictObject({
+      redis_values: z.enum(['redact', 'full']).optional(),
+      /** How often the write-ahead audit log is fsync'd (default 1s; 0 would be every write, not offered). */
+      fsync_interval: duration.optional(),
+      /** Rotate an audit log file at this many bytes (default 128 MiB); files also rotate daily. */
+      max_file_size: z.number().int().min(1024).optional(),
+    })
+    .optional(),
 });
 
 /** FileConfig is the config file as written. */
@@ -231,7 +239,11 @@ export interface ServiceConfig {
       processBufferBytes?: number;
     };
   };
-  audit: { redisValues: 'redact' | 'full' };
+  /**
+   * Audit: value redaction, and the write-ahead log (`<data_dir>/audit/*.jsonl`): fsync interval
+   * and rotation size.
+   */
+  audit: { redisValues: 'redact' | 'full'; fsyncIntervalMs: number; maxFileBytes?: number };
 }
 
 /**
@@ -403,7 +415,11 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
         ...(c.db_service?.limits?.process_buffer_bytes ? { processBufferBytes: c.db_service.limits.process_buffer_bytes } : {}),
       },
     },
-    audit: { redisValues: c.audit?.redis_values ?? 'redact' },
+    audit: {
+      redisValues: c.audit?.redis_values ?? 'redact',
+      fsyncIntervalMs: c.audit?.fsync_interval ? Math.min(parseDuration(c.audit.fsync_interval, 'audit.fsync_interval', 's'), 60_000) : 1000,
+      ...(c.audit?.max_file_size ? { maxFileBytes: c.audit.max_file_size } : {}),
+    },
   };
 }
 

@@ -32,6 +32,7 @@ import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
 import { applyEnvironment, type ServiceConfig } from './config.js';
+import { join } from 'node:path';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
@@ -103,6 +104,7 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
       secondFactor: config.auth.secondFactor,
       caKeyAlgorithm: config.auth.caKeyAlgorithm,
       sessionTtlMs: config.auth.sessionTtlMs,
+      auditLog: auditLogOptions(config),
     });
     cleanups.push(() => auth.close());
 
@@ -325,7 +327,7 @@ async function startRemoteAgent(config: ServiceConfig, clock: Clock, log: Logger
     hostId: id.hostId,
     proxyAddr: config.db.proxyServer,
     tls: { certPem: id.certPem, keyPem: id.keyPem, caPem: id.hostCaPem },
-    agentAuth: remoteAgentAuth(api, { userCaPem: id.userCaPem, dbCaPem: id.dbCaPem }, log.child('agent-auth')),
+    agentAuth: remoteAgentAuth(api, { userCaPem: id.userCaPem, dbCaPem: id.dbCaPem }, log.child('agent-auth'), auditLogOptions(config)),
     clock,
     log,
     // Keep a tunnel to every proxy replica, learnt through the public address.
@@ -375,4 +377,13 @@ async function ensureWritableDir(dir: string): Promise<void> {
       hint: 'Run as a user who can write it, or choose another with --data-dir.',
     });
   }
+}
+
+/** auditLogOptions places the write-ahead audit log in the data dir, tuned by the config's `audit`. */
+function auditLogOptions(config: ServiceConfig): { dir: string; fsyncIntervalMs: number; maxFileBytes?: number } {
+  return {
+    dir: join(config.dataDir, 'audit'),
+    fsyncIntervalMs: config.audit.fsyncIntervalMs,
+    ...(config.audit.maxFileBytes !== undefined ? { maxFileBytes: config.audit.maxFileBytes } : {}),
+  };
 }

@@ -13,6 +13,7 @@ export class MemoryBackend implements Backend {
   private readonly events: AuditEvent[] = [];
   private revision = 0;
   private lastEventId: string | undefined;
+  private readonly eventIds = new Set<string>();
   private readonly watchers = new Set<{ prefix: string; onEvent: (e: WatchEvent) => void }>();
 
   constructor(private readonly clock: Clock = systemClock) {}
@@ -82,6 +83,9 @@ export class MemoryBackend implements Backend {
     for (const e of events) {
       // nextEventId, not newEventId: events appended in one millisecond must keep their order.
       const id = e.id ?? nextEventId(this.lastEventId, new Date(e.time));
+      // Like the SQL backends: an id already stored is a replay, skipped.
+      if (this.eventIds.has(id)) continue;
+      this.eventIds.add(id);
       if (this.lastEventId === undefined || id > this.lastEventId) this.lastEventId = id;
       this.events.push({ ...e, id });
     }

@@ -318,7 +318,8 @@ export class PostgresBackend implements Backend {
 
   /**
    * appendEvents stores all events in one transaction. The events advisory lock makes reading the
-   * newest id and inserting after it atomic across replicas, so ids keep append order.
+   * newest id and inserting after it atomic across replicas, so ids keep append order. An event
+   * whose id is already stored is skipped (idempotent replays of the write-ahead log).
    */
   async appendEvents(events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -349,7 +350,8 @@ export class PostgresBackend implements Backend {
         if (prev === undefined || id > prev) prev = id;
         return id;
       });
-      await c.query('INSERT INTO xport_events (id, time, type, usr, data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])', [
+      // ON CONFLICT: the index is fed from the write-ahead log, which may replay a batch after a crash.
+      await c.query('INSERT INTO xport_events (id, time, type, usr, data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT (id) DO NOTHING', [
         ids,
         cols.time,
         cols.type,

@@ -259,7 +259,8 @@ export class SqliteBackend implements Backend {
       bump: db.prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE name = 'revision' RETURNING value`).pluck(),
       lastEventId: db.prepare<[], string>('SELECT id FROM events ORDER BY id DESC LIMIT 1').pluck(),
       insertEvent: db.prepare<[string, string, string, string | null, string], unknown>(
-        'INSERT INTO events (id, time, type, user, data) VALUES (?, ?, ?, ?, ?)',
+        // OR IGNORE: the index is fed from the write-ahead log, which may replay a batch after a crash.
+        'INSERT OR IGNORE INTO events (id, time, type, user, data) VALUES (?, ?, ?, ?, ?)',
       ),
     };
 
@@ -358,7 +359,10 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  /** appendEvents stores all events in one transaction, assigning ids that keep their order. */
+  /**
+   * appendEvents stores all events in one transaction, assigning ids that keep their order to
+   * events without one; an event whose id is already stored is skipped (idempotent replays).
+   */
   appendEvents(events: AuditEvent[]): Promise<void> {
     return this.guard(() => {
       if (events.length === 0) return;

@@ -158,7 +158,7 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
   let direct: Cluster;
   const fronts: Front[] = [];
 
-  async function startFront(plan: { roles?: Role[]; dbUser?: string; dbName?: string } = {}, cfg: Partial<RedisEngineConfig> & { inject?: boolean } = {}): Promise<Front> {
+  async function startFront(plan: { roles?: Role[]; dbUser?: string; dbName?: string; auditFlush?: () => void } = {}, cfg: Partial<RedisEngineConfig> & { inject?: boolean } = {}): Promise<Front> {
     const { inject, ...engineCfg } = cfg;
     const engine = new RedisEngine({ credentials: new ClusterCredentials(() => fx, inject ?? true), log: nullLogger, ...engineCfg });
     const events: SessionAuditEvent[] = [];
@@ -178,7 +178,7 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
         dbName: plan.dbName,
         expires,
         checker: sessionChecker(plan.roles ?? [FULL], db, dbUser),
-        audit: { emit: (e) => events.push({ ...e, session: id }) },
+        audit: { emit: (e) => events.push({ ...e, session: id }), ...(plan.auditFlush ? { flush: plan.auditFlush } : {}) },
       };
       const ctl = new AbortController();
       controllers.push(ctl);
@@ -269,6 +269,29 @@ describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Clust
     const q = front.events.filter((e) => e.type === 'db.session.query');
     expect(q).toHaveLength(keys.length * 2 + 1);
     expect(q[0]).toMatchObject({ command: 'set', keys: [keys[0]], query: `SET ${keys[0]} ******`, success: true });
+  });
+
+  it('flushes the audit events before forwarding to any shard, and forwards nothing when the audit log cannot be written', async () => {
+    let failing = false;
+    const flushes: number[] = [];
+    const front = await startFront({
+      auditFlush: () => {
+        if (failing) throw new Error('permission denied writing to /var/lib/xport/audit');
+        flushes.push(front.events.length);
+      },
+    });
+    const via = await rawFront(front.port);
+    const [ok, refused] = keysPerShard(shardRanges, 'walk', 2);
+    via.send(...ok!.map((k) => enc('SET', k, 'v')));
+    expect(await via.take(ok!.length)).toEqual(ok!.map(() => '+OK\r\n'));
+    const lastSet = front.events.map((e) => e.command).lastIndexOf('set');
+    expect(flushes.some((n) => n > lastSet)).toBe(true);
+    failing = true;
+    via.send(...refused!.map((k) => enc('SET', k, 'v')));
+    expect(await via.take(1)).toEqual(['-ERR xport: audit log unavailable: permission denied writing to /var/lib/xport/audit\r\n']);
+    await via.closed;
+    for (const k of ok!) expect(await direct.exists(k)).toBe(1);
+    for (const k of refused!) expect(await direct.exists(k)).toBe(0);
   });
 
   it('answers DBSIZE, KEYS, INFO, RANDOMKEY and FLUSHALL as the whole cluster', async () => {

@@ -57,6 +57,8 @@ interface SessionPlan {
   dbUser?: string;
   dbName?: string;
   db?: DatabaseSpec;
+  /** The audit sink's flush (the write-ahead log's commit); absent: a sink without one. */
+  auditFlush?: () => void;
 }
 
 /**
@@ -186,7 +188,7 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
         dbName: plan.dbName,
         expires,
         checker: sessionChecker(plan.roles ?? [FULL], database, dbUser),
-        audit: { emit: (e) => events.push({ ...e, session: `s${n}` }) },
+        audit: { emit: (e) => events.push({ ...e, session: `s${n}` }), ...(plan.auditFlush ? { flush: plan.auditFlush } : {}) },
       };
       const ctl = new AbortController();
       controllers.push(ctl);
@@ -502,6 +504,32 @@ describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
     expect(await b.lpush('blq', 'x')).toBe(1);
     expect(await popped).toEqual(['blq', 'x']);
     await Promise.all([a.quit(), b.quit()]);
+  });
+
+  it('flushes the audit events of a read before forwarding it, and forwards nothing when the audit log cannot be written', async () => {
+    let failing = false;
+    /** How many events had been emitted at each flush: the events the flush made durable. */
+    const flushes: number[] = [];
+    const front = await startFront({
+      auditFlush: () => {
+        if (failing) throw new Error('no space left on the device of /var/lib/xport/audit');
+        flushes.push(front.events.length);
+      },
+    });
+    const c = await rawFront(front.port);
+    c.send(enc('SET', 'wal:1', 'a'), enc('SET', 'wal:2', 'b'));
+    expect(await c.take(2)).toEqual(['+OK\r\n', '+OK\r\n']);
+    // Both SETs of the one read were covered by a flush made before they were forwarded.
+    const lastSet = front.events.map((e) => e.command).lastIndexOf('set');
+    expect(flushes.some((n) => n > lastSet)).toBe(true);
+    failing = true;
+    c.send(enc('SET', 'wal:3', 'c'), enc('SET', 'wal:4', 'd'));
+    expect(await c.take(1)).toEqual(['-ERR xport: audit log unavailable: no space left on the device of /var/lib/xport/audit\r\n']);
+    await c.closed;
+    const d = await direct();
+    d.send(enc('EXISTS', 'wal:1', 'wal:2', 'wal:3', 'wal:4'));
+    expect(await d.take(1)).toEqual([':2\r\n']);
+    d.close();
   });
 
   it('answers malformed RESP with a protocol error and closes only that session', async () => {

@@ -24,6 +24,7 @@ const LAYERS: Record<string, number> = {
   'db/': 1,
   'pki/': 1,
   'store/': 1,
+  'audit/': 1, // the write-ahead audit log files: writer and tailer, no domain knowledge
   'redis/resp/': 1,
   'auth/': 2,
   'redis/': 2,

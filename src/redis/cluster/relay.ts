@@ -27,7 +27,7 @@ import type { Session, SessionAuditEvent } from '../../db/session.js';
 import type { InputBudget } from '../input-budget.js';
 import type { Logger } from '../../util/log.js';
 import { formatAuth, formatHello, formatQuery } from '../audit-format.js';
-import { emitAudit, queryEvent } from '../audit-event.js';
+import { commitAudit, emitAudit, queryEvent } from '../audit-event.js';
 import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
 import { displayArg, displayName, judgeCommand } from '../verdict.js';
 import { PubSubState } from '../pubsub.js';
@@ -623,7 +623,7 @@ export class ClusterRelay {
         const table = this.#o.onTable?.(reply);
         if (table !== undefined) this.#table = table;
       });
-      this.#router.flush();
+      if (this.#auditCommitted()) this.#router.flush();
     }
   }
 
@@ -1183,9 +1183,21 @@ export class ClusterRelay {
     });
   }
 
+  /**
+   * auditCommitted writes the audit events of the commands queued so far to the log; when it
+   * cannot, nothing queued reaches Redis and the session ends with the reason.
+   */
+  #auditCommitted(): boolean {
+    const refused = commitAudit(this.#session);
+    if (refused === undefined) return true;
+    this.#client.write(refused);
+    this.#finish(false);
+    return false;
+  }
+
   /** afterEvent writes queued commands and ready replies and acts on what changed. */
   #afterEvent(): void {
-    if (this.#finished) return;
+    if (this.#finished || !this.#auditCommitted()) return;
     if (!this.#router.flush()) this.#pauseClient(UPSTREAM_FULL);
     const q = this.#queue;
     let h = this.#head;

@@ -213,3 +213,46 @@ describe('AuditLog', () => {
     await audit.close();
   });
 });
+
+describe('AuditLog with a write-ahead log', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  async function walLog(backend: MemoryBackend) {
+    const { AuditFileWriter } = await import('../../../src/audit/file-log.js');
+    const { LogConsumer, readFrom } = await import('../../../src/audit/tail.js');
+    const dir = await mkdtemp(join(tmpdir(), 'xport-auditlog-'));
+    dirs.push(dir);
+    const writer = new AuditFileWriter({ dir });
+    const consumer = new LogConsumer({ dir, offsetFile: join(dir, 'index.offset'), deliver: (es) => backend.appendEvents(es as unknown as AuditEvent[]), pollMs: 10 });
+    return { dir, writer, readFrom, log: new AuditLog(backend, { clock: new FakeClock(), wal: { writer, consumer } }) };
+  }
+
+  it('gives every event an id and a code in the log, and search sees the events emitted before it', async () => {
+    const backend = new RecordingBackend(new FakeClock());
+    const { dir, log, readFrom } = await walLog(backend);
+    log.emit({ type: 'user.login', user: 'alice', success: false });
+    log.emit({ type: 'role.created', user: 'admin', name: 'dev' });
+    log.commit();
+    const lines = readFrom(dir, { file: '', pos: 0 }).events;
+    expect(lines.map((e) => [e.type, e.code])).toEqual([
+      ['user.login', 'T1000W'],
+      ['role.created', 'T9000I'],
+    ]);
+    expect(lines.every((e) => typeof e.id === 'string' && /^[0-9a-f]{32}$/.test(e.id))).toBe(true);
+    const found = await log.search({});
+    expect(found.map((e) => e.id)).toEqual(lines.map((e) => e.id));
+    await log.close();
+  });
+
+  it('keeps events whose index write failed in the log and indexes them once the backend is back', async () => {
+    const backend = new RecordingBackend(new FakeClock(), 2);
+    const { log } = await walLog(backend);
+    for (let i = 0; i < 5; i++) log.emit({ type: 'x.test', i });
+    const found = await log.search({ type: 'x.test' });
+    expect(found.map((e) => e.i)).toEqual([0, 1, 2, 3, 4]);
+    await log.close();
+  });
+});

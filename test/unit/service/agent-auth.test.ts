@@ -4,7 +4,11 @@
  * meet the same checks as a remote agent. Real CAs and certificates; the clock is a FakeClock so
  * expiry is exact.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFrom } from '../../../src/audit/tail.js';
 import { AuthService } from '../../../src/auth/service.js';
 import { ENDED_GRACE_MS, EVENT_GRACE_MS } from '../../../src/auth/agent-sessions.js';
 import { localAgentAuth } from '../../../src/service/agent-auth.js';
@@ -17,10 +21,18 @@ import { isXError } from '../../../src/errors.js';
 const HOUR = 3_600_000;
 const CLUSTER = 'example';
 
-async function setup() {
+async function setup(auditDir?: string) {
   const clock = new FakeClock(new Date());
   const backend = new MemoryBackend(clock);
-  const auth = await AuthService.open({ backend, clock, log: nullLogger, clusterName: CLUSTER, version: 'test', secondFactor: 'off' });
+  const auth = await AuthService.open({
+    backend,
+    clock,
+    log: nullLogger,
+    clusterName: CLUSTER,
+    version: 'test',
+    secondFactor: 'off',
+    ...(auditDir ? { auditLog: { dir: auditDir } } : {}),
+  });
   // What the proxy's registry says: agent-1 serves cache; agent-2 serves other; agent-3 is gone.
   const serving: Record<string, string[]> = { 'agent-1': ['cache'], 'agent-2': ['other'] };
   auth.useAgentDirectory({ connected: (h) => h in serving, serves: (h, db) => serving[h]?.includes(db) ?? false });
@@ -53,7 +65,7 @@ async function setup() {
       publicKeyPem: generateKeyPair('ecdsa-p256').publicKeyPem,
       notAfter: req.notAfter ?? new Date(clock.now().getTime() + 24 * HOUR),
     });
-  return { clock, auth, host, routed, events, sign, serving, open };
+  return { clock, backend, auth, host, routed, events, sign, serving, open };
 }
 
 async function refusal(p: Promise<unknown> | (() => unknown)): Promise<{ kind: string; message: string }> {
@@ -204,6 +216,72 @@ describe('audit events from agents', () => {
     const { auth } = await setup();
     const user: Identity = { user: 'alice', roles: ['dev'], traits: { db_users: [], db_names: [] }, usage: 'user', cluster: CLUSTER };
     expect((await refusal(() => auth.acceptAgentEvents(user, []))).kind).toBe('access-denied');
+  });
+});
+
+describe('audit events through the write-ahead log', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'xport-wal-'));
+    dirs.push(d);
+    return d;
+  };
+
+  it('stores a batch re-sent after a lost acknowledgement once, under ids derived from the agent and its host', async () => {
+    const { auth, host, routed, events } = await setup(tmp());
+    const proof = routed('alice', 'cache', 'alice');
+    const batch = () => [
+      { type: 'db.session.query', sid: 's-1', id: '0190000000000000000000000000000a', command: 'get' },
+      { type: 'db.session.query', sid: 's-1', id: '0190000000000000000000000000000b', command: 'set' },
+    ];
+    expect(auth.acceptAgentEvents(host('agent-1'), batch(), { 's-1': proof })).toEqual({ accepted: 2, rejected: 0 });
+    // The agent did not see the answer and sends the same batch again, with one more event.
+    expect(auth.acceptAgentEvents(host('agent-1'), [...batch(), { type: 'db.session.end', sid: 's-1', id: '0190000000000000000000000000000c' }], { 's-1': proof })).toEqual({
+      accepted: 3,
+      rejected: 0,
+    });
+    const q = await events('db.session.query');
+    expect(q.map((e) => e.command)).toEqual(['get', 'set']);
+    expect(await events('db.session.end')).toHaveLength(1);
+    // The stored id keeps the agent's millisecond (order) but not its choice of the rest.
+    expect(q[0]!.id).toMatch(/^019000000000[0-9a-f]{20}$/);
+    expect(q[0]!.id).not.toBe('0190000000000000000000000000000a');
+  });
+
+  it('keeps one agent from hiding another agent\'s events by reusing their ids', async () => {
+    const { auth, host, routed, events } = await setup(tmp());
+    const id = '0190000000000000000000000000abcd';
+    auth.acceptAgentEvents(host('agent-1'), [{ type: 'db.session.query', sid: 's-1', id, command: 'get' }], { 's-1': routed('alice', 'cache', 'alice') });
+    auth.acceptAgentEvents(host('agent-2'), [{ type: 'db.session.query', sid: 's-2', id, command: 'flushall' }], { 's-2': routed('bob', 'other', 'bob') });
+    // Both are stored (same millisecond, so their order is the hashes'): sorted for the comparison.
+    expect((await events('db.session.query')).map((e) => [e.user, e.command]).sort()).toEqual([
+      ['alice', 'get'],
+      ['bob', 'flushall'],
+    ]);
+  });
+
+  it('writes every event to the log before the index, and a restarted service indexes what was left exactly once', async () => {
+    const dir = tmp();
+    const first = await setup(dir);
+    const a = localAgentAuth(first.auth, first.host('agent-1'));
+    const proof = first.routed('alice', 'cache', 'alice');
+    a.openSession({ id: 'sid-w', proof });
+    for (let i = 0; i < 100; i++) a.emit({ type: 'db.session.query', sid: 'sid-w', command: 'get', i }, { id: 'sid-w', proof });
+    a.flush();
+    const logged = readFrom(dir, { file: '', pos: 0 }, 10_000).events.filter((e) => e.type === 'db.session.query');
+    expect(logged.map((e) => e.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(new Set(logged.map((e) => e.id)).size).toBe(100);
+    await first.auth.close();
+    // A crash after indexing but before the offset was saved: the index replays from the start.
+    rmSync(join(dir, 'index.offset'), { force: true });
+    const again = await AuthService.open({ backend: first.backend, clock: first.clock, log: nullLogger, clusterName: CLUSTER, version: 'test', secondFactor: 'off', auditLog: { dir } });
+    await again.audit.flush();
+    const stored = await again.audit.search({ type: 'db.session.query', limit: 10_000 });
+    expect(stored.map((e) => e.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await again.close();
   });
 });
 

@@ -8,8 +8,19 @@ describe('service config', () => {
       clusterName: 'xport',
       auth: { enabled: true, secondFactor: 'off', caKeyAlgorithm: 'ecdsa-p256', sessionTtlMs: 12 * 3_600_000 },
       proxy: { enabled: true, listenAddr: '0.0.0.0:3080', publicAddr: 'localhost:3080' },
-      audit: { redisValues: 'redact' },
+      audit: { redisValues: 'redact', fsyncIntervalMs: 1000 },
     });
+  });
+
+  it('reads the audit log settings: fsync interval (capped at a minute) and rotation size', () => {
+    expect(parseConfig('version: v1\naudit:\n  fsync_interval: 200ms\n  max_file_size: 1048576\n').audit).toEqual({
+      redisValues: 'redact',
+      fsyncIntervalMs: 200,
+      maxFileBytes: 1048576,
+    });
+    expect(parseConfig('version: v1\naudit:\n  fsync_interval: 2h\n').audit.fsyncIntervalMs).toBe(60_000);
+    expect(() => parseConfig('version: v1\naudit:\n  fsync_interval: often\n')).toThrow(/audit\.fsync_interval: must be a duration/);
+    expect(() => parseConfig('version: v1\naudit:\n  max_file_size: 10\n')).toThrow(/audit\.max_file_size/);
   });
 
   it('reads every documented key', () => {

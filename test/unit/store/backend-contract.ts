@@ -242,6 +242,21 @@ export function describeBackendContract(name: string, make: MakeBackend): void {
         expect((await b.searchEvents({ type: 'x.custom' }))[0]?.id).toBe('ffffffffffff00000000000000000001');
       });
 
+      it('stores an event whose id it already holds only once (a replayed batch of the audit log)', async () => {
+        const batch = [
+          { id: 'ffffffffffff00000000000000000010', type: 'x.replay', time: at(6), n: 1 },
+          { id: 'ffffffffffff00000000000000000011', type: 'x.replay', time: at(6), n: 2 },
+        ];
+        await b.appendEvents(batch.map((e) => ({ ...e })));
+        // The replay overlaps the first batch and brings one new event; the stored copies stay as they were.
+        await b.appendEvents([{ ...batch[1]!, n: 99 }, { id: 'ffffffffffff00000000000000000012', type: 'x.replay', time: at(7), n: 3 }]);
+        expect((await b.searchEvents({ type: 'x.replay' })).map((e) => [e.id, e.n])).toEqual([
+          ['ffffffffffff00000000000000000010', 1],
+          ['ffffffffffff00000000000000000011', 2],
+          ['ffffffffffff00000000000000000012', 3],
+        ]);
+      });
+
       it('keeps the append order of events that share a millisecond', async () => {
         const batch = Array.from({ length: 300 }, (_, i) => ({ type: 'db.session.query', time: at(10), seq: i }));
         await b.appendEvents(batch.slice(0, 150));
