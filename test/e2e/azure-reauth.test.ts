@@ -21,7 +21,7 @@ import { startAzureRedis, type AzureRedis, type TokenExpiryEnforcer } from '../h
 
 const SUB = '00000000-0000-0000-0000-0000000000r1';
 /** Short enough that a 100 s session sees three tokens; the agent re-AUTHs at least a fifth of it early. */
-const TOKEN_LIFETIME_S = 30;
+const TOKEN_LIFETIME_S = 20;
 
 /** startTunnel runs `xsh proxy db … --tunnel` and resolves with its port. */
 async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
