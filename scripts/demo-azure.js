@@ -181,7 +181,7 @@ try {
   process.stdout.write('\n# orders has access keys disabled: Entra ID, as the reader identity (Data Reader), so Redis refuses the write:\n');
   await run('xsh', ['db', 'connect', 'orders', '--db-user=reader', '--', 'GET', 'order:1']);
   await run('xsh', ['db', 'connect', 'orders', '--db-user=reader', '--', 'SET', 'order:1', 'cancelled'], { allowFail: true });
-  await run('xsh', ['db', 'logout', 'my-azure-redis']);
+  await run('xsh', ['db', 'logout', 'orders']);
   await run('xctl', ['--data-dir', dataDir, 'audit', 'ls', '--type=db.session.start']);
   process.stdout.write(`\nDemo finished; files were in ${work} (removed).\n`);
 } catch (err) {
