@@ -23,7 +23,7 @@ export interface Verdict {
   /** Why the request is refused (the text after `-ERR xport: `); undefined when it may run. */
   denied: string | undefined;
   /** What refused it: a malformed name, the command rules, or a db argument. */
-  deniedFor?: 'name' | 'command' | 'db';
+  deniedFor?: 'name' | 'command' | 'db' | 'key';
 }
 
 /** Shared by every command that selects no db, so the common case allocates nothing. */
@@ -54,6 +54,16 @@ export function judgeCommand(table: CommandTable, name: string, args: readonly B
   const keys = keyPositions(cmd.info, args);
   if (!checker.commandAllowed(cmd.name, cmd.categories)) {
     return { cmd, keys, denied: `access denied to ${displayName(cmd.name)}`, deniedFor: 'command' };
+  }
+  if (checker.keyAllowed !== undefined) {
+    // Key positions come from the server's command table (the same Redis's ACL checks), so the
+    // keys judged are the keys Redis will touch.
+    for (const i of keys) {
+      const key = args[i];
+      if (key !== undefined && !checker.keyAllowed(key)) {
+        return { cmd, keys, denied: `access denied to key ${displayArg(key)} for ${displayName(cmd.name)}`, deniedFor: 'key' };
+      }
+    }
   }
   const dbArg = deniedDbArgument(cmd.name, args, checker);
   if (dbArg !== undefined) return { cmd, keys, denied: `access denied to db ${displayArg(dbArg)}`, deniedFor: 'db' };

@@ -45,6 +45,11 @@ export interface AgentOptions {
   health?: DatabaseHealthChecker;
   /** discoverProxies lists the proxy replicas to keep a tunnel to each (see AgentPool). */
   discoverProxies?: () => Promise<ProxyTarget[]>;
+  /**
+   * onAclChange is told when the roles of a live session on a managed database derive new Redis
+   * ACL rules for its db user (a role changed), so the ACL user is updated while the session runs.
+   */
+  onAclChange?: (session: Session, rules: readonly string[] | null) => Promise<void>;
 }
 
 /** RunningAgent is a started agent. */
@@ -56,6 +61,8 @@ export interface RunningAgent {
 }
 
 const ROLE_CACHE_MS = 5_000;
+/** How often a live session re-reads roles: a role change narrows it within seconds. */
+const SESSION_ROLE_REFRESH_MS = 2_000;
 const RESOURCE_POLL_MS = 3_000;
 
 function selectorMatches(sel: Record<string, string>, labels: Record<string, string>): boolean {
@@ -171,7 +178,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         engine.sendError(stream, err);
         return;
       }
-      const scoped = checker.scopeTo(db, dbUser);
+      let scoped = checker.scopeTo(db, dbUser);
+      const managed = db.users === 'managed';
       const session: Session = {
         id: sid,
         user: identity.user,
@@ -187,6 +195,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           checkDbUser: (u) => checker.checkDatabaseAccess(db, u),
           checkDbName: (n) => checker.checkDatabaseAccess(db, dbUser, n),
           commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
+          keyAllowed: (k) => scoped.keyAllowed(k),
+          ...(managed ? { aclRules: () => scoped.redisAclRules() } : {}),
         },
         audit: { emit },
       };
@@ -196,12 +206,54 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       const ttl = Math.max(0, identity.expires.getTime() - o.clock.now().getTime());
       const expiry = setTimeout(() => ac.abort(new Error('certificate expired')), Math.min(ttl, 2 ** 31 - 1));
       expiry.unref();
+      // Roles are re-read while the session runs: a narrowed role applies to its next command,
+      // and for a managed db user the Redis ACL follows (so scripts are narrowed too).
+      let lastRules: string | undefined;
+      try {
+        if (managed) lastRules = scoped.redisAclRules().join(' ');
+      } catch {
+        lastRules = undefined;
+      }
+      let refreshing = false;
+      const refresh = setInterval(() => {
+        if (refreshing) return;
+        refreshing = true;
+        void (async () => {
+          try {
+            const all = await roles();
+            const next = AccessChecker.fromRoles(all.filter((r) => identity.roles.includes(r.metadata.name)), identity.traits);
+            try {
+              next.checkDatabaseAccess(db, dbUser, route.dbName);
+            } catch (err) {
+              ac.abort(new Error(`access revoked: ${messageOf(err)}`));
+              if (managed && o.onAclChange) await o.onAclChange(session, null);
+              return;
+            }
+            checker = next;
+            scoped = next.scopeTo(db, dbUser);
+            if (managed && o.onAclChange) {
+              const rules = scoped.redisAclRules();
+              const line = rules.join(' ');
+              if (line !== lastRules) {
+                await o.onAclChange(session, rules);
+                lastRules = line;
+              }
+            }
+          } catch (err) {
+            log.warn('could not refresh the roles of a live session', { sid, err: messageOf(err) });
+          } finally {
+            refreshing = false;
+          }
+        })();
+      }, SESSION_ROLE_REFRESH_MS);
+      refresh.unref();
       try {
         await engine.handle(stream, session, ac.signal);
       } catch (err) {
         log.warn('session failed', { sid, err: messageOf(err) });
       } finally {
         clearTimeout(expiry);
+        clearInterval(refresh);
         sessions.delete(ac);
       }
     })();
