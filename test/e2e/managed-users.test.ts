@@ -1,0 +1,212 @@
+/**
+ * Managed self-hosted ACL users (issue 13): the agent owns the Redis ACL user of each db user,
+ * derived from the roles, with a password only it knows. Real xctl start, real xsh tunnel, real
+ * TLS redis-server requiring client certificates; the test reads Redis's own ACL state over a
+ * loopback plaintext port that only the test uses.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ROOT, addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { freePort, hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
+
+const ADMIN_PW = 'agent-admin-pw-only-on-the-agent';
+
+function roleYaml(keys: string[], commands: string[]): string {
+  return [
+    'kind: role',
+    'version: v1',
+    'metadata: { name: app }',
+    'spec:',
+    '  allow:',
+    '    db_labels: { env: dev }',
+    "    db_users: ['{{internal.db_users}}']",
+    "    db_names: ['0']",
+    `    redis_commands: ${JSON.stringify(commands)}`,
+    `    redis_keys: ${JSON.stringify(keys)}`,
+    "    redis_channels: ['app.*']",
+    '',
+  ].join('\n');
+}
+
+async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; output(): string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
+    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
+  });
+  return {
+    port,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) {
+        process.kill(child.pid!, 'SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
+
+async function replyOf(p: Promise<unknown>): Promise<string> {
+  try {
+    return String(await p);
+  } catch (err) {
+    return `ERR: ${(err as Error).message}`;
+  }
+}
+
+describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
+  let svc: XportService;
+  let redis: RedisServer;
+  let inspect: Redis;
+  let alice: XshUser;
+  let dir: string;
+  let tunnel: Awaited<ReturnType<typeof startTunnel>>;
+  const clients: Redis[] = [];
+
+  const client = async (): Promise<Redis> => {
+    // No username, no password: the agent authenticates the session as the managed user.
+    const r = new Redis({ host: '127.0.0.1', port: tunnel.port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    await r.connect();
+    clients.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    dir = await tmpDir('xport-managed-');
+    const redisPort = await freePort();
+    const plainPort = await freePort();
+    const pwFile = join(dir, 'redis-admin.pw');
+    await writeFile(pwFile, `${ADMIN_PW}\n`);
+    await chmod(pwFile, 0o600);
+    const config = [
+      'version: v1',
+      'cluster_name: managed-test',
+      `data_dir: ${join(dir, 'data')}`,
+      'proxy_service: { listen_addr: 127.0.0.1:0 }',
+      'db_service:',
+      '  enabled: true',
+      '  resources: []',
+      '  databases:',
+      '    - name: cache',
+      '      protocol: redis',
+      `      uri: rediss://127.0.0.1:${redisPort}`,
+      '      static_labels: { env: dev }',
+      '      users: managed',
+      `      admin: { user: xport-admin, password_file: ${pwFile} }`,
+      '      password_rotation: 5s',
+      '',
+    ].join('\n');
+    svc = await startXport({ config });
+    const certPrefix = join(dir, 'server');
+    const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
+    expect(sign.stderr).toBe('');
+    const aclPath = join(dir, 'users.acl');
+    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user default off', ''].join('\n'));
+    // The plaintext loopback port is the test's own window into Redis's ACL state.
+    redis = await startRedis([...redisTlsLines(certPrefix, aclPath), `port ${plainPort}`], { tlsPort: true, port: redisPort });
+    inspect = new Redis({ host: '127.0.0.1', port: plainPort, username: 'xport-admin', password: ADMIN_PW, lazyConnect: true });
+    await inspect.connect();
+    const rolesFile = join(dir, 'role.yaml');
+    await writeFile(rolesFile, roleYaml(['app:*'], ['+@all', '-flushall', '+@scripting']));
+    const cr = await svc.xctl(['create', '-f', rolesFile]);
+    expect(cr.stderr).toBe('');
+    alice = await addUser(svc, 'alice', ['--roles=app', '--db-users=alice'], 'alice-long-password');
+    await waitFor('database cache online', async () => {
+      const r = await svc.xctl(['db', 'ls', '--format=json']);
+      return r.code === 0 && (JSON.parse(r.stdout) as { name: string; status: string }[]).some((d) => d.name === 'cache' && d.status === 'online');
+    }, 60_000);
+    tunnel = await startTunnel(alice, ['cache', '--db-user=alice']);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    inspect?.disconnect();
+    await tunnel?.stop();
+    await svc?.stop();
+    await redis?.stop();
+  });
+
+  it('connects with no password and runs what the role allows, as the managed ACL user', async () => {
+    const c = await client();
+    expect(await c.set('app:1', 'v1')).toBe('OK');
+    expect(await c.get('app:1')).toBe('v1');
+    expect(await c.call('ACL', 'WHOAMI')).toBe('alice');
+    // Redis holds the derived user: the role's keys and channels, never a password xsh knows.
+    const acl = String(await inspect.call('ACL', 'LIST'));
+    expect(acl).toMatch(/user alice on .*#[0-9a-f]{64} .*~app:\* .*&app\.\*/);
+    expect(acl).toContain('-flushall');
+  });
+
+  it("answers the client's own AUTH as its db user without forwarding it, and refuses AUTH as anyone else", async () => {
+    const c = await client();
+    expect(await c.call('AUTH', 'alice', 'anything')).toBe('OK');
+    expect(await replyOf(c.call('AUTH', 'xport-admin', ADMIN_PW))).toMatch(/^ERR: ERR xport: /);
+    expect(await c.call('ACL', 'WHOAMI')).toBe('alice');
+  });
+
+  it('refuses a key outside redis_keys in xport, audited, and Redis refuses it inside a script', async () => {
+    const c = await client();
+    expect(await replyOf(c.set('other:1', 'x'))).toBe('ERR: ERR xport: access denied to key other:1 for set');
+    // EVAL declares no keys: xport cannot see the key, Redis's ACL for alice refuses it.
+    const inScript = await replyOf(c.eval("return redis.call('SET', 'other:2', 'x')", 0));
+    expect(inScript).toMatch(/^ERR: ERR The user executing the script can't access at least one of the keys/);
+    expect(await inspect.exists('other:1', 'other:2')).toBe(0);
+    await waitFor('the key denial in the audit log', async () => {
+      const r = await svc.xctl(['audit', 'ls', '--format=json']);
+      return r.code === 0 && (JSON.parse(r.stdout) as { type: string; success?: boolean; error?: string }[]).some((e) => e.type === 'db.session.query' && e.success === false && /key other:1/.test(e.error ?? ''));
+    });
+  });
+
+  it('has Redis refuse a command the role denies when a script runs it', async () => {
+    const c = await client();
+    await c.set('app:keep', '1');
+    const r = await replyOf(c.eval("return redis.call('FLUSHALL')", 0));
+    expect(r).toMatch(/^ERR: ERR The user executing the script can't run this command/);
+    expect(await inspect.get('app:keep')).toBe('1');
+  });
+
+  it('rotates the password during an open session, which keeps working', async () => {
+    const c = await client();
+    const hashes = async () => ((await inspect.call('ACL', 'LIST')) as string[]).find((l) => l.startsWith('user alice '))!.match(/#[0-9a-f]{64}/g)!.join(' ');
+    const first = await hashes();
+    // Rotation happens when the agent next asks for credentials: re-authentication before expiry does that.
+    await waitFor('a rotated password', async () => (await hashes()) !== first && (await c.get('app:1')) === 'v1', 30_000);
+    const second = await hashes();
+    await waitFor('a second rotation', async () => (await hashes()) !== second, 30_000);
+    expect(await c.get('app:1')).toBe('v1');
+    expect((await hashes()).split(' ').length).toBeLessThanOrEqual(2);
+  });
+
+  it("narrows a live session's ACL within seconds when the role changes", async () => {
+    const c = await client();
+    expect(await c.set('app:2', 'x')).toBe('OK');
+    const rolesFile = join(dir, 'role.yaml');
+    await writeFile(rolesFile, roleYaml(['app:1*'], ['+@all', '-flushall', '+@scripting']));
+    const cr = await svc.xctl(['create', '--force', '-f', rolesFile]);
+    expect(cr.stderr).toBe('');
+    await waitFor('the narrowed ACL in Redis', async () => /~app:1\*/.test(String(await inspect.call('ACL', 'LIST'))), 30_000);
+    expect(await replyOf(c.set('app:2', 'y'))).toBe('ERR: ERR xport: access denied to key app:2 for set');
+    expect(await replyOf(c.eval("return redis.call('SET', 'app:2', 'z')", 0))).toMatch(/^ERR: ERR The user executing the script can't access at least one of the keys/);
+    expect(await c.set('app:1b', 'ok')).toBe('OK');
+    expect(await inspect.get('app:2')).toBe('x');
+  });
+});
