@@ -66,3 +66,20 @@ describe('Redis argument semantics', () => {
     expect(parseRedisInteger(Buffer.from('9223372036854775807'))).toBe('9223372036854775807');
   });
 });
+
+describe('judgeCommand and redis_keys', () => {
+  const table = builtinCommandTable();
+  const appOnly: SessionChecker = { ...db01, keyAllowed: (k) => k.toString('latin1').startsWith('app:') };
+
+  it('refuses a command whose key, at the position the command table names, is outside the patterns', () => {
+    expect(judgeCommand(table, 'set', argv('SET', 'app:1', 'v'), appOnly).denied).toBeUndefined();
+    const v = judgeCommand(table, 'set', argv('SET', 'other', 'app:1'), appOnly);
+    expect(v.deniedFor).toBe('key');
+    expect(v.denied).toBe('access denied to key other for set');
+    // MSET's keys are every other argument: a value that looks like a forbidden key is no key.
+    expect(judgeCommand(table, 'mset', argv('MSET', 'app:1', 'other', 'app:2', 'x'), appOnly).denied).toBeUndefined();
+    expect(judgeCommand(table, 'mset', argv('MSET', 'app:1', 'x', 'other', 'x'), appOnly).deniedFor).toBe('key');
+    // EVAL's declared keys count too.
+    expect(judgeCommand(table, 'eval', argv('EVAL', 'return 1', '1', 'other'), appOnly).deniedFor).toBe('key');
+  });
+});
