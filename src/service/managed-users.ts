@@ -27,6 +27,9 @@ import { connectUpstream, runSetup, SecureContextCache } from '../redis/upstream
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
+import { writeSecretFile } from '../util/fs.js';
+import { readdir, rm, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DatabaseConfig } from './config.js';
 
 /** DEFAULT_ROTATION_MS is how often a managed user's password changes when the config says nothing. */
@@ -62,7 +65,15 @@ interface UserState {
   generation: number;
   nodes: { list: Array<{ host: string; port: number }>; at: number } | undefined;
   busy: Promise<void>;
+  /** When the ACL user was last written to Redis (ms), and what reached Redis with (for `sync`). */
+  syncedAt: number;
+  last: { db: DatabaseSpec; creds: UpstreamCredentials; session: SessionProof | undefined } | undefined;
 }
+
+/** MANAGED_STATE_FILE is where the agent records its managed users (no passwords) for `xctl db users ls`. */
+export const MANAGED_STATE_FILE = 'managed-users.json';
+/** MANAGED_SYNC_DIR holds `xctl db users sync DB` requests (one empty file per database). */
+export const MANAGED_SYNC_DIR = 'managed-users.sync';
 
 /** ManagedAuditEmit records an ACL change against the session that caused it. */
 export type ManagedAuditEmit = (event: { type: string; sid: string; [k: string]: unknown }, session: SessionProof) => void;
@@ -116,7 +127,63 @@ export class ManagedUsers implements CredentialProvider {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly audit?: ManagedAuditEmit,
+    /** The agent's data dir: the state file and sync requests live there. */
+    private readonly dataDir?: string,
   ) {}
+
+  #timer: NodeJS.Timeout | undefined;
+
+  /**
+   * watchSyncRequests serves `xctl db users sync DB` on the agent's host: a request is a file in
+   * the data dir (written by xctl, which runs there as the same user), checked every second.
+   */
+  watchSyncRequests(): void {
+    if (!this.dataDir || this.#timer) return;
+    const dir = join(this.dataDir, MANAGED_SYNC_DIR);
+    this.#timer = setInterval(() => {
+      void (async () => {
+        let names: string[];
+        try {
+          names = await readdir(dir);
+        } catch {
+          return;
+        }
+        for (const name of names) {
+          await rm(join(dir, name), { force: true });
+          await this.resync(name).catch((err) => this.log.warn('managed users sync failed', { database: name, err: messageOf(err) }));
+        }
+      })();
+    }, 1_000);
+    this.#timer.unref();
+  }
+
+  /** stop ends {@link watchSyncRequests}. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** resync writes every known managed user of a database to Redis again (all nodes re-listed). */
+  async resync(database: string): Promise<void> {
+    for (const [key, st] of this.#state) {
+      if (!key.startsWith(`${database}|`) || !st.last) continue;
+      const { db, creds, session } = st.last;
+      st.synced.clear();
+      await this.#serial(st, () => this.#ensure(db, key.slice(database.length + 1), this.#admin(db), st, st.rules, creds, session, true));
+    }
+    await this.#persist();
+  }
+
+  async #persist(): Promise<void> {
+    if (!this.dataDir) return;
+    const rows = this.users().map((u) => ({ ...u, syncedAt: new Date(this.#state.get(`${u.database}|${u.dbUser}`)!.syncedAt).toISOString() }));
+    try {
+      await mkdir(this.dataDir, { recursive: true });
+      await writeSecretFile(join(this.dataDir, MANAGED_STATE_FILE), JSON.stringify(rows, null, 2) + '\n');
+    } catch (err) {
+      this.log.warn('could not record managed users', { err: messageOf(err) });
+    }
+  }
 
   async credentials(db: DatabaseSpec, dbUser: string, opts: CredentialOptions): Promise<UpstreamCredentials> {
     const creds = await this.inner.credentials(db, dbUser, opts);
@@ -183,7 +250,7 @@ export class ManagedUsers implements CredentialProvider {
     const key = `${db.name}|${dbUser}`;
     let st = this.#state.get(key);
     if (!st) {
-      st = { current: newPassword(), previous: undefined, rotatedAt: this.clock.now().getTime(), rules: [], synced: new Map(), generation: 0, nodes: undefined, busy: Promise.resolve() };
+      st = { current: newPassword(), previous: undefined, rotatedAt: this.clock.now().getTime(), rules: [], synced: new Map(), generation: 0, nodes: undefined, busy: Promise.resolve(), syncedAt: 0, last: undefined };
       this.#state.set(key, st);
     }
     return st;
@@ -198,6 +265,7 @@ export class ManagedUsers implements CredentialProvider {
 
   async #ensure(db: DatabaseSpec, dbUser: string, admin: ManagedAdmin, st: UserState, rules: readonly string[] | null, creds: UpstreamCredentials, session: SessionProof | undefined, forced = false): Promise<void> {
     const now = this.clock.now().getTime();
+    st.last = { db, creds, session };
     let why: string | undefined;
     // Rotate a little before the period ends: live connections re-authenticate shortly before
     // `expiresAt` (the end of the period) and must find the new password by then; the previous
@@ -222,6 +290,10 @@ export class ManagedUsers implements CredentialProvider {
       await this.#setUser(db, n, admin, creds, dbUser, line);
       st.synced.set(addr, stamp);
       applied++;
+    }
+    if (applied > 0) {
+      st.syncedAt = now;
+      void this.#persist();
     }
     if (applied > 0 && session) {
       why ??= 'sync';

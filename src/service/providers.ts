@@ -34,7 +34,9 @@ export function createCredentialProviders(deps: ProviderDeps): CredentialRegistr
     deps.clock,
     deps.log.child('managed-users'),
     (e, s) => deps.agentAuth.emit(e, s),
+    deps.config.dataDir,
   );
+  managed.watchSyncRequests();
   registry.register('self-hosted', managed);
   registry.register(['elasticache', 'elasticache-serverless', 'memorydb'], lazyProvider(async () => (await import('../cloud/aws/provider.js')).createProvider({ log: deps.log.child('aws'), clusterName: deps.config.clusterName, ...(deps.env ? { env: deps.env } : {}) })));
   // Azure: one provider (one key and token cache) for both cache kinds; the SDKs load on first use.

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
 import { Redis } from 'ioredis';
 import { ROOT, addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { freePort, hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -97,6 +98,8 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     const pwFile = join(dir, 'redis-admin.pw');
     await writeFile(pwFile, `${ADMIN_PW}\n`);
     await chmod(pwFile, 0o600);
+    const weakFile = join(dir, 'weak-admin.pw');
+    await writeFile(weakFile, 'weak-pw\n', { mode: 0o600 });
     const config = [
       'version: v1',
       'cluster_name: managed-test',
@@ -113,6 +116,13 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
       '      users: managed',
       `      admin: { user: xport-admin, password_file: ${pwFile} }`,
       '      password_rotation: 5s',
+      // The same Redis, but an admin credential without +acl: refused with the missing permission named.
+      '    - name: weak',
+      '      protocol: redis',
+      `      uri: rediss://127.0.0.1:${redisPort}`,
+      '      static_labels: { env: dev }',
+      '      users: managed',
+      `      admin: { user: weak-admin, password_file: ${weakFile} }`,
       '',
     ].join('\n');
     svc = await startXport({ config });
@@ -120,7 +130,7 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
     expect(sign.stderr).toBe('');
     const aclPath = join(dir, 'users.acl');
-    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user default off', ''].join('\n'));
+    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user weak-admin on >weak-pw ~* &* +@all -@admin', 'user default off', ''].join('\n'));
     // The plaintext loopback port is the test's own window into Redis's ACL state.
     redis = await startRedis([...redisTlsLines(certPrefix, aclPath), `port ${plainPort}`], { tlsPort: true, port: redisPort });
     inspect = new Redis({ host: '127.0.0.1', port: plainPort, username: 'xport-admin', password: ADMIN_PW, lazyConnect: true });
@@ -182,6 +192,45 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     const r = await replyOf(c.eval("return redis.call('FLUSHALL')", 0));
     expect(r).toMatch(/^ERR: ERR The user executing the script can't run this command/);
     expect(await inspect.get('app:keep')).toBe('1');
+  });
+
+  it('lists managed users with their derived ACL and last rotation, records ACL changes in the audit, and sync repairs a tampered user', async () => {
+    const ls = await svc.xctl(['db', 'users', 'ls', 'cache', '--format=json']);
+    expect(ls.stderr).toBe('');
+    const rows = JSON.parse(ls.stdout) as { database: string; dbUser: string; acl: string; rotatedAt: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ database: 'cache', dbUser: 'alice' });
+    expect(rows[0]!.acl).toContain('~app:*');
+    expect(rows[0]!.acl).not.toMatch(/>[^…]/);
+    expect(Date.parse(rows[0]!.rotatedAt)).toBeGreaterThan(0);
+    const audit = JSON.parse((await svc.xctl(['audit', 'ls', '--format=json'])).stdout) as { type: string; action?: string; acl?: string }[];
+    expect(audit.some((e) => e.type === 'db.session.acl' && e.action === 'create' && e.acl?.includes('~app:*') === true)).toBe(true);
+    // Someone widens alice behind the agent's back; sync puts the derived rules back.
+    await inspect.call('ACL', 'SETUSER', 'alice', 'allkeys');
+    const sync = await svc.xctl(['db', 'users', 'sync', 'cache']);
+    expect(sync.stderr).toBe('');
+    expect(sync.stdout).toContain('Synced 1 managed user(s) of cache');
+    const line = ((await inspect.call('ACL', 'LIST')) as string[]).find((l) => l.startsWith('user alice '))!;
+    expect(line).toContain('~app:*');
+    expect(line).not.toContain('~* ');
+  });
+
+  it('refuses a managed database whose admin credential lacks +acl, naming the permission', async () => {
+    const weak = await startTunnel(alice, ['weak', '--db-user=alice']);
+    try {
+      // Raw bytes: the agent answers the first command with the error and closes the session.
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = netConnect(weak.port, '127.0.0.1');
+        let got = '';
+        s.on('data', (d) => (got += d.toString()));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+        s.on('connect', () => s.write('*1\r\n$4\r\nPING\r\n'));
+      });
+      expect(reply).toMatch(/^-ERR xport: database "weak": admin user "weak-admin" lacks the \+acl permission/);
+    } finally {
+      await weak.stop();
+    }
   });
 
   it('rotates the password during an open session, which keeps working', async () => {
