@@ -166,6 +166,25 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     expect(acl).toContain('-flushall');
   });
 
+  it('prints the GUI connection string with the db user, xsh db env gives REDIS_URL for the tunnel, and xsh db connect needs no --user/--pass', async () => {
+    expect(tunnel.output()).toContain(`redis://alice@127.0.0.1:${tunnel.port}`);
+    const env = await alice.xsh(['db', 'env', 'cache']);
+    expect(env.stderr).toBe('');
+    expect(env.stdout).toBe(`export REDIS_URL=redis://127.0.0.1:${tunnel.port}\nexport REDIS_HOST=127.0.0.1\nexport REDIS_PORT=${tunnel.port}\n`);
+    expect((await alice.xsh(['db', 'env', '--format=dotenv'])).stdout).toContain(`REDIS_URL=redis://127.0.0.1:${tunnel.port}\n`);
+    const url = /REDIS_URL=(\S+)/.exec(env.stdout)![1]!;
+    const app = new Redis(url, { lazyConnect: true });
+    clients.push(app);
+    await app.connect();
+    expect(await app.set('app:env', 'ok')).toBe('OK');
+    const missing = await alice.xsh(['db', 'env', 'nosuch']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no running tunnel to database "nosuch"');
+    const connect = await alice.xsh(['db', 'connect', 'cache', '--db-user=alice', '--', 'GET', 'app:env'], { env: { XSH_KEY_STORAGE: 'file' } });
+    expect(connect.stderr).toBe('');
+    expect(connect.stdout.trim()).toBe('ok');
+  });
+
   it("answers the client's own AUTH as its db user without forwarding it, and refuses AUTH as anyone else", async () => {
     const c = await client();
     expect(await c.call('AUTH', 'alice', 'anything')).toBe('OK');
