@@ -281,4 +281,19 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     expect(await c.set('app:1b', 'ok')).toBe('OK');
     expect(await inspect.get('app:2')).toBe('x');
   });
+
+  it('disables the ACL user, never deleting it, and ends the session when the roles no longer allow the database', async () => {
+    const c = await client();
+    c.on('error', () => {});
+    expect(await c.get('app:1')).toBe('v1');
+    const rolesFile = join(dir, 'role.yaml');
+    await writeFile(rolesFile, roleYaml(['app:1*'], ['+@all', '-flushall', '+@scripting']).replace('db_labels: { env: dev }', 'db_labels: { env: prod }'));
+    expect((await svc.xctl(['create', '--force', '-f', rolesFile])).stderr).toBe('');
+    await waitFor('alice disabled in Redis', async () => {
+      const line = ((await inspect.call('ACL', 'LIST')) as string[]).find((l) => l.startsWith('user alice '));
+      return line !== undefined && / off /.test(line);
+    }, 30_000);
+    expect(await inspect.get('app:1')).toBe('v1');
+    await waitFor('the live session to end', async () => c.status === 'end' || c.status === 'close' || (await replyOf(c.get('app:1'))).startsWith('ERR'), 30_000);
+  });
 });
