@@ -132,6 +132,26 @@ export class ManagedUsers implements CredentialProvider {
   ) {}
 
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * The users this agent created (in this run, or in an earlier one: read back from its state
+   * file). Any other user that already exists in Redis is never taken over: its password and rules
+   * would be replaced, so a role granting `db_users: ['*']` could break a service account such as
+   * a cluster's `replicator`.
+   */
+  #known: Set<string> | undefined;
+
+  #knownUsers(): Set<string> {
+    if (this.#known) return this.#known;
+    this.#known = new Set();
+    if (this.dataDir) {
+      try {
+        for (const r of JSON.parse(readFileSync(join(this.dataDir, MANAGED_STATE_FILE), 'utf8')) as ManagedUserInfo[]) this.#known.add(`${r.database}|${r.dbUser}`);
+      } catch {
+        // No state yet: nothing was created.
+      }
+    }
+    return this.#known;
+  }
 
   /**
    * watchSyncRequests serves `xctl db users sync DB` on the agent's host: a request is a file in
@@ -284,10 +304,20 @@ export class ManagedUsers implements CredentialProvider {
     const stamp = `${st.generation}|${line.slice(st.previous ? 4 : 3).join(' ')}`;
     const nodes = await this.#nodes(db, admin, st, creds, forced);
     let applied = 0;
+    const key = `${db.name}|${dbUser}`;
     for (const n of nodes) {
       const addr = `${n.host}:${n.port}`;
       if (st.synced.get(addr) === stamp) continue;
+      if (!this.#knownUsers().has(key) && rules !== null) {
+        const existing = await this.#admin1(db, n, admin, creds, ['ACL', 'GETUSER', dbUser]);
+        if (existing !== null && existing !== undefined) {
+          throw badParameter(`db user "${dbUser}" already exists in the Redis ACL of database "${db.name}" and was not created by xport: refusing to take it over`, {
+            hint: 'Connect as another db user, or delete the Redis user first (ACL DELUSER) if xport should manage it.',
+          });
+        }
+      }
       await this.#setUser(db, n, admin, creds, dbUser, line);
+      this.#knownUsers().add(key);
       st.synced.set(addr, stamp);
       applied++;
     }

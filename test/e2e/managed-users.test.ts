@@ -66,6 +66,18 @@ async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; 
   };
 }
 
+/** firstReply sends PING over a raw connection and returns everything until the agent closes it. */
+function firstReply(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const s = netConnect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    s.on('connect', () => s.write('*1\r\n$4\r\nPING\r\n'));
+  });
+}
+
 async function replyOf(p: Promise<unknown>): Promise<string> {
   try {
     return String(await p);
@@ -130,7 +142,7 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
     expect(sign.stderr).toBe('');
     const aclPath = join(dir, 'users.acl');
-    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user weak-admin on >weak-pw ~* &* +@all -@admin', 'user default off', ''].join('\n'));
+    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user weak-admin on >weak-pw ~* &* +@all -@admin', 'user legacy on >legacy-pw ~* &* +@all', 'user default off', ''].join('\n'));
     // The plaintext loopback port is the test's own window into Redis's ACL state.
     redis = await startRedis([...redisTlsLines(certPrefix, aclPath), `port ${plainPort}`], { tlsPort: true, port: redisPort });
     inspect = new Redis({ host: '127.0.0.1', port: plainPort, username: 'xport-admin', password: ADMIN_PW, lazyConnect: true });
@@ -250,6 +262,22 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     } finally {
       await weak.stop();
     }
+  });
+
+  it('never takes over a Redis user it did not create (a service account a role happens to allow)', async () => {
+    const bob = await addUser(svc, 'bob', ['--roles=app', '--db-users=legacy'], 'bob-long-password');
+    const t = await startTunnel(bob, ['cache', '--db-user=legacy']);
+    try {
+      expect(await firstReply(t.port)).toMatch(/^-ERR xport: db user "legacy" already exists in the Redis ACL of database "cache" and was not created by xport/);
+    } finally {
+      await t.stop();
+    }
+    const line = ((await inspect.call('ACL', 'LIST')) as string[]).find((l) => l.startsWith('user legacy '))!;
+    expect(line).toContain('~*');
+    const legacy = new Redis({ host: '127.0.0.1', port: Number(inspect.options.port), username: 'legacy', password: 'legacy-pw', lazyConnect: true });
+    clients.push(legacy);
+    await legacy.connect();
+    expect(await legacy.call('ACL', 'WHOAMI')).toBe('legacy');
   });
 
   it('rotates the password during an open session, which keeps working', async () => {
