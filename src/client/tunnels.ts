@@ -45,17 +45,8 @@ async function readRecord(path: string): Promise<TunnelRecord | undefined> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** runningTunnels lists the tunnels whose process still runs, by database name. */
-export async function runningTunnels(home: string): Promise<TunnelRecord[]> {
+/** runningTunnels lists the tunnels whose process still runs (alive decides), by database name. */
+export async function runningTunnels(home: string, alive: (pid: number) => boolean): Promise<TunnelRecord[]> {
   let names: string[];
   try {
     names = await readdir(join(home, DIR));

@@ -215,6 +215,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         lastRules = undefined;
       }
       let refreshing = false;
+      let refreshWarned = false;
       const refresh = setInterval(() => {
         if (refreshing) return;
         refreshing = true;
@@ -240,7 +241,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
               }
             }
           } catch (err) {
-            log.warn('could not refresh the roles of a live session', { sid, err: messageOf(err) });
+            // Once per session: an unreachable auth service must not flood the log every 2 s.
+            if (!refreshWarned) log.warn('could not refresh the roles of a live session; it keeps its current rules', { sid, err: messageOf(err) });
+            refreshWarned = true;
           } finally {
             refreshing = false;
           }

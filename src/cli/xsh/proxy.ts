@@ -57,7 +57,9 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   try {
     const tunnel = await startLocalTunnel({ host: '127.0.0.1', port, dial: () => dialer.dial(), log });
     try {
-      const forget = await recordTunnel(ctx.home, { database, host: tunnel.address.host, port: tunnel.address.port, dbUser: login.dbUser, ...(login.dbName ? { dbName: login.dbName } : {}), pid: process.pid }).catch(() => async () => {});
+      const forget = ctx.pid === undefined
+        ? async () => {}
+        : await recordTunnel(ctx.home, { database, host: tunnel.address.host, port: tunnel.address.port, dbUser: login.dbUser, ...(login.dbName ? { dbName: login.dbName } : {}), pid: ctx.pid }).catch(() => async () => {});
       ctx.io.stdout.write(tunnelBanner({ database, cluster: session.cluster, host: tunnel.address.host, port: tunnel.address.port, randomPort: port === 0, dbName: login.dbName, dbUser: login.dbUser }));
       try {
         await stopped;

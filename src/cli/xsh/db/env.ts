@@ -22,7 +22,7 @@ export function redisUrl(t: Pick<TunnelRecord, 'host' | 'port' | 'dbName'>, user
 export async function runDbEnv(ctx: CliContext, database: string | undefined, o: DbEnvOptions): Promise<void> {
   const format = o.format ?? 'shell';
   if (format !== 'shell' && format !== 'dotenv') throw usage(`--format must be shell or dotenv, got "${format}"`);
-  const tunnels = await runningTunnels(ctx.home);
+  const tunnels = await runningTunnels(ctx.home, (pid) => ctx.isAlive?.(pid) ?? true);
   let t: TunnelRecord | undefined;
   if (database !== undefined) {
     t = tunnels.find((x) => x.database === database);
