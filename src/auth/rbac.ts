@@ -195,6 +195,8 @@ export class AccessChecker {
   readonly #granting: readonly CompiledRole[];
   /** Key patterns of the granting roles; undefined when one of them allows every key. */
   readonly #keyPatterns: readonly Buffer[] | undefined;
+  /** Channel patterns of the granting roles; undefined when one of them allows every channel. */
+  readonly #channelPatterns: readonly Buffer[] | undefined;
 
   private constructor(roles: readonly CompiledRole[], commandAllows: readonly (CommandRuleSet | undefined)[], namesRestricted?: boolean, granting?: readonly CompiledRole[]) {
     this.#roles = roles;
@@ -203,6 +205,9 @@ export class AccessChecker {
     this.#keyPatterns = this.#granting.length === 0 || this.#granting.some((r) => r.allow.keyBytes === undefined)
       ? (this.#granting.length === 0 ? [] : undefined)
       : this.#granting.flatMap((r) => r.allow.keyBytes!);
+    this.#channelPatterns = this.#granting.length === 0 || this.#granting.some((r) => r.allow.channels === undefined)
+      ? (this.#granting.length === 0 ? [] : undefined)
+      : this.#granting.flatMap((r) => r.allow.channels!.map((c) => Buffer.from(c, 'utf8')));
     this.roleNames = Object.freeze(roles.map((r) => r.name));
     this.#commandsRestricted =
       roles.some((r) => r.deny.commands !== undefined && r.deny.commands.rules.length > 0) ||
@@ -422,6 +427,18 @@ export class AccessChecker {
     const pats = this.#keyPatterns;
     if (pats === undefined) return true;
     for (const p of pats) if (redisGlobMatch(p, key)) return true;
+    return false;
+  }
+
+  /**
+   * channelAllowed tells whether a pub/sub command may use channel, as Redis's ACL `&pattern`
+   * decides: a channel (PUBLISH, SUBSCRIBE) must match a pattern; a pattern (PSUBSCRIBE) must
+   * equal one literally, since Redis cannot tell which channels a pattern would reach.
+   */
+  channelAllowed(channel: Buffer, isPattern: boolean): boolean {
+    const pats = this.#channelPatterns;
+    if (pats === undefined) return true;
+    for (const p of pats) if (isPattern ? p.equals(channel) : redisGlobMatch(p, channel)) return true;
     return false;
   }
 

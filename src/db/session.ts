@@ -22,6 +22,11 @@ export interface SessionChecker {
    */
   keyAllowed?(key: Buffer): boolean;
   /**
+   * channelAllowed tells whether a pub/sub command may use this channel (or, isPattern, this
+   * PSUBSCRIBE pattern) under the roles' `redis_channels`. Absent: every channel.
+   */
+  channelAllowed?(channel: Buffer, isPattern: boolean): boolean;
+  /**
    * aclRules are the Redis ACL rules a managed db user gets for this session (derived from the
    * roles, kept current as they change). Absent for checkers that know no roles. Throws
    * bad-parameter when the roles have no Redis ACL form.

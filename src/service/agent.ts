@@ -196,6 +196,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           checkDbName: (n) => checker.checkDatabaseAccess(db, dbUser, n),
           commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
           keyAllowed: (k) => scoped.keyAllowed(k),
+          channelAllowed: (c, p) => scoped.channelAllowed(c, p),
           ...(managed ? { aclRules: () => scoped.redisAclRules() } : {}),
         },
         audit: { emit },

@@ -217,6 +217,13 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     });
   });
 
+  it('refuses a channel outside redis_channels in xport, and Redis refuses it inside a script', async () => {
+    const c = await client();
+    expect(await c.publish('app.news', 'hi')).toBe(0);
+    expect(await replyOf(c.publish('ops', 'hi'))).toBe('ERR: ERR xport: access denied to channel ops for publish');
+    expect(await replyOf(c.eval("return redis.call('PUBLISH', 'ops', 'x')", 0))).toMatch(/^ERR: ERR The user executing the script can't publish to the channel mentioned in the command/);
+  });
+
   it('has Redis refuse a command the role denies when a script runs it', async () => {
     const c = await client();
     await c.set('app:keep', '1');

@@ -27,6 +27,17 @@ describe('redis_keys', () => {
   });
 });
 
+describe('redis_channels', () => {
+  it('matches channels as globs and PSUBSCRIBE patterns literally; no list means every channel', () => {
+    const c = scoped(role('r', { redis_channels: ['news.*'] }));
+    expect(c.channelAllowed(Buffer.from('news.a'), false)).toBe(true);
+    expect(c.channelAllowed(Buffer.from('ops'), false)).toBe(false);
+    expect(c.channelAllowed(Buffer.from('news.*'), true)).toBe(true);
+    expect(c.channelAllowed(Buffer.from('news.a*'), true)).toBe(false);
+    expect(scoped(role('r', {})).channelAllowed(Buffer.from('ops'), true)).toBe(true);
+  });
+});
+
 describe('redisAclRules', () => {
   it('derives the command list, appended denies, scripts off unless allowed, keys and channels', () => {
     const c = scoped(role('r', { db_names: ['0'], redis_commands: ['+@read', '+set'], redis_keys: ['app:*'], redis_channels: ['news.*'] }, { redis_commands: ['keys'] }));

@@ -83,3 +83,18 @@ describe('judgeCommand and redis_keys', () => {
     expect(judgeCommand(table, 'eval', argv('EVAL', 'return 1', '1', 'other'), appOnly).deniedFor).toBe('key');
   });
 });
+
+describe('judgeCommand and redis_channels', () => {
+  const table = builtinCommandTable();
+  const news: SessionChecker = { ...db01, channelAllowed: (c, pattern) => (pattern ? c.toString() === 'news.*' : c.toString().startsWith('news.')) };
+
+  it('checks PUBLISH’s channel, every SUBSCRIBE channel, and PSUBSCRIBE patterns literally, as Redis’s ACL does', () => {
+    expect(judgeCommand(table, 'publish', argv('PUBLISH', 'news.a', 'hi'), news).denied).toBeUndefined();
+    expect(judgeCommand(table, 'publish', argv('PUBLISH', 'ops', 'news.a'), news).denied).toBe('access denied to channel ops for publish');
+    expect(judgeCommand(table, 'subscribe', argv('SUBSCRIBE', 'news.a', 'ops'), news).deniedFor).toBe('channel');
+    expect(judgeCommand(table, 'psubscribe', argv('PSUBSCRIBE', 'news.*'), news).denied).toBeUndefined();
+    // news.a* reaches only news channels, but Redis accepts a pattern only when it equals an allowed one.
+    expect(judgeCommand(table, 'psubscribe', argv('PSUBSCRIBE', 'news.a*'), news).deniedFor).toBe('channel');
+    expect(judgeCommand(table, 'unsubscribe', argv('UNSUBSCRIBE', 'ops'), news).denied).toBeUndefined();
+  });
+});
