@@ -104,10 +104,21 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   poll.unref();
 
   let roleCache: { at: number; roles: Promise<Role[]> } | undefined;
+  // rolesVersion changes only when a fetch returns different roles, so live sessions rebuild their
+  // checkers when a role changed, not every time the cache is refreshed.
+  let rolesVersion = 0;
+  let rolesText = '';
   const roles = () => {
     const now = o.clock.now().getTime();
     if (!roleCache || now - roleCache.at > ROLE_CACHE_MS) {
-      const p = o.auth.roles();
+      const p = o.auth.roles().then((all) => {
+        const text = JSON.stringify(all);
+        if (text !== rolesText) {
+          rolesText = text;
+          rolesVersion++;
+        }
+        return all;
+      });
       roleCache = { at: now, roles: p };
       p.catch(() => (roleCache = undefined));
     }
@@ -217,12 +228,15 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       }
       let refreshing = false;
       let refreshWarned = false;
+      let seenVersion = rolesVersion;
       const refresh = setInterval(() => {
         if (refreshing) return;
         refreshing = true;
         void (async () => {
           try {
             const all = await roles();
+            const version = rolesVersion;
+            if (version === seenVersion) return;
             const next = AccessChecker.fromRoles(all.filter((r) => identity.roles.includes(r.metadata.name)), identity.traits);
             try {
               next.checkDatabaseAccess(db, dbUser, route.dbName);
@@ -241,6 +255,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
                 lastRules = line;
               }
             }
+            // Only now: a failed update is tried again on the next tick.
+            seenVersion = version;
           } catch (err) {
             // Once per session: an unreachable auth service must not flood the log every 2 s.
             if (!refreshWarned) log.warn('could not refresh the roles of a live session; it keeps its current rules', { sid, err: messageOf(err) });
