@@ -62,6 +62,13 @@ interface UserState {
   rules: readonly string[] | null;
   /** Per node address, the SETUSER line (password generation + rules) it has. */
   synced: Map<string, string>;
+  /**
+   * Per node, the passwords this process put there. Later writes add ours and remove only ours
+   * (`>new <retired`) rather than resetting every password, so another agent serving the same
+   * database keeps its own; the first write of a process resets them (`resetpass`), dropping
+   * passwords of an earlier run that nobody knows any more.
+   */
+  nodePasswords: Map<string, Set<string>>;
   generation: number;
   nodes: { list: Array<{ host: string; port: number }>; at: number } | undefined;
   busy: Promise<void>;
@@ -270,7 +277,7 @@ export class ManagedUsers implements CredentialProvider {
     const key = `${db.name}|${dbUser}`;
     let st = this.#state.get(key);
     if (!st) {
-      st = { current: newPassword(), previous: undefined, rotatedAt: this.clock.now().getTime(), rules: [], synced: new Map(), generation: 0, nodes: undefined, busy: Promise.resolve(), syncedAt: 0, last: undefined };
+      st = { current: newPassword(), previous: undefined, rotatedAt: this.clock.now().getTime(), rules: [], synced: new Map(), nodePasswords: new Map(), generation: 0, nodes: undefined, busy: Promise.resolve(), syncedAt: 0, last: undefined };
       this.#state.set(key, st);
     }
     return st;
@@ -300,8 +307,17 @@ export class ManagedUsers implements CredentialProvider {
     const rulesChanged = (rules === null) !== (st.rules === null) || (rules ?? []).join(' ') !== (st.rules ?? []).join(' ');
     if (rulesChanged) why ??= rules === null ? 'disable' : st.synced.size === 0 ? 'create' : 'update';
     st.rules = rules;
-    const line = rules === null ? ['off'] : ['reset', 'on', `>${st.current}`, ...(st.previous ? [`>${st.previous}`] : []), ...rules];
-    const stamp = `${st.generation}|${line.slice(st.previous ? 4 : 3).join(' ')}`;
+    // rules set every command (they start with +@all or -@all), key and channel permission.
+    const mine = [st.current, ...(st.previous ? [st.previous] : [])];
+    const lineFor = (addr: string, fresh: boolean): string[] => {
+      if (rules === null) return ['off'];
+      const had = fresh ? undefined : st.nodePasswords.get(addr);
+      const pw = had === undefined
+        ? ['resetpass', ...mine.map((p) => `>${p}`)]
+        : [...mine.map((p) => `>${p}`), ...[...had].filter((p) => !mine.includes(p)).map((p) => `<${p}`)];
+      return ['on', ...pw, ...rules];
+    };
+    const stamp = `${st.generation}|${rules === null ? 'off' : rules.join(' ')}`;
     const nodes = await this.#nodes(db, admin, st, creds, forced);
     let applied = 0;
     const key = `${db.name}|${dbUser}`;
@@ -316,7 +332,14 @@ export class ManagedUsers implements CredentialProvider {
           });
         }
       }
-      await this.#setUser(db, n, admin, creds, dbUser, line);
+      try {
+        await this.#setUser(db, n, admin, creds, dbUser, lineFor(addr, false));
+      } catch (err) {
+        // A password of ours was removed behind our back (`<p` fails): start this node afresh.
+        if (!st.nodePasswords.has(addr)) throw err;
+        await this.#setUser(db, n, admin, creds, dbUser, lineFor(addr, true));
+      }
+      if (rules !== null) st.nodePasswords.set(addr, new Set(mine));
       this.#knownUsers().add(key);
       st.synced.set(addr, stamp);
       applied++;

@@ -299,6 +299,18 @@ describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
     expect((await hashes()).split(' ').length).toBeLessThanOrEqual(2);
   });
 
+  it('keeps a password it did not set (another agent serving the database) across its own rotations', async () => {
+    const c = await client();
+    await inspect.call('ACL', 'SETUSER', 'alice', '>other-agent-pw');
+    const hashes = async () => ((await inspect.call('ACL', 'LIST')) as string[]).find((l) => l.startsWith('user alice '))!.match(/#[0-9a-f]{64}/g)!;
+    const before = await hashes();
+    await waitFor('a rotation', async () => (await hashes()).filter((h) => !before.includes(h)).length > 0 && (await c.get('app:1')) === 'v1', 30_000);
+    const other = new Redis({ host: '127.0.0.1', port: Number(inspect.options.port), username: 'alice', password: 'other-agent-pw', lazyConnect: true });
+    clients.push(other);
+    await other.connect();
+    expect(await other.call('ACL', 'WHOAMI')).toBe('alice');
+  });
+
   it("narrows a live session's ACL within seconds when the role changes", async () => {
     const c = await client();
     expect(await c.set('app:2', 'x')).toBe('OK');
