@@ -4,7 +4,7 @@
  *
  * For a session as db user U the provider:
  *  - gets the session's db_client certificate (the self-hosted provider: mTLS as before);
- *  - makes sure Redis has `ACL SETUSER U reset on >current [>previous] <rules>`, the rules derived
+ *  - makes sure Redis has `ACL SETUSER U on >current [>previous] [<retired] <rules>`, the rules derived
  *    from the session's roles (`AccessChecker.redisAclRules`), with the database's admin
  *    credential over the same mTLS path; on every node of a cluster, and on nodes that join
  *    later (a node dialled late asks for credentials, which re-lists the nodes);
@@ -60,7 +60,7 @@ interface UserState {
   rotatedAt: number;
   /** The rules as last derived (without passwords). */
   rules: readonly string[] | null;
-  /** Per node address, the SETUSER line (password generation + rules) it has. */
+  /** Per node address, what it has: the password generation and the rules. */
   synced: Map<string, string>;
   /**
    * Per node, the passwords this process put there. Later writes add ours and remove only ours
@@ -239,7 +239,7 @@ export class ManagedUsers implements CredentialProvider {
 
   /**
    * sync applies new rules for a db user of a live session (a role changed), or disables the user
-   * (rules null: no longer allowed). tlsFrom provides the mTLS credentials to reach Redis.
+   * (rules null: no longer allowed). creds carry the mTLS certificate that reaches Redis.
    */
   async sync(db: DatabaseSpec, dbUser: string, rules: readonly string[] | null, creds: UpstreamCredentials, session?: SessionProof): Promise<void> {
     if (db.users !== 'managed') return;
