@@ -125,7 +125,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db users')
-      __xctl_subs='ls'
+      __xctl_subs='ls sync'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -137,7 +137,15 @@ __xctl_spec() {
       __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
-      __xctl_args=0
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl db users sync')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
       __xctl_last=0
       ;;
     'xctl get')
@@ -298,6 +306,7 @@ __xctl_step() {
     'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
     'xctl db users|ls') __xctl_next='xctl db users ls' ;;
+    'xctl db users|sync') __xctl_next='xctl db users sync' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
     'xctl tokens|add') __xctl_next='xctl tokens add' ;;
     'xctl tokens|ls') __xctl_next='xctl tokens ls' ;;

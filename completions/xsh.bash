@@ -13,7 +13,7 @@ __xsh_spec() {
       __xsh_last=0
       ;;
     'xsh db')
-      __xsh_subs='config connect login logout ls'
+      __xsh_subs='config connect env login logout ls'
       __xsh_flags='--debug --help --identity --insecure --proxy --user --version -V -d -h -i'
       __xsh_req='--identity --proxy --user -i'
       __xsh_opt=''
@@ -35,6 +35,14 @@ __xsh_spec() {
       __xsh_opt=''
       __xsh_args=2
       __xsh_last=2
+      ;;
+    'xsh db env')
+      __xsh_subs=''
+      __xsh_flags='--debug --format --help --identity --insecure --proxy --user --version -V -d -h -i'
+      __xsh_req='--format --identity --proxy --user -i'
+      __xsh_opt=''
+      __xsh_args=1
+      __xsh_last=0
       ;;
     'xsh db login')
       __xsh_subs=''
@@ -114,6 +122,7 @@ __xsh_step() {
     'xsh|status') __xsh_next='xsh status' ;;
     'xsh db|config') __xsh_next='xsh db config' ;;
     'xsh db|connect') __xsh_next='xsh db connect' ;;
+    'xsh db|env') __xsh_next='xsh db env' ;;
     'xsh db|login') __xsh_next='xsh db login' ;;
     'xsh db|logout') __xsh_next='xsh db logout' ;;
     'xsh db|ls') __xsh_next='xsh db ls' ;;
@@ -126,6 +135,7 @@ __xsh_step() {
 __xsh_values() {
   case "$1|$2" in
     'xsh db config|-f'|'xsh db config|--format') __xsh_vals='cmd json text yaml' ;;
+    'xsh db env|--format') __xsh_vals='dotenv shell' ;;
     'xsh db ls|-f'|'xsh db ls|--format') __xsh_vals='json text yaml' ;;
     'xsh login|--key-storage') __xsh_vals='auto file keychain' ;;
     'xsh status|-f'|'xsh status|--format') __xsh_vals='json text yaml' ;;

@@ -17,6 +17,8 @@ function __xsh_step --description 'Print the command path a word selects after a
             echo 'xsh db config'
         case 'xsh db|connect'
             echo 'xsh db connect'
+        case 'xsh db|env'
+            echo 'xsh db env'
         case 'xsh db|login'
             echo 'xsh db login'
         case 'xsh db|logout'
@@ -32,7 +34,7 @@ end
 
 function __xsh_takes_value --description 'Print required or optional when a flag of a path takes a value'
     switch "$argv[1]|$argv[2]"
-        case 'xsh|--identity' 'xsh|--proxy' 'xsh|--user' 'xsh|-i' 'xsh db|--identity' 'xsh db|--proxy' 'xsh db|--user' 'xsh db|-i' 'xsh db config|--format' 'xsh db config|--identity' 'xsh db config|--port' 'xsh db config|--proxy' 'xsh db config|--user' 'xsh db config|-f' 'xsh db config|-i' 'xsh db config|-p' 'xsh db connect|--db-name' 'xsh db connect|--db-user' 'xsh db connect|--identity' 'xsh db connect|--proxy' 'xsh db connect|--user' 'xsh db connect|-i' 'xsh db connect|-n' 'xsh db connect|-u' 'xsh db login|--db-name' 'xsh db login|--db-user' 'xsh db login|--identity' 'xsh db login|--proxy' 'xsh db login|--user' 'xsh db login|-i' 'xsh db login|-n' 'xsh db login|-u' 'xsh db logout|--identity' 'xsh db logout|--proxy' 'xsh db logout|--user' 'xsh db logout|-i' 'xsh db ls|--format' 'xsh db ls|--identity' 'xsh db ls|--proxy' 'xsh db ls|--query' 'xsh db ls|--search' 'xsh db ls|--user' 'xsh db ls|-f' 'xsh db ls|-i' 'xsh login|--ca-pin' 'xsh login|--identity' 'xsh login|--invite' 'xsh login|--key-storage' 'xsh login|--otp' 'xsh login|--proxy' 'xsh login|--ttl' 'xsh login|--user' 'xsh login|-i' 'xsh logout|--identity' 'xsh logout|--proxy' 'xsh logout|--user' 'xsh logout|-i' 'xsh proxy|--identity' 'xsh proxy|--proxy' 'xsh proxy|--user' 'xsh proxy|-i' 'xsh proxy db|--db-name' 'xsh proxy db|--db-user' 'xsh proxy db|--identity' 'xsh proxy db|--port' 'xsh proxy db|--proxy' 'xsh proxy db|--user' 'xsh proxy db|-i' 'xsh proxy db|-n' 'xsh proxy db|-p' 'xsh proxy db|-u' 'xsh status|--format' 'xsh status|--identity' 'xsh status|--proxy' 'xsh status|--user' 'xsh status|-f' 'xsh status|-i'
+        case 'xsh|--identity' 'xsh|--proxy' 'xsh|--user' 'xsh|-i' 'xsh db|--identity' 'xsh db|--proxy' 'xsh db|--user' 'xsh db|-i' 'xsh db config|--format' 'xsh db config|--identity' 'xsh db config|--port' 'xsh db config|--proxy' 'xsh db config|--user' 'xsh db config|-f' 'xsh db config|-i' 'xsh db config|-p' 'xsh db connect|--db-name' 'xsh db connect|--db-user' 'xsh db connect|--identity' 'xsh db connect|--proxy' 'xsh db connect|--user' 'xsh db connect|-i' 'xsh db connect|-n' 'xsh db connect|-u' 'xsh db env|--format' 'xsh db env|--identity' 'xsh db env|--proxy' 'xsh db env|--user' 'xsh db env|-i' 'xsh db login|--db-name' 'xsh db login|--db-user' 'xsh db login|--identity' 'xsh db login|--proxy' 'xsh db login|--user' 'xsh db login|-i' 'xsh db login|-n' 'xsh db login|-u' 'xsh db logout|--identity' 'xsh db logout|--proxy' 'xsh db logout|--user' 'xsh db logout|-i' 'xsh db ls|--format' 'xsh db ls|--identity' 'xsh db ls|--proxy' 'xsh db ls|--query' 'xsh db ls|--search' 'xsh db ls|--user' 'xsh db ls|-f' 'xsh db ls|-i' 'xsh login|--ca-pin' 'xsh login|--identity' 'xsh login|--invite' 'xsh login|--key-storage' 'xsh login|--otp' 'xsh login|--proxy' 'xsh login|--ttl' 'xsh login|--user' 'xsh login|-i' 'xsh logout|--identity' 'xsh logout|--proxy' 'xsh logout|--user' 'xsh logout|-i' 'xsh proxy|--identity' 'xsh proxy|--proxy' 'xsh proxy|--user' 'xsh proxy|-i' 'xsh proxy db|--db-name' 'xsh proxy db|--db-user' 'xsh proxy db|--identity' 'xsh proxy db|--port' 'xsh proxy db|--proxy' 'xsh proxy db|--user' 'xsh proxy db|-i' 'xsh proxy db|-n' 'xsh proxy db|-p' 'xsh proxy db|-u' 'xsh status|--format' 'xsh status|--identity' 'xsh status|--proxy' 'xsh status|--user' 'xsh status|-f' 'xsh status|-i'
             echo required
         case '*'
             return 1
@@ -114,6 +116,7 @@ complete -c xsh -n '__xsh_at \'xsh\'' -s 'V' -l 'version' -d 'print the xsh vers
 complete -c xsh -n '__xsh_at \'xsh db\'' -f
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'config\'' -d 'show the files of a database login, or (--format=cmd) the commands that reach the database'
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'connect\'' -d 'connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli\'s status'
+complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'env\'' -d 'print REDIS_URL, REDIS_HOST and REDIS_PORT of a running `xsh proxy db --tunnel` (export lines, or --format=dotenv)'
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'login\'' -d 'get a certificate routed to one database and save it in the profile'
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'logout\'' -d 'remove the saved certificate of one database, or of all databases'
 complete -c xsh -n '__xsh_at \'xsh db\'' -f -a '\'ls\'' -d 'list the databases your roles allow; ">" marks the ones you are logged into'
@@ -145,6 +148,15 @@ complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'proxy' -r -d 'xport proxy a
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'resp3' -d 'start redis-cli in RESP3 mode (redis-cli -3)'
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
 complete -c xsh -n '__xsh_at \'xsh db connect\'' -s 'V' -l 'version' -d 'print the xsh version'
+# xsh db env
+complete -c xsh -n '__xsh_at \'xsh db env\'' -s 'd' -l 'debug' -d 'print stack traces and causes of errors'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -l 'format' -x -a '\'dotenv\' \'shell\'' -d 'output format (choices: "shell", "dotenv", default: "shell")'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -s 'h' -l 'help' -d 'display help for command'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -s 'i' -l 'identity' -r -d 'identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -l 'insecure' -d 'do not verify the proxy certificate (throwaway test clusters only)'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -l 'proxy' -r -d 'xport proxy address (env XSH_PROXY)'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -l 'user' -r -d 'xport user name (env XSH_USER)'
+complete -c xsh -n '__xsh_at \'xsh db env\'' -s 'V' -l 'version' -d 'print the xsh version'
 # xsh db login
 complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'n' -l 'db-name' -r -d 'database name: the Redis DB number to select'
 complete -c xsh -n '__xsh_at \'xsh db login\'' -s 'u' -l 'db-user' -r -d 'database user to log in as (default: chosen by the server from your roles)'

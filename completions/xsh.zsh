@@ -15,7 +15,7 @@ __xsh_spec() {
       __xsh_last=0
       ;;
     'xsh db')
-      __xsh_subs=('config:show the files of a database login, or (--format=cmd) the commands that reach the database' 'connect:connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli'\''s status' 'login:get a certificate routed to one database and save it in the profile' 'logout:remove the saved certificate of one database, or of all databases' 'ls:list the databases your roles allow; ">" marks the ones you are logged into')
+      __xsh_subs=('config:show the files of a database login, or (--format=cmd) the commands that reach the database' 'connect:connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli'\''s status' 'env:print REDIS_URL, REDIS_HOST and REDIS_PORT of a running `xsh proxy db --tunnel` (export lines, or --format=dotenv)' 'login:get a certificate routed to one database and save it in the profile' 'logout:remove the saved certificate of one database, or of all databases' 'ls:list the databases your roles allow; ">" marks the ones you are logged into')
       __xsh_flags=('--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
       __xsh_req=('--identity' '--proxy' '--user' '-i')
       __xsh_opt=()
@@ -37,6 +37,14 @@ __xsh_spec() {
       __xsh_opt=()
       __xsh_args=2
       __xsh_last=2
+      ;;
+    'xsh db env')
+      __xsh_subs=()
+      __xsh_flags=('--debug:print stack traces and causes of errors' '--format:output format (choices: "shell", "dotenv", default: "shell")' '--help:display help for command' '--identity:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:xport proxy address (env XSH_PROXY)' '--user:xport user name (env XSH_USER)' '--version:print the xsh version' '-V:print the xsh version' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:identity file from `xctl auth sign --format=file` (env XSH_IDENTITY)')
+      __xsh_req=('--format' '--identity' '--proxy' '--user' '-i')
+      __xsh_opt=()
+      __xsh_args=1
+      __xsh_last=0
       ;;
     'xsh db login')
       __xsh_subs=()
@@ -115,6 +123,7 @@ __xsh_step() {
     'xsh|status') __xsh_next='xsh status' ;;
     'xsh db|config') __xsh_next='xsh db config' ;;
     'xsh db|connect') __xsh_next='xsh db connect' ;;
+    'xsh db|env') __xsh_next='xsh db env' ;;
     'xsh db|login') __xsh_next='xsh db login' ;;
     'xsh db|logout') __xsh_next='xsh db logout' ;;
     'xsh db|ls') __xsh_next='xsh db ls' ;;
@@ -127,6 +136,7 @@ __xsh_step() {
 __xsh_values() {
   case "$1|$2" in
     'xsh db config|-f'|'xsh db config|--format') __xsh_vals=('cmd' 'json' 'text' 'yaml') ;;
+    'xsh db env|--format') __xsh_vals=('dotenv' 'shell') ;;
     'xsh db ls|-f'|'xsh db ls|--format') __xsh_vals=('json' 'text' 'yaml') ;;
     'xsh login|--key-storage') __xsh_vals=('auto' 'file' 'keychain') ;;
     'xsh status|-f'|'xsh status|--format') __xsh_vals=('json' 'text' 'yaml') ;;

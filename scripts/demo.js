@@ -4,7 +4,8 @@
 // Redis, register it, run SET/GET and one denied command through `xsh db connect`, show the audit
 // lines, and stop everything it started (by PID).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -38,7 +39,6 @@ function run(name, args, input, { allowFail = false } = {}) {
   return r.stdout;
 }
 
-const has = (cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 const freePort = () =>
   new Promise((resolve) => {
     const s = createServer();
@@ -61,8 +61,42 @@ async function waitPort(port) {
   throw new Error(`redis-server did not listen on ${port}`);
 }
 
-show(`xctl start --data-dir ${dataDir} --listen-addr 127.0.0.1:0 &`);
-const svc = spawn(process.execPath, [bin('xctl'), 'start', '--data-dir', dataDir, '--listen-addr', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const has = (cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+const withRedis = has('redis-server') && has('redis-cli');
+// The agent manages the Redis ACL users of the demo database: it gets one admin credential (a
+// file only it can read) and nobody else ever types a Redis password.
+const redisPort = withRedis ? await freePort() : 0;
+const adminPwFile = join(work, 'redis-admin.pw');
+const adminPw = randomBytes(24).toString('base64url');
+writeFileSync(adminPwFile, `${adminPw}\n`, { mode: 0o600 });
+const configPath = join(work, 'xport.yaml');
+writeFileSync(
+  configPath,
+  [
+    'version: v1',
+    `data_dir: ${dataDir}`,
+    'proxy_service: { listen_addr: 127.0.0.1:0 }',
+    'db_service:',
+    '  enabled: true',
+    ...(withRedis
+      ? [
+          '  databases:',
+          '    - name: cache',
+          '      description: Demo Redis',
+          '      protocol: redis',
+          `      uri: rediss://127.0.0.1:${redisPort}`,
+          '      static_labels: { env: dev }',
+          '      users: managed          # the agent owns the ACL users; passthrough = the client AUTHs',
+          `      admin: { user: xport-admin, password_file: ${adminPwFile} }`,
+        ]
+      : []),
+    '',
+  ].join('\n'),
+);
+show(`cat ${configPath}`);
+process.stdout.write(readFileSync(configPath, 'utf8'));
+show(`xctl start -c ${configPath} &`);
+const svc = spawn(process.execPath, [bin('xctl'), 'start', '-c', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 process.stdout.write(`[xctl start pid ${svc.pid}]\n`);
 let out = '';
 svc.stdout.on('data', (d) => (out += d));
@@ -130,15 +164,15 @@ try {
   run('xsh', ['login', `--proxy=${addr}`, '--user=alice', `--invite=${token}`, `--ca-pin=${pin}`, '--password-stdin'], 'a-long-demo-password\n');
   run('xsh', ['status']);
 
-  if (!has('redis-server') || !has('redis-cli')) {
+  if (!withRedis) {
     process.stdout.write('\nredis-server/redis-cli are not installed: skipping the database part of the demo.\n' +
       'Install them (apt-get install redis-server redis-tools) and run npm run demo again to see xsh db connect.\n');
   } else {
-    // A TLS Redis that trusts xport's db_client CA, with ACL users and no anonymous access.
+    // A TLS Redis that trusts xport's db_client CA, with one ACL user for the agent and no anonymous access.
     const prefix = join(work, 'redis');
     run('xctl', ['--data-dir', dataDir, 'auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${prefix}`]);
-    const port = await freePort();
-    writeFileSync(join(work, 'users.acl'), 'user alice on >alice-redis-pw ~* &* +@all\nuser default off\n');
+    const port = redisPort;
+    writeFileSync(join(work, 'users.acl'), `user xport-admin on >${adminPw} ~* &* +@all\nuser default off\n`, { mode: 0o600 });
     writeFileSync(
       join(work, 'redis.conf'),
       [`port 0`, `tls-port ${port}`, 'bind 127.0.0.1', `dir ${work}`, 'save ""', 'appendonly no', `aclfile ${join(work, 'users.acl')}`,
@@ -149,11 +183,9 @@ try {
     process.stdout.write(`[redis-server pid ${redis.pid}]\n`);
     await waitPort(port);
     writeFileSync(join(work, 'role.yaml'), 'kind: role\nversion: v1\nmetadata: { name: dev }\nspec:\n  allow:\n    db_labels: { env: dev }\n    db_users: [\'{{internal.db_users}}\']\n  deny:\n    redis_commands: [flushall]\n');
-    writeFileSync(join(work, 'cache.yaml'), `kind: db\nversion: v1\nmetadata:\n  name: cache\n  description: Demo Redis\n  labels: { env: dev }\nspec:\n  protocol: redis\n  uri: rediss://127.0.0.1:${port}\n`);
     run('xctl', ['--data-dir', dataDir, 'create', '-f', join(work, 'role.yaml')]);
     run('xctl', ['--data-dir', dataDir, 'users', 'update', 'alice', '--set-roles=access,auditor,dev']);
     run('xsh', ['login', `--proxy=${addr}`, '--user=alice', '--password-stdin'], 'a-long-demo-password\n');
-    run('xctl', ['--data-dir', dataDir, 'create', '-f', join(work, 'cache.yaml')]);
     for (let i = 0; i < 40; i++) {
       const r = spawnSync(process.execPath, [bin('xctl'), '--data-dir', dataDir, 'db', 'ls', '--format=json'], { env, encoding: 'utf8' });
       if (r.status === 0 && JSON.parse(r.stdout).some((d) => d.name === 'cache' && d.status === 'online')) break;
@@ -161,11 +193,13 @@ try {
     }
     run('xctl', ['--data-dir', dataDir, 'db', 'ls']);
     run('xsh', ['db', 'ls']);
-    const cli = ['--', '--user', 'alice', '--pass', 'alice-redis-pw', '--no-auth-warning'];
+    // No --user/--pass: the agent created the Redis ACL user alice from her roles and authenticates as it.
+    const cli = ['--'];
     run('xsh', ['db', 'connect', 'cache', ...cli, 'SET', 'greeting', 'hello']);
     run('xsh', ['db', 'connect', 'cache', ...cli, 'GET', 'greeting']);
     run('xsh', ['db', 'connect', 'cache', ...cli, 'FLUSHALL'], undefined, { allowFail: true });
     await sleep(300);
+    run('xctl', ['--data-dir', dataDir, 'db', 'users', 'ls', 'cache']);
     run('xctl', ['--data-dir', dataDir, 'audit', 'ls', '--type=db.session.query']);
   }
   run('xctl', ['--data-dir', dataDir, 'audit', 'ls', '--type=user.login']);

@@ -46,6 +46,8 @@ export const EVENT_CODES = {
   'db.session.start': { success: 'TDB00I', failure: 'TDB00W' },
   'db.session.end': { success: 'TDB01I' },
   'db.session.query': { success: 'TDB02I', failure: 'TDB02W' },
+  // The agent created, changed, rotated or disabled a managed Redis ACL user for a session.
+  'db.session.acl': { success: 'TDB20I', failure: 'TDB20W' },
 } as const satisfies Record<string, EventCode>;
 
 /** AuditEventType is a type with a known code. */

@@ -16,7 +16,8 @@
  * per-command path do no parsing. Imports errors, util and auth/{redis-acl,types}; must not import
  * the store, pki, proxy, redis/ or cli.
  */
-import { accessDenied } from '../errors.js';
+import { redisGlobMatch } from './redis-glob.js';
+import { accessDenied, badParameter } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { ALLOW_ALL_COMMANDS, compileCommandRules, displayCommand } from './redis-acl.js';
 import type { CommandRuleSet } from './redis-acl.js';
@@ -49,6 +50,10 @@ interface CompiledConditions {
   namePatterns: string[] | undefined;
   rules: Array<{ resources: Set<string>; verbs: Set<string> }>;
   commands: CommandRuleSet | undefined;
+  /** redis_keys as written (undefined: every key) and compiled to bytes for matching. */
+  keys: string[] | undefined;
+  keyBytes: Buffer[] | undefined;
+  channels: string[] | undefined;
 }
 
 interface CompiledRole {
@@ -130,6 +135,9 @@ function compileConditions(c: RoleConditions | undefined, traits: Partial<Traits
     namePatterns: names,
     rules: (c?.rules ?? []).map((r) => ({ resources: new Set(r.resources), verbs: new Set(r.verbs) })),
     commands: c?.redis_commands === undefined ? undefined : compileCommandRules(c.redis_commands),
+    keys: c?.redis_keys === undefined ? undefined : [...c.redis_keys],
+    keyBytes: c?.redis_keys?.map((k) => Buffer.from(k, 'utf8')),
+    channels: c?.redis_channels === undefined ? undefined : [...c.redis_channels],
   };
 }
 
@@ -183,10 +191,23 @@ export class AccessChecker {
   readonly #commandsRestricted: boolean;
   /** True when the db numbers a session may select are restricted (by allow or deny db_names). */
   readonly #namesRestricted: boolean;
+  /** The roles whose allow sections count (all of them until {@link scopeTo}). */
+  readonly #granting: readonly CompiledRole[];
+  /** Key patterns of the granting roles; undefined when one of them allows every key. */
+  readonly #keyPatterns: readonly Buffer[] | undefined;
+  /** Channel patterns of the granting roles; undefined when one of them allows every channel. */
+  readonly #channelPatterns: readonly Buffer[] | undefined;
 
-  private constructor(roles: readonly CompiledRole[], commandAllows: readonly (CommandRuleSet | undefined)[], namesRestricted?: boolean) {
+  private constructor(roles: readonly CompiledRole[], commandAllows: readonly (CommandRuleSet | undefined)[], namesRestricted?: boolean, granting?: readonly CompiledRole[]) {
     this.#roles = roles;
     this.#commandAllows = commandAllows;
+    this.#granting = granting ?? roles;
+    this.#keyPatterns = this.#granting.length === 0 || this.#granting.some((r) => r.allow.keyBytes === undefined)
+      ? (this.#granting.length === 0 ? [] : undefined)
+      : this.#granting.flatMap((r) => r.allow.keyBytes!);
+    this.#channelPatterns = this.#granting.length === 0 || this.#granting.some((r) => r.allow.channels === undefined)
+      ? (this.#granting.length === 0 ? [] : undefined)
+      : this.#granting.flatMap((r) => r.allow.channels!.map((c) => Buffer.from(c, 'utf8')));
     this.roleNames = Object.freeze(roles.map((r) => r.name));
     this.#commandsRestricted =
       roles.some((r) => r.deny.commands !== undefined && r.deny.commands.rules.length > 0) ||
@@ -233,7 +254,7 @@ export class AccessChecker {
       db.mode !== 'cluster' &&
       (this.#roles.some((r) => denyTargets(r.deny, db) && r.deny.names !== undefined && r.deny.names.length > 0) ||
         !granting.some((r) => r.allow.namePatterns?.includes('*') === true));
-    return new AccessChecker(this.#roles, allows, namesRestricted);
+    return new AccessChecker(this.#roles, allows, namesRestricted, granting);
   }
 
   // ---- databases ------------------------------------------------------------------------------
@@ -389,6 +410,82 @@ export class AccessChecker {
         ? 'Scripts run commands that role rules cannot check; a role must allow "+@scripting" explicitly.'
         : `None of your roles (${this.roleNames.join(', ') || 'none'}) allows this command on this database.`;
     throw accessDenied(`access denied to ${displayCommand(command)}`, { hint });
+  }
+
+  // ---- Redis keys and the managed ACL user -----------------------------------------------------
+
+  /** keysRestricted is true when every granting role lists redis_keys (some key may be refused). */
+  get keysRestricted(): boolean {
+    return this.#keyPatterns !== undefined;
+  }
+
+  /**
+   * keyAllowed tells whether a command may touch key: some granting role lists no redis_keys, or
+   * one of their patterns matches it the way Redis's ACL `~pattern` does (byte for byte).
+   */
+  keyAllowed(key: Buffer): boolean {
+    const pats = this.#keyPatterns;
+    if (pats === undefined) return true;
+    for (const p of pats) if (redisGlobMatch(p, key)) return true;
+    return false;
+  }
+
+  /**
+   * channelAllowed tells whether a pub/sub command may use channel, as Redis's ACL `&pattern`
+   * decides: a channel (PUBLISH, SUBSCRIBE) must match a pattern; a pattern (PSUBSCRIBE) must
+   * equal one literally, since Redis cannot tell which channels a pattern would reach.
+   */
+  channelAllowed(channel: Buffer, isPattern: boolean): boolean {
+    const pats = this.#channelPatterns;
+    if (pats === undefined) return true;
+    for (const p of pats) if (isPattern ? p.equals(channel) : redisGlobMatch(p, channel)) return true;
+    return false;
+  }
+
+  /**
+   * redisAclRules derives the Redis ACL rules (after `ACL SETUSER U reset on >password`) that make
+   * Redis enforce what this checker does for a managed db user: the granting roles' command list
+   * with every deny appended (the last matching token decides, so appended denies win), scripts
+   * refused unless allowed explicitly (xport's own rule), key and channel patterns. db_names stay
+   * xport's: Redis ACLs cannot restrict database numbers. Throws bad-parameter, naming the roles,
+   * when the roles' rules have no single Redis ACL form.
+   */
+  redisAclRules(): string[] {
+    const lists = this.#commandAllows.filter((s): s is CommandRuleSet => s !== undefined);
+    const out: string[] = [];
+    if (lists.length === 0) {
+      out.push('-@all');
+    } else if (lists.some((l) => l.allowsEverything)) {
+      out.push('+@all');
+    } else {
+      const distinct = new Map(lists.map((l) => [l.rules.join(' ').toLowerCase(), l]));
+      if (distinct.size > 1) {
+        const names = this.#roles.filter((_r, i) => this.#commandAllows[i] !== undefined && !this.#commandAllows[i]!.allowsEverything).map((r) => r.name);
+        throw badParameter(`the redis_commands of roles ${names.map((n) => `"${n}"`).join(' and ')} cannot be expressed as one Redis ACL: they grant different command lists to the same db user, and a Redis ACL user has a single list`, {
+          hint: 'Give one of the roles the other\'s redis_commands, or let a single role grant this db user.',
+        });
+      }
+      out.push('-@all', ...lists[0]!.rules.map((t) => t.toLowerCase()));
+    }
+    for (const r of this.#roles) {
+      for (const t of r.deny.commands?.rules ?? []) {
+        const lower = t.toLowerCase();
+        out.push(lower === 'allcommands' ? '-@all' : `-${lower}`);
+      }
+    }
+    if (this.#commandsRestricted || this.#namesRestricted) {
+      const explicit = lists.some((l) => l.allowsExplicitly('eval', ['@scripting']) || l.allowsExplicitly('fcall', ['@scripting']));
+      if (!explicit) out.push('-@scripting');
+    }
+    const keys = this.#granting.some((r) => r.allow.keys === undefined) ? undefined : this.#granting.flatMap((r) => r.allow.keys!);
+    if (this.#granting.length === 0) out.push('resetkeys');
+    else if (keys === undefined) out.push('allkeys');
+    else out.push('resetkeys', ...[...new Set(keys)].map((k) => `~${k}`));
+    const chans = this.#granting.some((r) => r.allow.channels === undefined) ? undefined : this.#granting.flatMap((r) => r.allow.channels!);
+    if (this.#granting.length === 0) out.push('resetchannels');
+    else if (chans === undefined) out.push('allchannels');
+    else out.push('resetchannels', ...[...new Set(chans)].map((c) => `&${c}`));
+    return out;
   }
 
   #commandDeniedBy(command: string, categories: readonly string[]): string | undefined {

@@ -90,12 +90,42 @@ function commandRules(side: CommandRuleSide) {
   );
 }
 
+/**
+ * checkAclPattern explains why a `redis_keys`/`redis_channels` pattern cannot become a Redis ACL
+ * rule (`~pattern`, `&pattern`), or returns undefined. Redis reads an ACL line split on spaces and
+ * refuses control bytes, so such patterns could not be written as the same rule in Redis.
+ */
+export function checkAclPattern(value: string, what: 'key' | 'channel'): string | undefined {
+  if (value === '') return `empty ${what} pattern`;
+  if (/[\s\x00-\x1f\x7f]/.test(value)) return `${what} pattern ${JSON.stringify(value)} contains a space or control character, which a Redis ACL rule cannot hold`;
+  if (value.length > 512) return `${what} pattern is longer than 512 characters`;
+  return undefined;
+}
+
+function aclPatterns(what: 'key' | 'channel') {
+  return z.array(
+    z.string().superRefine((v, ctx) => {
+      const problem = checkAclPattern(v, what);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  ).max(256, { error: `at most 256 ${what} patterns` });
+}
+
+// Redis ACLs only grant key and channel patterns; a deny of some keys has no Redis ACL form, so
+// managed users could not carry it and scripts would escape it. Refused with the reason.
+const notInDeny = (what: string) =>
+  z.any().superRefine((_v, ctx) => {
+    ctx.addIssue({ code: 'custom', message: `${what} cannot be expressed as a Redis ACL in a deny section (Redis ACLs can only grant key and channel patterns); list the allowed patterns under allow.${what} instead` });
+  });
+
 function conditions(side: CommandRuleSide) {
   return z.strictObject({
     db_labels: labelSelector.optional(),
     db_users: z.array(pattern).optional(),
     db_names: z.array(pattern).optional(),
     redis_commands: commandRules(side).optional(),
+    redis_keys: (side === 'allow' ? aclPatterns('key') : notInDeny('redis_keys')).optional(),
+    redis_channels: (side === 'allow' ? aclPatterns('channel') : notInDeny('redis_channels')).optional(),
     rules: z.array(rule).optional(),
   });
 }
@@ -380,6 +410,8 @@ function normalizeConditions(c: RoleConditions): RoleConditions {
   if (c.db_users !== undefined) out.db_users = [...c.db_users];
   if (c.db_names !== undefined) out.db_names = [...c.db_names];
   if (c.redis_commands !== undefined) out.redis_commands = [...c.redis_commands];
+  if (c.redis_keys !== undefined) out.redis_keys = [...c.redis_keys];
+  if (c.redis_channels !== undefined) out.redis_channels = [...c.redis_channels];
   if (c.rules !== undefined) out.rules = c.rules.map((r) => ({ resources: [...r.resources], verbs: [...r.verbs] }));
   return out;
 }

@@ -41,6 +41,13 @@ export interface RoleConditions {
   rules?: { resources: string[]; verbs: string[] }[];
   /** Redis command rules: names (`get`, `-flushall`) and ACL categories (`+@read`, `-@dangerous`). */
   redis_commands?: string[];
+  /**
+   * Redis key patterns (Redis glob, as in `ACL SETUSER ~app:*`) the session's commands may touch;
+   * absent means every key. Enforced by xport per command and, for managed users, by Redis.
+   */
+  redis_keys?: string[];
+  /** Pub/sub channel patterns (`&news.*`); absent means every channel. Enforced by Redis for managed users. */
+  redis_channels?: string[];
 }
 
 /** Role is a role resource (`kind: role`, `version: v1`). */

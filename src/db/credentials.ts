@@ -76,6 +76,12 @@ export interface CredentialOptions {
   signal?: AbortSignal;
   /** The session asking; providers that do not ask the auth service may ignore it. */
   session?: SessionProof;
+  /**
+   * The Redis ACL rules the session's roles derive for its db user (see
+   * {@link SessionChecker.aclRules}); asked only by providers that manage ACL users, since it
+   * throws for roles with no Redis ACL form.
+   */
+  aclRules?: () => readonly string[];
 }
 
 /** credentialOptions is what an engine passes to {@link CredentialProvider.credentials} for a session. */
@@ -84,6 +90,7 @@ export function credentialOptions(session: Session, signal?: AbortSignal): Crede
     notAfter: session.expires,
     ...(signal ? { signal } : {}),
     ...(session.proof !== undefined ? { session: { id: session.id, proof: session.proof, ...(session.via ? { via: session.via } : {}) } } : {}),
+    ...(session.checker.aclRules ? { aclRules: () => session.checker.aclRules!() } : {}),
   };
 }
 

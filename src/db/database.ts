@@ -31,6 +31,12 @@ export interface DatabaseSpec {
   mode: RedisMode;
   labels: Record<string, string>;
   type: DatabaseType;
+  /**
+   * Self-hosted only: `managed` — the agent owns an ACL user per db user, with rules derived from
+   * the roles and a password only it knows; `passthrough` (default) — the client's AUTH goes to
+   * Redis as today.
+   */
+  users?: 'managed' | 'passthrough';
   /** Set for ElastiCache, ElastiCache Serverless and MemoryDB databases. */
   aws?: AwsDatabase;
   /** Set for Azure Cache for Redis and Redis Enterprise / Azure Managed Redis databases. */

@@ -16,6 +16,22 @@ export interface SessionChecker {
    * as `config|set`; categories come from the server's COMMAND INFO (`@read`, `@write`, …).
    */
   commandAllowed(command: string, categories: readonly string[]): boolean;
+  /**
+   * keyAllowed tells whether a command may touch this key (the roles' `redis_keys`, matched as
+   * Redis's ACL matches `~pattern`). Absent: every key.
+   */
+  keyAllowed?(key: Buffer): boolean;
+  /**
+   * channelAllowed tells whether a pub/sub command may use this channel (or, isPattern, this
+   * PSUBSCRIBE pattern) under the roles' `redis_channels`. Absent: every channel.
+   */
+  channelAllowed?(channel: Buffer, isPattern: boolean): boolean;
+  /**
+   * aclRules are the Redis ACL rules a managed db user gets for this session (derived from the
+   * roles, kept current as they change). Absent for checkers that know no roles. Throws
+   * bad-parameter when the roles have no Redis ACL form.
+   */
+  aclRules?(): readonly string[];
 }
 
 /** SessionAuditEvent is what an engine reports; the sink adds session metadata and time. */

@@ -23,7 +23,7 @@ export interface Verdict {
   /** Why the request is refused (the text after `-ERR xport: `); undefined when it may run. */
   denied: string | undefined;
   /** What refused it: a malformed name, the command rules, or a db argument. */
-  deniedFor?: 'name' | 'command' | 'db';
+  deniedFor?: 'name' | 'command' | 'db' | 'key' | 'channel';
 }
 
 /** Shared by every command that selects no db, so the common case allocates nothing. */
@@ -55,9 +55,49 @@ export function judgeCommand(table: CommandTable, name: string, args: readonly B
   if (!checker.commandAllowed(cmd.name, cmd.categories)) {
     return { cmd, keys, denied: `access denied to ${displayName(cmd.name)}`, deniedFor: 'command' };
   }
+  if (checker.keyAllowed !== undefined) {
+    // Key positions come from the server's command table (the same Redis's ACL checks), so the
+    // keys judged are the keys Redis will touch.
+    for (const i of keys) {
+      const key = args[i];
+      if (key !== undefined && !checker.keyAllowed(key)) {
+        return { cmd, keys, denied: `access denied to key ${displayArg(key)} for ${displayName(cmd.name)}`, deniedFor: 'key' };
+      }
+    }
+  }
+  if (checker.channelAllowed !== undefined) {
+    const ch = channelArguments(cmd.name, args);
+    if (ch !== undefined) {
+      for (let i = ch.from; i < ch.to; i++) {
+        if (!checker.channelAllowed(args[i]!, ch.pattern)) {
+          return { cmd, keys, denied: `access denied to channel ${displayArg(args[i]!)} for ${displayName(cmd.name)}`, deniedFor: 'channel' };
+        }
+      }
+    }
+  }
   const dbArg = deniedDbArgument(cmd.name, args, checker);
   if (dbArg !== undefined) return { cmd, keys, denied: `access denied to db ${displayArg(dbArg)}`, deniedFor: 'db' };
   return { cmd, keys, denied: undefined };
+}
+
+/**
+ * channelArguments says which arguments of a pub/sub request are channels (or patterns), as
+ * Redis's ACL checks them: PUBLISH/SPUBLISH one channel, SUBSCRIBE/SSUBSCRIBE every argument,
+ * PSUBSCRIBE every argument as a pattern. Undefined for other commands (unsubscribing is free).
+ */
+export function channelArguments(resolved: string, args: readonly Buffer[]): { from: number; to: number; pattern: boolean } | undefined {
+  switch (resolved) {
+    case 'publish':
+    case 'spublish':
+      return { from: 1, to: Math.min(2, args.length), pattern: false };
+    case 'subscribe':
+    case 'ssubscribe':
+      return { from: 1, to: args.length, pattern: false };
+    case 'psubscribe':
+      return { from: 1, to: args.length, pattern: true };
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -45,6 +45,11 @@ export interface AgentOptions {
   health?: DatabaseHealthChecker;
   /** discoverProxies lists the proxy replicas to keep a tunnel to each (see AgentPool). */
   discoverProxies?: () => Promise<ProxyTarget[]>;
+  /**
+   * onAclChange is told when the roles of a live session on a managed database derive new Redis
+   * ACL rules for its db user (a role changed), so the ACL user is updated while the session runs.
+   */
+  onAclChange?: (session: Session, rules: readonly string[] | null) => Promise<void>;
 }
 
 /** RunningAgent is a started agent. */
@@ -56,6 +61,8 @@ export interface RunningAgent {
 }
 
 const ROLE_CACHE_MS = 5_000;
+/** How often a live session re-reads roles: a role change narrows it within seconds. */
+const SESSION_ROLE_REFRESH_MS = 2_000;
 const RESOURCE_POLL_MS = 3_000;
 
 function selectorMatches(sel: Record<string, string>, labels: Record<string, string>): boolean {
@@ -97,10 +104,21 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   poll.unref();
 
   let roleCache: { at: number; roles: Promise<Role[]> } | undefined;
+  // rolesVersion changes only when a fetch returns different roles, so live sessions rebuild their
+  // checkers when a role changed, not every time the cache is refreshed.
+  let rolesVersion = 0;
+  let rolesText = '';
   const roles = () => {
     const now = o.clock.now().getTime();
     if (!roleCache || now - roleCache.at > ROLE_CACHE_MS) {
-      const p = o.auth.roles();
+      const p = o.auth.roles().then((all) => {
+        const text = JSON.stringify(all);
+        if (text !== rolesText) {
+          rolesText = text;
+          rolesVersion++;
+        }
+        return all;
+      });
       roleCache = { at: now, roles: p };
       p.catch(() => (roleCache = undefined));
     }
@@ -171,7 +189,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         engine.sendError(stream, err);
         return;
       }
-      const scoped = checker.scopeTo(db, dbUser);
+      let scoped = checker.scopeTo(db, dbUser);
+      const managed = db.users === 'managed';
       const session: Session = {
         id: sid,
         user: identity.user,
@@ -187,6 +206,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           checkDbUser: (u) => checker.checkDatabaseAccess(db, u),
           checkDbName: (n) => checker.checkDatabaseAccess(db, dbUser, n),
           commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
+          keyAllowed: (k) => scoped.keyAllowed(k),
+          channelAllowed: (c, p) => scoped.channelAllowed(c, p),
+          ...(managed ? { aclRules: () => scoped.redisAclRules() } : {}),
         },
         audit: { emit, flush: () => o.auth.flush() },
       };
@@ -204,12 +226,62 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       const ttl = Math.max(0, identity.expires.getTime() - o.clock.now().getTime());
       const expiry = setTimeout(() => ac.abort(new Error('certificate expired')), Math.min(ttl, 2 ** 31 - 1));
       expiry.unref();
+      // Roles are re-read while the session runs: a narrowed role applies to its next command,
+      // and for a managed db user the Redis ACL follows (so scripts are narrowed too).
+      let lastRules: string | undefined;
+      try {
+        if (managed) lastRules = scoped.redisAclRules().join(' ');
+      } catch {
+        lastRules = undefined;
+      }
+      let refreshing = false;
+      let refreshWarned = false;
+      let seenVersion = rolesVersion;
+      const refresh = setInterval(() => {
+        if (refreshing) return;
+        refreshing = true;
+        void (async () => {
+          try {
+            const all = await roles();
+            const version = rolesVersion;
+            if (version === seenVersion) return;
+            const next = AccessChecker.fromRoles(all.filter((r) => identity.roles.includes(r.metadata.name)), identity.traits);
+            try {
+              next.checkDatabaseAccess(db, dbUser, route.dbName);
+            } catch (err) {
+              ac.abort(new Error(`access revoked: ${messageOf(err)}`));
+              if (managed && o.onAclChange) await o.onAclChange(session, null);
+              return;
+            }
+            checker = next;
+            scoped = next.scopeTo(db, dbUser);
+            if (managed && o.onAclChange) {
+              const rules = scoped.redisAclRules();
+              const line = rules.join(' ');
+              if (line !== lastRules) {
+                await o.onAclChange(session, rules);
+                lastRules = line;
+              }
+            }
+            // Only now: a failed update is tried again on the next tick.
+            seenVersion = version;
+          } catch (err) {
+            // Once per session: an unreachable auth service must not flood the log every 2 s.
+            if (!refreshWarned) log.warn('could not refresh the roles of a live session; it keeps its current rules', { sid, err: messageOf(err) });
+            refreshWarned = true;
+          } finally {
+            refreshing = false;
+          }
+        })();
+      }, SESSION_ROLE_REFRESH_MS);
+      refresh.unref();
       try {
         await engine.handle(stream, session, ac.signal);
       } catch (err) {
         log.warn('session failed', { sid, err: messageOf(err) });
       } finally {
         clearTimeout(expiry);
+        clearInterval(refresh);
         sessions.delete(ac);
       }
     })();

@@ -61,6 +61,12 @@ const databaseSchema = z.strictObject({
     .optional(),
   aws: awsBlockSchema.optional(),
   azure: azureBlockSchema.optional(),
+  /** Self-hosted: managed (the agent owns an ACL user per db user) or passthrough (default). */
+  users: z.enum(['managed', 'passthrough']).optional(),
+  /** The agent's admin credential for managed users: a Redis ACL user with +acl. */
+  admin: z.strictObject({ user: z.string().min(1), password_file: z.string().min(1) }).optional(),
+  /** How often managed users' passwords rotate (default 1h). */
+  password_rotation: duration.optional(),
 });
 
 const awsMatcherSchema = z.strictObject({

@@ -20,8 +20,12 @@ export async function specFromConfig(c: DatabaseConfig): Promise<DatabaseSpec> {
       throw badParameter(`database "${c.name}": cannot read tls.ca_cert_file ${c.tls.ca_cert_file} (${(err as NodeJS.ErrnoException).code})`);
     }
   }
+  if (c.users === 'managed' && (c.aws || c.azure)) {
+    throw badParameter(`database "${c.name}": users: managed is for self-hosted Redis; cloud databases authenticate with their own managed users or tokens`);
+  }
   return {
     name: c.name,
+    ...(c.users ? { users: c.users } : {}),
     ...(c.description ? { description: c.description } : {}),
     protocol: 'redis',
     uri: c.uri,

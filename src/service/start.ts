@@ -25,6 +25,7 @@ import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js
 import { startAgent, type RunningAgent } from './agent.js';
 import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
 import { createCredentialProviders } from './providers.js';
+import { credentialOptions } from '../db/credentials.js';
 import { createDiscoveries, startDiscovery } from './discovery.js';
 import { DatabaseHealthChecker } from './db-health.js';
 import { serverTls } from './credentials.js';
@@ -303,6 +304,18 @@ async function launchAgent(
     ...(o.connect ? { connect: o.connect } : {}),
     health: new DatabaseHealthChecker({ serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem), clock: o.clock, log: o.log.child('health') }),
     ...(o.discoverProxies ? { discoverProxies: o.discoverProxies } : {}),
+    // A role change re-derives a managed user's ACL: asking for the session's credentials again
+    // applies the new rules (the session's checker already has them); a revoked user is disabled.
+    onAclChange: async (session, rules) => {
+      const opts = credentialOptions(session);
+      if (rules !== null) {
+        await credentials.credentials(session.database, session.dbUser, opts);
+        return;
+      }
+      const { aclRules: _ignored, ...plain } = opts;
+      const creds = await credentials.managed.inner.credentials(session.database, session.dbUser, plain);
+      await credentials.managed.sync(session.database, session.dbUser, null, creds, opts.session);
+    },
   });
 }
 

@@ -60,6 +60,8 @@ export interface RedisClusterFixture {
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** masterPorts lists the ports of the current masters (from CLUSTER SHARDS of a live node). */
   masterPorts(): Promise<number[]>;
+  /** addReplica starts a seventh (eighth…) node and joins it as a replica (`--cluster add-node --cluster-slave`). */
+  addReplica(): Promise<ClusterNodeProcess>;
   /** kill SIGKILLs one node by PID. */
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -124,29 +126,27 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     };
     const plan: Array<{ port: number; busPort: number }> = [];
     for (let i = 0; i < 6; i++) plan.push({ port: await pick(), busPort: await pick() });
+    const nodeLines = (busPort: number) => [
+      `tls-cert-file ${files.cert}`,
+      `tls-key-file ${files.key}`,
+      `tls-ca-cert-file ${bundle}`,
+      'tls-auth-clients yes',
+      'tls-protocols "TLSv1.2 TLSv1.3"',
+      'tls-cluster yes',
+      'tls-replication yes',
+      'cluster-enabled yes',
+      'cluster-config-file nodes.conf',
+      `cluster-port ${busPort}`,
+      `cluster-node-timeout ${nodeTimeout}`,
+      'cluster-replica-validity-factor 0',
+      'repl-diskless-sync-delay 0',
+      'masteruser replicator',
+      'masterauth repl-pw',
+      `aclfile ${aclFile}`,
+    ];
     const started = await Promise.all(
       plan.map(({ port, busPort }) =>
-        startRedis(
-          [
-            `tls-cert-file ${files.cert}`,
-            `tls-key-file ${files.key}`,
-            `tls-ca-cert-file ${bundle}`,
-            'tls-auth-clients yes',
-            'tls-protocols "TLSv1.2 TLSv1.3"',
-            'tls-cluster yes',
-            'tls-replication yes',
-            'cluster-enabled yes',
-            'cluster-config-file nodes.conf',
-            `cluster-port ${busPort}`,
-            `cluster-node-timeout ${nodeTimeout}`,
-            'cluster-replica-validity-factor 0',
-            'repl-diskless-sync-delay 0',
-            'masteruser replicator',
-            'masterauth repl-pw',
-            `aclfile ${aclFile}`,
-          ],
-          { tlsPort: true, port },
-        ).then((server) => {
+        startRedis(nodeLines(busPort), { tlsPort: true, port }).then((server) => {
           const node: ClusterNodeProcess = { port, busPort, server, killed: false };
           nodes.push(node);
           return node;
@@ -237,6 +237,18 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       cli,
       waitHealthy,
       masterPorts,
+      async addReplica() {
+        const port = await pick();
+        const busPort = await pick();
+        const server = await startRedis(nodeLines(busPort), { tlsPort: true, port });
+        const node: ClusterNodeProcess = { port, busPort, server, killed: false };
+        nodes.push(node);
+        const seed = live()[0]!.port;
+        const add = await runProcess('redis-cli', [...tlsArgs, '--cluster', 'add-node', `127.0.0.1:${port}`, `127.0.0.1:${seed}`, '--cluster-slave'], { timeoutMs: 60_000 });
+        if (add.code !== 0) throw new Error(`redis-cli --cluster add-node failed (${add.code}):\n${add.stdout}\n${add.stderr}`);
+        await waitHealthy(60_000);
+        return node;
+      },
       async kill(port) {
         const n = nodes.find((x) => x.port === port);
         if (n === undefined || n.killed) return;

@@ -32,6 +32,10 @@ export interface CliContext {
   debug: boolean;
   /** exitCode lets a command that printed its own outcome choose a non-zero status. */
   exitCode?: number;
+  /** pid is this process's id (a running tunnel records it); absent in tests that need none. */
+  readonly pid?: number;
+  /** isAlive tells whether a process runs (EPERM: it runs as another user); absent means unknown. */
+  isAlive?(pid: number): boolean;
 }
 
 /** createContext builds the real context from the process. */
@@ -43,6 +47,15 @@ export function createContext(): CliContext {
     clock: systemClock,
     home: env.XSH_HOME || join(homedir(), '.xsh'),
     debug: Boolean(env.XSH_DEBUG || env.XCTL_DEBUG),
+    pid: process.pid,
+    isAlive(pid) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
     spawn: (cmd, args) =>
       new Promise((resolve, reject) => {
         const child = spawnChild(cmd, args, { stdio: 'inherit' });

@@ -95,7 +95,16 @@ export function registerAwsDbCommands(ctx: CliContext, db: Command, configure: C
   const users = db.command('users').description('database users the agent manages');
   users
     .command('ls')
-    .description('list managed ElastiCache/MemoryDB users of the config, their databases and last password rotation')
+    .argument('[db]', 'only this database (self-hosted managed users)')
+    .description('list managed users: self-hosted ones the agent on this host holds (derived ACL, last rotation), else ElastiCache/MemoryDB users of the config')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
-    .action(async (_o, cmd: Command) => (await import('./db-bootstrap.js')).runUsersLs(ctx, g(cmd)));
+    .action(async (database: string | undefined, _o, cmd: Command) => {
+      if (await (await import('./db-users.js')).runManagedUsersLs(ctx, database, g(cmd))) return;
+      await (await import('./db-bootstrap.js')).runUsersLs(ctx, g(cmd));
+    });
+  users
+    .command('sync')
+    .argument('<db>', 'the self-hosted database whose managed users to write to Redis again')
+    .description('make the agent on this host write the managed ACL users of DB to Redis again, on every node')
+    .action(async (database: string, _o, cmd: Command) => (await import('./db-users.js')).runManagedUsersSync(ctx, database, g(cmd)));
 }

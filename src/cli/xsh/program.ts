@@ -133,6 +133,14 @@ function addDbCommands(ctx: CliContext, program: Command): void {
     .action(async (name: string, _o, cmd: Command) => (await import('./db/config.js')).runDbConfig(ctx, name, cmd.optsWithGlobals()));
   setExamples(config, '  xsh db config cache\n  xsh db config --format=cmd --port=6380 cache');
 
+  const env = db
+    .command('env')
+    .description('print REDIS_URL, REDIS_HOST and REDIS_PORT of a running `xsh proxy db --tunnel` (export lines, or --format=dotenv)')
+    .argument('[name]', 'database name (default: the only running tunnel)')
+    .addOption(new Option('--format <format>', 'output format').choices(['shell', 'dotenv']).default('shell'))
+    .action(async (name: string | undefined, _o, cmd: Command) => (await import('./db/env.js')).runDbEnv(ctx, name, cmd.optsWithGlobals()));
+  setExamples(env, '  eval "$(xsh db env cache)"\n  xsh db env cache --format=dotenv >> .env');
+
   const connect = db
     .command('connect')
     .description('connect redis-cli to a database through a local tunnel (logging in first when needed); exits with redis-cli\'s status')

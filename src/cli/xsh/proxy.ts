@@ -8,6 +8,8 @@ import { reloadingDialer } from '../../client/reloading-dialer.js';
 import { redisCliCommandLine } from '../../client/connect-command.js';
 import { usage } from '../../errors.js';
 import { startLocalTunnel } from '../../tunnel/local-tunnel.js';
+import { recordTunnel } from '../../client/tunnels.js';
+import { redisUrl } from './db/env.js';
 import { createLogger } from '../../util/log.js';
 import type { CliContext } from '../shared/context.js';
 import { openRoutedSession, type DbRouteOptions } from './db/common.js';
@@ -55,8 +57,15 @@ export async function runProxyDb(ctx: CliContext, database: string, o: ProxyDbOp
   try {
     const tunnel = await startLocalTunnel({ host: '127.0.0.1', port, dial: () => dialer.dial(), log });
     try {
-      ctx.io.stdout.write(tunnelBanner({ database, cluster: session.cluster, host: tunnel.address.host, port: tunnel.address.port, randomPort: port === 0, dbName: login.dbName }));
-      await stopped;
+      const forget = ctx.pid === undefined
+        ? async () => {}
+        : await recordTunnel(ctx.home, { database, host: tunnel.address.host, port: tunnel.address.port, dbUser: login.dbUser, ...(login.dbName ? { dbName: login.dbName } : {}), pid: ctx.pid }).catch(() => async () => {});
+      ctx.io.stdout.write(tunnelBanner({ database, cluster: session.cluster, host: tunnel.address.host, port: tunnel.address.port, randomPort: port === 0, dbName: login.dbName, dbUser: login.dbUser }));
+      try {
+        await stopped;
+      } finally {
+        await forget();
+      }
     } finally {
       await tunnel.close();
       await dialer.close();
@@ -85,6 +94,8 @@ export interface TunnelBannerInfo {
   /** True when the port was chosen by the system (no --port). */
   randomPort: boolean;
   dbName?: string | undefined;
+  /** The db user the tunnel's sessions run as: GUI clients put it in the connection string. */
+  dbUser?: string | undefined;
 }
 
 /** tunnelBanner is tsh's `proxy db --tunnel` banner, for xsh. */
@@ -94,6 +105,13 @@ export function tunnelBanner(b: TunnelBannerInfo): string {
     (b.randomPort ? 'To avoid port randomization, you can choose the listening port using the --port flag.\n' : '') +
     '\n' +
     'Use the following command to connect to the database or to the address above using other database GUI/CLI clients:\n' +
-    `  $ ${redisCliCommandLine({ host: b.host, port: b.port, ...(b.dbName ? { dbName: b.dbName } : {}) })}\n`
+    `  $ ${redisCliCommandLine({ host: b.host, port: b.port, ...(b.dbName ? { dbName: b.dbName } : {}) })}\n` +
+    (b.dbUser
+      ? '\n' +
+        'Connection string for GUI clients (RedisInsight, Another Redis Desktop Manager); the agent authenticates the db user, so leave the password empty\n' +
+        '(a managed user) or type the Redis password of the db user (passthrough):\n' +
+        `  ${redisUrl({ host: b.host, port: b.port, dbName: b.dbName }, b.dbUser)}\n` +
+        `Or, for applications: eval "$(xsh db env ${b.database})"\n`
+      : '')
   );
 }

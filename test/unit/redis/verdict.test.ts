@@ -66,3 +66,35 @@ describe('Redis argument semantics', () => {
     expect(parseRedisInteger(Buffer.from('9223372036854775807'))).toBe('9223372036854775807');
   });
 });
+
+describe('judgeCommand and redis_keys', () => {
+  const table = builtinCommandTable();
+  const appOnly: SessionChecker = { ...db01, keyAllowed: (k) => k.toString('latin1').startsWith('app:') };
+
+  it('refuses a command whose key, at the position the command table names, is outside the patterns', () => {
+    expect(judgeCommand(table, 'set', argv('SET', 'app:1', 'v'), appOnly).denied).toBeUndefined();
+    const v = judgeCommand(table, 'set', argv('SET', 'other', 'app:1'), appOnly);
+    expect(v.deniedFor).toBe('key');
+    expect(v.denied).toBe('access denied to key other for set');
+    // MSET's keys are every other argument: a value that looks like a forbidden key is no key.
+    expect(judgeCommand(table, 'mset', argv('MSET', 'app:1', 'other', 'app:2', 'x'), appOnly).denied).toBeUndefined();
+    expect(judgeCommand(table, 'mset', argv('MSET', 'app:1', 'x', 'other', 'x'), appOnly).deniedFor).toBe('key');
+    // EVAL's declared keys count too.
+    expect(judgeCommand(table, 'eval', argv('EVAL', 'return 1', '1', 'other'), appOnly).deniedFor).toBe('key');
+  });
+});
+
+describe('judgeCommand and redis_channels', () => {
+  const table = builtinCommandTable();
+  const news: SessionChecker = { ...db01, channelAllowed: (c, pattern) => (pattern ? c.toString() === 'news.*' : c.toString().startsWith('news.')) };
+
+  it('checks PUBLISH’s channel, every SUBSCRIBE channel, and PSUBSCRIBE patterns literally, as Redis’s ACL does', () => {
+    expect(judgeCommand(table, 'publish', argv('PUBLISH', 'news.a', 'hi'), news).denied).toBeUndefined();
+    expect(judgeCommand(table, 'publish', argv('PUBLISH', 'ops', 'news.a'), news).denied).toBe('access denied to channel ops for publish');
+    expect(judgeCommand(table, 'subscribe', argv('SUBSCRIBE', 'news.a', 'ops'), news).deniedFor).toBe('channel');
+    expect(judgeCommand(table, 'psubscribe', argv('PSUBSCRIBE', 'news.*'), news).denied).toBeUndefined();
+    // news.a* reaches only news channels, but Redis accepts a pattern only when it equals an allowed one.
+    expect(judgeCommand(table, 'psubscribe', argv('PSUBSCRIBE', 'news.a*'), news).deniedFor).toBe('channel');
+    expect(judgeCommand(table, 'unsubscribe', argv('UNSUBSCRIBE', 'ops'), news).denied).toBeUndefined();
+  });
+});

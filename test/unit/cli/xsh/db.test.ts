@@ -312,7 +312,12 @@ describe('xsh proxy db', () => {
       `Started authenticated tunnel for the Redis database "cache" in cluster "example" on 127.0.0.1:${port}.\n` +
         'To avoid port randomization, you can choose the listening port using the --port flag.\n\n' +
         'Use the following command to connect to the database or to the address above using other database GUI/CLI clients:\n' +
-        `  $ redis-cli -h 127.0.0.1 -p ${port}\n`,
+        `  $ redis-cli -h 127.0.0.1 -p ${port}\n` +
+        '\n' +
+        'Connection string for GUI clients (RedisInsight, Another Redis Desktop Manager); the agent authenticates the db user, so leave the password empty\n' +
+        '(a managed user) or type the Redis password of the db user (passthrough):\n' +
+        `  redis://default@127.0.0.1:${port}\n` +
+        'Or, for applications: eval "$(xsh db env cache)"\n',
     );
     const [a, b] = await Promise.all([talk(port, 'PING\r\n'), talk(port, 'PING\r\n')]);
     expect([a, b]).toEqual(['+routed cache default -', '+routed cache default -']);
