@@ -237,6 +237,17 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     try {
       return cond(await status());
     } catch (err) {
+      // A replica that died on its own is a failure to report with its last words, not a "not yet".
+      for (const r of replicas) {
+        if (killed.has(r) || !(err as Error).message.includes(r.addr)) continue;
+        let alive = true;
+        try {
+          process.kill(r.pid, 0);
+        } catch {
+          alive = false;
+        }
+        if (!alive) throw new Error(`replica ${r.addr} exited unexpectedly:\n${r.output().slice(-4000)}`);
+      }
       console.log((err as Error).message);
       return false;
     }
@@ -463,7 +474,7 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     expect(new Set(listed.map((p) => p.id)).size).toBe(3);
     expect(listed.find((p) => p.addr === back.addr)?.id).toBe((await readFile(join(back.dataDir, 'proxy_id'), 'utf8')).trim());
     expect(await oneShot(tunnelCPort, 'k:c-again')).toEqual(['+OK', '+OK']);
-  });
+  }, 180_000);
 
   it('leaves nothing corrupt in the backend (xctl backend check)', async () => {
     const r = await runCli('xctl', ['backend', 'check', `--storage=${url}`, '--format=json'], { timeoutMs: 60_000 });
