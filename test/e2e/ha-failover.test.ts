@@ -494,12 +494,18 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
     const dead = agents[0]!;
     await dead.exited;
     const unshipped = logUnread(join(agentDirs[0]!, 'audit'), 'ship.offset');
-    agents[0] = launch(process.execPath, [join(ROOT, 'bin', 'xctl.js'), 'start', '-c', agentCfgs[0]!]);
-    await waitFor(
-      'the restarted agent with a tunnel to every replica',
-      statusHolds((s) => s.proxies.length === 3 && s.proxies.every((p) => p.tunnels.length === 2)),
-      120_000,
-    );
+    const again = launch(process.execPath, [join(ROOT, 'bin', 'xctl.js'), 'start', '-c', agentCfgs[0]!]);
+    agents[0] = again;
+    let exitCode: number | null | undefined;
+    void again.exited.then((c) => (exitCode = c));
+    let seen: Status | undefined;
+    const tunnelsUp = statusHolds((s) => ((seen = s), s.proxies.length === 3 && s.proxies.every((p) => p.tunnels.length === 2)));
+    await waitFor('the restarted agent with a tunnel to every replica', async () => {
+      if (exitCode !== undefined) throw new Error(`the restarted agent exited with ${exitCode}:\n${again.output().slice(-4000)}`);
+      return tunnelsUp();
+    }, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last status: ${JSON.stringify(seen)}\nagent output:\n${again.output().slice(-4000)}`);
+    });
     for (const d of agentDirs) await waitFor(`the agent in ${d} to ship its whole log`, async () => logUnread(join(d, 'audit'), 'ship.offset') === 0, 120_000);
     // Every live replica's index consumer reaches the end of its own log (the restarted one
     // resumes from its saved offset).
