@@ -18,7 +18,7 @@ import { TunnelAgent } from '../../src/proxy/tunnel-agent.js';
 import type { DatabaseAdvert } from '../../src/proxy/tunnel-protocol.js';
 import { nullLogger } from '../../src/util/log.js';
 import { ROOT, runCli, tmpDir, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
 
 const CLUSTER = 'example';
@@ -127,7 +127,9 @@ async function startTunnel(u: XshUser, db: string): Promise<{ port: number; stop
   };
 }
 
-describe.runIf(hasRedis())('an agent is trusted no further than the sessions it serves', () => {
+requireRedis();
+
+describe('an agent is trusted no further than the sessions it serves', () => {
   let c: DbCluster;
   let rogue: Rogue;
   beforeAll(async () => {
@@ -257,7 +259,7 @@ describe.runIf(hasRedis())('an agent is trusted no further than the sessions it 
   });
 });
 
-describe.runIf(hasRedis())('join tokens and the cluster name a remote agent joins', () => {
+describe('join tokens and the cluster name a remote agent joins', () => {
   let c: DbCluster;
   const agents: ChildProcess[] = [];
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { CreateReplicationGroupCommand, CreateUserCommand, CreateUserGroupCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
 
@@ -55,7 +55,9 @@ async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; 
   };
 }
 
-describe.runIf(hasRedis())('AWS ElastiCache authentication end to end (moto + TLS front + redis-server)', () => {
+requireRedis();
+
+describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-server)', () => {
   let redis: RedisServer;
   let plain: RedisServer;
   let legacy: RedisServer;

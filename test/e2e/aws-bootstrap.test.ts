@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { CreateReplicationGroupCommand, CreateUserCommand, CreateUserGroupCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CreateAccessKeyCommand, CreatePolicyVersionCommand, CreateUserCommand as IamCreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { addUser, runCli, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
 
@@ -20,7 +20,9 @@ const FRONT_PW = 'front-redis-password-0003';
 
 requireMoto();
 
-describe.runIf(hasRedis())('AWS IAM bootstrap end to end (moto with IAM policy checks)', () => {
+requireRedis();
+
+describe('AWS IAM bootstrap end to end (moto with IAM policy checks)', () => {
   let redis: RedisServer;
   let emu: AwsEmulator;
   let svc: XportService;

@@ -19,7 +19,7 @@ import { CreateACLCommand, CreateClusterCommand, CreateUserCommand as MdbCreateU
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { addUser, ROOT, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { freePort, hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
 import { writeFile } from 'node:fs/promises';
@@ -71,7 +71,9 @@ interface Listed {
   status: string;
 }
 
-describe.runIf(hasRedis())('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', () => {
+requireRedis();
+
+describe('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', () => {
   const nodes: RedisServer[] = [];
   let standalone: RedisServer;
   let emu: AwsEmulator;

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
 import { startAzureRedis, type AzureRedis, type TokenExpiryEnforcer } from '../helpers/azure-redis.js';
 
@@ -54,7 +54,9 @@ async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; 
   };
 }
 
-describe.runIf(hasRedis())('Azure credentials changing under live sessions', () => {
+requireRedis();
+
+describe('Azure credentials changing under live sessions', () => {
   let az: AzureEndpoints;
   let oss: AzureRedis;
   let entra: AzureRedis;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addUser, runCli, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
 import { startAzureRedis, startAzureRedisCluster, type AccessPolicy, type AzureRedis, type AzureRedisCluster } from '../helpers/azure-redis.js';
@@ -28,7 +28,9 @@ interface DbRow {
   labels: Record<string, string>;
 }
 
-describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
+requireRedis();
+
+describe('Azure Cache for Redis end to end', () => {
   let az: AzureEndpoints;
   let oss: AzureRedis;
   let entra: AzureRedis;
@@ -344,7 +346,7 @@ describe.runIf(hasRedis())('Azure Cache for Redis end to end', () => {
   });
 });
 
-describe.runIf(hasRedis())('Azure without credentials', () => {
+describe('Azure without credentials', () => {
   let az: AzureEndpoints;
   let redis: AzureRedis;
   let svc: XportService;

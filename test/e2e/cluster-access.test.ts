@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { addUser, ROOT, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { startRedisCluster, type RedisClusterFixture } from '../helpers/redis-cluster.js';
 
-describe.runIf(hasRedis())('Redis Cluster through the full access path', () => {
+requireRedis();
+
+describe('Redis Cluster through the full access path', () => {
   let svc: XportService;
   let fx: RedisClusterFixture;
   let alice: XshUser;

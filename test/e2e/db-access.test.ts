@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ROOT, runCli, startXport, tmpDir, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
 
 /** startTunnel runs `xsh proxy db NAME --tunnel` for a user and resolves with its port. */
@@ -71,7 +71,9 @@ function rawExchange(port: number, bytes: string, idleMs = 700): Promise<string>
   });
 }
 
-describe.runIf(hasRedis())('database access end to end', () => {
+requireRedis();
+
+describe('database access end to end', () => {
   let c: DbCluster;
   beforeAll(async () => {
     c = await startDbCluster();
@@ -325,7 +327,7 @@ describe.runIf(hasRedis())('database access end to end', () => {
   });
 });
 
-describe.runIf(hasRedis())('a second agent that joins with a token', () => {
+describe('a second agent that joins with a token', () => {
   let c: DbCluster;
   let agent: ChildProcess | undefined;
   let agentOut = '';

@@ -8,11 +8,13 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { startRedisCluster, type RedisClusterFixture } from '../helpers/redis-cluster.js';
 
-describe.runIf(hasRedis())('managed ACL users on a Redis Cluster', () => {
+requireRedis();
+
+describe('managed ACL users on a Redis Cluster', () => {
   let svc: XportService;
   let fx: RedisClusterFixture;
   let alice: XshUser;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { Redis } from 'ioredis';
 import { ROOT, addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
-import { freePort, hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
 
 const ADMIN_PW = 'agent-admin-pw-only-on-the-agent';
@@ -86,7 +86,9 @@ async function replyOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-describe.runIf(hasRedis())('managed self-hosted ACL users', () => {
+requireRedis();
+
+describe('managed self-hosted ACL users', () => {
   let svc: XportService;
   let redis: RedisServer;
   let inspect: Redis;

@@ -21,7 +21,7 @@ import { ReplyScanner } from '../../src/redis/resp/index.js';
 import { nullLogger } from '../../src/util/log.js';
 import { runProcess } from '../helpers/cli.js';
 import { CLUSTER_PASSWORDS, startRedisCluster, type RedisClusterFixture } from '../helpers/redis-cluster.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 
 // ─── Roles and sessions ─────────────────────────────────────────────────────────────────────
 
@@ -150,7 +150,9 @@ function keysPerShard(ranges: Array<Array<[number, number]>>, prefix: string, n:
 
 // ─── Suite ──────────────────────────────────────────────────────────────────────────────────
 
-describe.skipIf(!hasRedis())('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
+requireRedis();
+
+describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
   let fx: RedisClusterFixture;
   let db: DatabaseSpec;
   /** Slot ranges per master, in the agent's shard order (the master serving slot 0 first). */

@@ -17,7 +17,7 @@ import { ReplyScanner } from '../../src/redis/resp/index.js';
 import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
 import { nullLogger } from '../../src/util/log.js';
 import { runProcess } from '../helpers/cli.js';
-import { freePort, hasRedis } from '../helpers/redis-server.js';
+import { freePort, requireRedis } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 
 const ACL = [
@@ -162,7 +162,9 @@ async function rawFront(port: number): Promise<Raw> {
 
 // ─── Suite ──────────────────────────────────────────────────────────────────────────────────
 
-describe.skipIf(!hasRedis())('redis engine, standalone, TLS upstream', () => {
+requireRedis();
+
+describe('redis engine, standalone, TLS upstream', () => {
   let fx: TlsRedis;
   let db: DatabaseSpec;
   const fronts: Front[] = [];

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProcess } from '../helpers/cli.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -26,7 +26,9 @@ interface FuzzResult {
   notes: string[];
 }
 
-describe.skipIf(!hasRedis())('engine fuzz (bounded, real redis-server)', () => {
+requireRedis();
+
+describe('engine fuzz (bounded, real redis-server)', () => {
   for (const seed of [1, 77]) {
     it(`lets no denied command change Redis state and never crashes (seed ${seed}, 30,000 frames)`, async () => {
       const r = await runProcess(process.execPath, [join(ROOT, 'bench', 'fuzz.js'), '--frames', '30000', '--seed', String(seed), '--json'], {

@@ -19,7 +19,7 @@ import {
   type FrontPlan,
   type Raw,
 } from '../helpers/engine-front.js';
-import { hasRedis } from '../helpers/redis-server.js';
+import { requireRedis } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 
 const PASSWORDS = { alice: 'alice-pw', carol: 'carol-pw' };
@@ -42,7 +42,9 @@ const SCRIPTER = role('scripter', { ...base, db_names: ['0'], redis_commands: ['
 
 const DEEP_SCRIPT = "local t = {} local cur = t for i=1,2000 do local n = {} cur[1] = n cur = n end cur[1] = 'x' return t";
 
-describe.skipIf(!hasRedis())('RBAC judges the command Redis executes', () => {
+requireRedis();
+
+describe('RBAC judges the command Redis executes', () => {
   let fx: TlsRedis;
   let db: DatabaseSpec;
   let admin: Raw;

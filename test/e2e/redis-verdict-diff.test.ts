@@ -14,7 +14,7 @@ import { RequestParser, type Request } from '../../src/redis/resp/index.js';
 import { decodeValue } from '../../src/redis/resp/value.js';
 import { dbArguments, judgeCommand } from '../../src/redis/verdict.js';
 import { ANY_DB, enc, rawConnect, role, type Raw } from '../helpers/engine-front.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 /** parse runs an encoded command through the engine's own request parser. */
 function parse(frame: Buffer): Request {
@@ -60,7 +60,9 @@ function mutations(name: string): Buffer[] {
   ].filter((x) => x.length > 0);
 }
 
-describe.skipIf(!hasRedis())('the verdict matches the command Redis executes (differential, real redis-server)', () => {
+requireRedis();
+
+describe('the verdict matches the command Redis executes (differential, real redis-server)', () => {
   let server: RedisServer;
   let redis: Raw;
   let table: CommandTable;

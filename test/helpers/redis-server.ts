@@ -21,6 +21,19 @@ export function freePort(): Promise<number> {
 }
 
 /** hasRedis tells whether redis-server and redis-cli are installed. In CI they must be. */
+/**
+ * requireRedis fails the test file loudly when redis-server or redis-cli is missing: a test that
+ * needs a tool never skips silently (.ci/run installs them).
+ */
+export function requireRedis(): void {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('redis-server/redis-cli are missing: install them (apt-get install redis-server redis-tools)');
+  }
+}
+
 export function hasRedis(): boolean {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
