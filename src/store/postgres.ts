@@ -184,9 +184,27 @@ export async function openPostgresBackend(opts: PostgresBackendOptions): Promise
   return new PostgresBackend(pool, config, where, opts, () => new pg.Client(config));
 }
 
+/**
+ * Clients that carry our own 'error' listener. node-postgres emits 'error' on a checked-out client
+ * whose connection dies between two queries (PostgreSQL restarting, say); the pool listens only to
+ * idle clients, so without a listener of ours that event would crash the replica.
+ */
+const guarded = new WeakSet<PoolClient>();
+
+/** checkout takes a pooled client whose connection errors are reported, never thrown at the process. */
+async function checkout(pool: Pool, onError: (err: Error) => void): Promise<PoolClient> {
+  const c = await pool.connect();
+  if (!guarded.has(c)) {
+    guarded.add(c);
+    c.on('error', onError);
+  }
+  return c;
+}
+
 /** migrate applies the missing schema steps in one transaction under the migrations advisory lock. */
 async function migrate(pool: Pool, where: string): Promise<void> {
-  const c = await pool.connect();
+  // A connection lost here fails the query in flight; the event itself needs no more than a listener.
+  const c = await checkout(pool, () => undefined);
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATIONS_LOCK.toString()]);
@@ -340,7 +358,7 @@ export class PostgresBackend implements Backend {
     let c: PoolClient | undefined;
     let failed: Error | undefined;
     try {
-      c = await this.pool.connect();
+      c = await checkout(this.pool, (err) => this.opts.onWarning?.('a PostgreSQL connection failed', { where: this.where, err: messageOf(err) }));
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK.toString()]);
       const last = await c.query<{ id: string }>('SELECT id FROM xport_events ORDER BY id DESC LIMIT 1');

@@ -26,6 +26,16 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { ACL, redisTlsLines, waitFor } from '../helpers/db-cluster.js';
 
+/** alive tells whether a process is still running. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** requireTool fails loudly when a program the test drives is missing. */
 function requireTool(cmd: string, args: string[], pkg: string): void {
   try {
@@ -504,7 +514,9 @@ describe('three replicas on PostgreSQL behind HAProxy, two agents, one TLS Redis
       if (exitCode !== undefined) throw new Error(`the restarted agent exited with ${exitCode}:\n${again.output().slice(-4000)}`);
       return tunnelsUp();
     }, 120_000).catch((err: Error) => {
-      throw new Error(`${err.message}; last status: ${JSON.stringify(seen)}\nagent output:\n${again.output().slice(-4000)}`);
+      // A replica that died says why in its own output.
+      const dead = replicas.filter((r) => !killed.has(r) && !alive(r.pid)).map((r) => `replica ${r.addr} (pid ${r.pid}) is gone; its output:\n${r.output().slice(-3000)}`);
+      throw new Error(`${err.message}; last status: ${JSON.stringify(seen)}\n${dead.join('\n')}\nagent output:\n${again.output().slice(-4000)}`);
     });
     for (const d of agentDirs) await waitFor(`the agent in ${d} to ship its whole log`, async () => logUnread(join(d, 'audit'), 'ship.offset') === 0, 120_000);
     // Every live replica's index consumer reaches the end of its own log (the restarted one
