@@ -17,7 +17,7 @@ import { CertificateAuthority, certificateInfo, generateKeyPair } from '../../sr
 import { TunnelAgent } from '../../src/proxy/tunnel-agent.js';
 import type { DatabaseAdvert } from '../../src/proxy/tunnel-protocol.js';
 import { nullLogger } from '../../src/util/log.js';
-import { ROOT, runCli, tmpDir, type XshUser } from '../helpers/cli.js';
+import { ROOT, runCli, tmpDir, type XshUser, startTunnel } from '../helpers/cli.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
 
@@ -101,31 +101,6 @@ async function joinRogue(c: DbCluster, token: string): Promise<Rogue> {
   return { hostId: j.host_id, api, headers, stop: () => tunnel.stop() };
 }
 
-/** startTunnel runs `xsh proxy db NAME --tunnel` for a user and resolves with its port. */
-async function startTunnel(u: XshUser, db: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', db, '--db-user=alice', '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let port = 0;
-  await waitFor(`xsh proxy db ${db} --tunnel`, async () => {
-    if (child.exitCode !== null) throw new Error(`the tunnel exited:\n${out}`);
-    port = Number(/redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out)?.[1] ?? 0);
-    return port > 0;
-  });
-  return {
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 requireRedis();
 
@@ -191,7 +166,7 @@ describe('an agent is trusted no further than the sessions it serves', () => {
   });
 
   it('signs for the routed db user only while the session routed to the agent is open, never beyond its certificate', async () => {
-    const tunnel = await startTunnel(c.alice, ROGUE_DB.name);
+    const tunnel = await startTunnel(c.alice, [ROGUE_DB.name, '--db-user=alice']);
     const client = connect(tunnel.port, '127.0.0.1');
     try {
       await waitFor('the session routed to the rogue', async () => rogue.headers.length > 0);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrom } from '../../src/audit/tail.js';
-import { ROOT, runCli, startXport, tmpDir, type XshUser } from '../helpers/cli.js';
+import { ROOT, runCli, startXport, tmpDir, type XshUser, startTunnel, type Tunnel } from '../helpers/cli.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
 import { freePort } from '../helpers/redis-server.js';
 
@@ -21,44 +21,7 @@ for (const tool of ['redis-benchmark', 'redis-server', 'mount']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required for test/e2e/audit-wal.test.ts`);
 }
 
-interface Tunnel {
-  port: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
 
-/** startTunnel runs `xsh proxy db NAME --tunnel` for a user and resolves with its port. */
-async function startTunnel(u: XshUser, db: string): Promise<Tunnel> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', db, '--db-user=alice', '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 30_000);
-    const check = () => {
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 /**
  * loadThenKill runs `redis-benchmark -t set` (bounded -n) through a tunnel and, once SETs are
@@ -146,7 +109,7 @@ describe('the write-ahead audit log under SIGKILL', () => {
 
   it('counts exactly as many SET events as Redis executed SETs after `xctl start` is SIGKILLed under load, three times', async () => {
     for (let round = 1; round <= 3; round++) {
-      tunnel = await startTunnel(c.alice, 'cache');
+      tunnel = await startTunnel(c.alice, ['cache', '--db-user=alice']);
       await loadThenKill(tunnel.port, c.svc.pid, 300 + 400 * round);
       await tunnel.stop();
       tunnel = undefined;
@@ -201,7 +164,7 @@ describe('the write-ahead audit log under SIGKILL', () => {
 
   it('loses nothing and stores nothing twice when a remote agent is SIGKILLed under load and restarted', async () => {
     const agent = await startRemoteAgent('cache-remote');
-    tunnel = await startTunnel(c.alice, 'cache-remote');
+    tunnel = await startTunnel(c.alice, ['cache-remote', '--db-user=alice']);
     await loadThenKill(tunnel.port, agent.child.pid!, 700);
     await tunnel.stop();
     tunnel = undefined;
@@ -217,7 +180,7 @@ describe('the write-ahead audit log under SIGKILL', () => {
 
   it('loses nothing and stores nothing twice when the auth service is SIGKILLed while a remote agent ships', async () => {
     const agent = await startRemoteAgent('cache-ship');
-    tunnel = await startTunnel(c.alice, 'cache-ship');
+    tunnel = await startTunnel(c.alice, ['cache-ship', '--db-user=alice']);
     // The auth service (all-in-one: with the proxy) dies while the agent ships the load's events.
     await loadThenKill(tunnel.port, c.svc.pid, 900);
     await tunnel.stop();

@@ -6,13 +6,12 @@
  * connection before its token expires, AssumeRole with an external id, and the errors of issue 9 §4.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { CreateReplicationGroupCommand, CreateUserCommand, CreateUserGroupCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
@@ -23,37 +22,6 @@ const ROTATE_MS = 4_000;
 
 requireMoto();
 
-/** startTunnel runs `xsh proxy db NAME --tunnel` and resolves with its local port. */
-async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    child,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 requireRedis();
 

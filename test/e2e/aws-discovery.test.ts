@@ -16,9 +16,8 @@ import {
   ElastiCacheClient,
 } from '@aws-sdk/client-elasticache';
 import { CreateACLCommand, CreateClusterCommand, CreateUserCommand as MdbCreateUserCommand, MemoryDBClient } from '@aws-sdk/client-memorydb';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { addUser, ROOT, runProcess, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, runProcess, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
 import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
@@ -30,37 +29,6 @@ const ACL = ['iam-user', 'mdb-iam', 'mdb-managed', 'admin'].map((u) => `user ${u
 
 requireMoto();
 
-/** startTunnel runs `xsh proxy db NAME --tunnel` and resolves with its local port. */
-async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    child,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 interface Listed {
   name: string;

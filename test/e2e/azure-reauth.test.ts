@@ -11,10 +11,9 @@
  * expired without a fresh AUTH (test/helpers/azure-redis enforceTokenExpiry).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { addUser, ROOT, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } from '../helpers/azure-endpoints.js';
 import { startAzureRedis, type AzureRedis, type TokenExpiryEnforcer } from '../helpers/azure-redis.js';
@@ -23,36 +22,6 @@ const SUB = '00000000-0000-0000-0000-0000000000r1';
 /** Short enough that a 100 s session sees three tokens; the agent re-AUTHs at least a fifth of it early. */
 const TOKEN_LIFETIME_S = 20;
 
-/** startTunnel runs `xsh proxy db … --tunnel` and resolves with its port. */
-async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 20_000);
-    child.stdout!.on('data', () => {
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 requireRedis();
 

@@ -9,43 +9,10 @@ import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ROOT, runCli, startXport, tmpDir, type XshUser } from '../helpers/cli.js';
+import { ROOT, runCli, startXport, tmpDir, startTunnel } from '../helpers/cli.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
 
-/** startTunnel runs `xsh proxy db NAME --tunnel` for a user and resolves with its port. */
-async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; stop(): Promise<void>; output(): string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 20_000);
-    const check = () => {
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    child,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 /** rawExchange writes bytes to the tunnel and collects the answer until the socket ends or idles. */
 function rawExchange(port: number, bytes: string, idleMs = 700): Promise<string> {

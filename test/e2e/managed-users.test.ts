@@ -5,12 +5,11 @@
  * loopback plaintext port that only the test uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { Redis } from 'ioredis';
-import { ROOT, addUser, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
 
@@ -33,38 +32,6 @@ function roleYaml(keys: string[], commands: string[]): string {
   ].join('\n');
 }
 
-async function startTunnel(u: XshUser, args: string[]): Promise<{ port: number; child: ChildProcess; output(): string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
-    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 30_000);
-    const check = () => {
-      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
-  });
-  return {
-    port,
-    child,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 /** firstReply sends PING over a raw connection and returns everything until the agent closes it. */
 function firstReply(port: number): Promise<string> {

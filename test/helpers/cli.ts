@@ -187,3 +187,48 @@ export async function addUser(svc: XportService, name: string, addArgs: string[]
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
+
+/** Tunnel is a running `xsh proxy db … --tunnel`. */
+export interface Tunnel {
+  port: number;
+  child: ChildProcess;
+  /** Everything the tunnel printed so far (stdout and stderr). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * startTunnel runs `xsh proxy db ARGS --tunnel` as user u and resolves with the local port it
+ * prints; it fails with the tunnel's output when it exits or prints no port within 30 s.
+ */
+export async function startTunnel(u: XshUser, args: string[]): Promise<Tunnel> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'xsh.js'), 'proxy', 'db', ...args, '--tunnel'], {
+    env: { ...process.env, XSH_HOME: u.home, XSH_KEY_STORAGE: 'file' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`tunnel did not start:\n${out}`)), 30_000);
+    child.stdout!.on('data', () => {
+      const m = /redis-cli -h 127\.0\.0\.1 -p (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on('exit', (c) => reject(new Error(`tunnel exited ${c}:\n${out}`)));
+  });
+  return {
+    port,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        process.kill(child.pid!, 'SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
