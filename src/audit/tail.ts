@@ -131,8 +131,24 @@ export interface LogConsumerOptions {
   log?: Logger;
   /** What the log messages call the sink ("index", "auth service"). */
   name?: string;
+  /** Called after each acknowledged delivery, once the position is saved (a worker reports it). */
+  onDelivered?: (pos: LogPosition, delivered: number) => void;
   /** State the sink keeps with the position (saved in the same atomic write); read back with {@link loadPositionExtra}. */
   extra?: () => Record<string, unknown>;
+}
+
+/**
+ * IndexFeeder is what the audit log needs of whatever indexes the write-ahead log: a
+ * {@link LogConsumer} on the event loop, or one in a worker thread (auth/audit-indexer).
+ */
+export interface IndexFeeder {
+  /** Events delivered so far by this process. */
+  readonly delivered: number;
+  start(): void;
+  kick(): void;
+  /** waitFor resolves once everything before `at` has been delivered. */
+  waitFor(at: LogPosition): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -140,8 +156,13 @@ export interface LogConsumerOptions {
  * order; it saves the position after each acknowledged delivery and retries failed ones with
  * backoff, so nothing is lost and (with idempotent sinks) nothing is stored twice.
  */
-export class LogConsumer {
-  private readonly o: Required<Omit<LogConsumerOptions, 'log' | 'name' | 'extra'>> & { log: Logger; name: string; extra?: () => Record<string, unknown> };
+export class LogConsumer implements IndexFeeder {
+  private readonly o: Required<Omit<LogConsumerOptions, 'log' | 'name' | 'extra' | 'onDelivered'>> & {
+    log: Logger;
+    name: string;
+    extra?: () => Record<string, unknown>;
+    onDelivered?: (pos: LogPosition, delivered: number) => void;
+  };
   private pos: LogPosition;
   private running = false;
   private stopped = false;
@@ -230,6 +251,7 @@ export class LogConsumer {
           this.pos = r.next;
           this.delivered += r.events.length;
           this.resolveWaiters();
+          this.o.onDelivered?.(this.position, this.delivered);
         }
         this.delay = this.o.retryDelayMs;
         // Read on at once only for a backlog (a full batch) or a waiter; otherwise let events

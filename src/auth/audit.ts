@@ -5,13 +5,14 @@
  * timer, one write at a time; a failed write is retried with backoff and loses nothing.
  * Imports only errors, util and the store contract; never HTTP, the engine or a concrete backend.
  */
+import type { Writable } from 'node:stream';
 import { messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/log.js';
 import type { AuditEvent, Backend, EventQuery } from '../store/backend.js';
 import { nextEventId } from '../store/event-sequence.js';
 import type { AuditFileWriter } from '../audit/file-log.js';
-import type { LogConsumer } from '../audit/tail.js';
+import type { IndexFeeder } from '../audit/tail.js';
 
 /** EventCode is an event type's stable code, with its own code for failures where one exists. */
 export interface EventCode {
@@ -98,7 +99,7 @@ export interface AuditLogOptions {
    * The write-ahead log: when given, events are appended to it (with their ids) instead of being
    * queued in memory, and the backend is only an index that `consumer` feeds from the log.
    */
-  wal?: { writer: AuditFileWriter; consumer: LogConsumer };
+  wal?: { writer: AuditFileWriter; consumer: IndexFeeder };
 }
 
 /** How long close() waits for the index to catch up; the rest is indexed at the next start. */
@@ -193,6 +194,14 @@ export class AuditLog {
    */
   commit(): void {
     this.wal?.writer.commit();
+  }
+
+  /**
+   * hold corks `out` until the log holds the events emitted so far (AuditFileWriter.hold); without
+   * a log there is nothing to wait for and `out` is left as it is.
+   */
+  hold(out: Writable, onRefused: (err: Error) => void): void {
+    this.wal?.writer.hold(out, onRefused);
   }
 
   /** stats returns the counters. */

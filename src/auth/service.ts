@@ -23,6 +23,7 @@ import {
 import { AuditLog } from './audit.js';
 import { AuditFileWriter } from '../audit/file-log.js';
 import { LogConsumer } from '../audit/tail.js';
+import { WorkerIndexFeeder } from './audit-indexer.js';
 import { createHash } from 'node:crypto';
 import { UserService } from './users.js';
 import { JoinTokenService } from './tokens.js';
@@ -71,6 +72,14 @@ function openAuditWal(backend: Backend, o: NonNullable<AuthServiceOptions['audit
     ...(o.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: o.fsyncIntervalMs } : {}),
     ...(o.maxFileBytes !== undefined ? { maxFileBytes: o.maxFileBytes } : {}),
   });
+  const target = o.indexInWorker ? backend.indexTarget?.() : undefined;
+  if (target) {
+    const consumer = new WorkerIndexFeeder(
+      { dir: o.dir, offsetFile: `${o.dir}/index.offset`, dataDir: target.sqlite.dataDir, fileName: target.sqlite.fileName, pollMs: 100 },
+      opts.log.child('audit-index'),
+    );
+    return { writer, consumer };
+  }
   const consumer = new LogConsumer({
     dir: o.dir,
     offsetFile: `${o.dir}/index.offset`,
@@ -99,7 +108,13 @@ export interface AuthServiceOptions {
    * appended there first and the backend is an index fed from it; without it (unit tests) events
    * are queued in memory for the backend.
    */
-  auditLog?: { dir: string; fsyncIntervalMs?: number; maxFileBytes?: number };
+  auditLog?: {
+    dir: string;
+    fsyncIntervalMs?: number;
+    maxFileBytes?: number;
+    /** Index the log from a worker thread when the backend allows it (SQLite); `xctl start` does. */
+    indexInWorker?: boolean;
+  };
 }
 
 /** LoginRequest is what `xsh login` sends. */

@@ -51,6 +51,11 @@ export function commitAudit(session: Session): Buffer | undefined {
     session.audit.flush?.();
     return undefined;
   } catch (err) {
-    return errorReply(`ERR xport: audit log unavailable: ${(err as Error).message}`);
+    return auditRefusal(err as Error);
   }
+}
+
+/** auditRefusal is the RESP error a client gets when the log cannot hold its commands' events. */
+export function auditRefusal(err: Error): Buffer {
+  return errorReply(`ERR xport: audit log unavailable: ${err.message}`);
 }

@@ -39,7 +39,7 @@ import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello, formatQuery } from './audit-format.js';
-import { commitAudit, emitAudit, queryEvent } from './audit-event.js';
+import { auditRefusal, commitAudit, emitAudit, queryEvent } from './audit-event.js';
 import { cstrEqualsIgnoreCase, keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
 import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
@@ -778,12 +778,13 @@ export class SessionRelay {
     const out = this.#upOut;
     if (out.length === 0 || this.#finished) return;
     this.#upOut = [];
-    const refused = commitAudit(this.#session);
-    if (refused !== undefined) {
-      // Nothing of this read reaches Redis; the session ends with the reason.
-      this.#client.write(refused);
-      this.#finish(false);
-      return;
+    const audit = this.#session.audit;
+    if (audit.hold) {
+      // Group commit: the socket is corked until this turn's one log write holds these events.
+      audit.hold(this.#upstream, this.#onAuditRefused);
+    } else {
+      const refused = commitAudit(this.#session);
+      if (refused !== undefined) return this.#onAuditRefused(refused);
     }
     // Pipelined requests are views of the same chunk: merged, they go out as one slice.
     const ok = writeBatch(this.#upstream, out.length === 1 ? out : coalesceSlices(out));
@@ -928,6 +929,17 @@ export class SessionRelay {
 
   readonly #onAbort = (): void => {
     this.#finish(true);
+  };
+
+  /**
+   * onAuditRefused ends the session when the log could not hold its commands' events: the corked
+   * upstream is destroyed first, so nothing of them reaches Redis, and the client gets the reason.
+   */
+  readonly #onAuditRefused = (reason: Buffer | Error): void => {
+    if (this.#finished) return;
+    this.#upstream.destroy();
+    this.#client.write(Buffer.isBuffer(reason) ? reason : auditRefusal(reason));
+    this.#finish(false);
   };
 
   /** finish closes both sides once; hard skips the graceful end of the client. */

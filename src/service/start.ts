@@ -105,7 +105,7 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
       secondFactor: config.auth.secondFactor,
       caKeyAlgorithm: config.auth.caKeyAlgorithm,
       sessionTtlMs: config.auth.sessionTtlMs,
-      auditLog: auditLogOptions(config),
+      auditLog: { ...auditLogOptions(config), indexInWorker: true },
     });
     cleanups.push(() => auth.close());
 

@@ -108,6 +108,12 @@ export interface Backend {
   watch?(prefix: string, onEvent: (e: WatchEvent) => void): Promise<Watch>;
   /** countEvents counts the events matching q's filters (type, user, since, until; not limit or cursors). */
   countEvents(q: EventQuery): Promise<number>;
+  /**
+   * indexTarget says where another thread can open its own connection to the same store to index
+   * audit events there (SQLite: the data dir and file). Absent when the store cannot be shared
+   * that way (memory) or gains nothing from it (PostgreSQL does its I/O off the event loop).
+   */
+  indexTarget?(): { sqlite: { dataDir: string; fileName: string } } | undefined;
   /** close releases the backend (and any lock it holds). */
   close(): Promise<void>;
 }

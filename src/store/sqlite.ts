@@ -8,7 +8,7 @@
  * Imports only errors, util, the store contracts and better-sqlite3; nothing above the store layer.
  */
 import { chmod, open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { badParameter, conflict, internal, isXError, limitExceeded, messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -357,6 +357,11 @@ export class SqliteBackend implements Backend {
       if (expired.length > 0) this.db.transaction(() => expired.forEach((k) => this.stmt.purge.run(k, now)))();
       return out;
     });
+  }
+
+  /** indexTarget lets a worker thread open this file to index audit events off the event loop. */
+  indexTarget(): { sqlite: { dataDir: string; fileName: string } } {
+    return { sqlite: { dataDir: this.dataDir, fileName: basename(this.file) } };
   }
 
   /**
