@@ -8,7 +8,7 @@
  * restarted proxy is not hit by every agent at once), until stop(). The TLS context is built
  * once and reused for every dial (platform-notes: passing PEMs to each connect costs ~1.8 ms).
  *
- * Imports util/mux, proxy/listener (the ALPN names), proxy/tunnel-protocol, pki, errors and util;
+ * Imports mux/, proxy/listener (the ALPN names), proxy/tunnel-protocol, pki, errors and util;
  * must not import service or cli.
  */
 import { EventEmitter } from 'node:events';
@@ -20,8 +20,8 @@ import type { Logger } from '../util/log.js';
 import { parseHostPort } from '../util/net.js';
 import { decodeIdentity } from '../pki/index.js';
 import { ALPN } from './listener.js';
-import { Mux } from '../util/mux.js';
-import type { MuxOptions, MuxStats } from '../util/mux.js';
+import { Mux } from '../mux/index.js';
+import type { MuxOptions, MuxStats } from '../mux/index.js';
 import { AGENT_STREAM_IDS, DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS } from './tunnel-protocol.js';
 import type { DatabaseAdvert, HeartbeatMessage, HelloMessage } from './tunnel-protocol.js';
 

@@ -26,6 +26,7 @@ const LAYERS: Record<string, number> = {
   'store/': 1,
   'audit/': 1, // the write-ahead audit log files: writer and tailer, no domain knowledge
   'redis/resp/': 1,
+  'mux/': 1, // the tunnel's stream multiplexer: frames, streams, the connection; no domain knowledge
   'auth/': 2,
   'redis/': 2,
   'cloud/': 2, // cloud/provider.ts: the interface both clouds implement

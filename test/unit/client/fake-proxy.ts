@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { CertificateAuthority } from '../../../src/pki/ca.js';
-import { Mux } from '../../../src/util/mux.js';
+import { Mux } from '../../../src/mux/index.js';
 import { decodeIdentity } from '../../../src/pki/identity.js';
 import { generateKeyPair } from '../../../src/pki/keys.js';
 import type { Identity } from '../../../src/pki/types.js';

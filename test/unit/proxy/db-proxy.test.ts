@@ -16,7 +16,7 @@ import type { VerifiedIdentity } from '../../../src/pki/index.js';
 import { createDbMuxHandler, createDbProxyHandler, parseReportedClientAddr } from '../../../src/proxy/db-proxy.js';
 import type { DatabaseStreamHeader } from '../../../src/proxy/db-proxy.js';
 import { ALPN, startListener } from '../../../src/proxy/listener.js';
-import { Mux } from '../../../src/util/mux.js';
+import { Mux } from '../../../src/mux/index.js';
 import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger, type Logger } from '../../../src/util/log.js';

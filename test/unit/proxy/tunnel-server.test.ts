@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, connectionProblem } from '../../../src/errors.js';
 import { ALPN } from '../../../src/proxy/listener.js';
-import { Mux } from '../../../src/util/mux.js';
+import { Mux } from '../../../src/mux/index.js';
 import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, isXError } from '../../../src/errors.js';
-import { FrameType, Mux, MuxStream } from '../../../src/util/mux.js';
+import { FrameType, Mux, MuxStream } from '../../../src/mux/index.js';
 import { memoryPair, readAll, tlsPair, waitFor } from '../proxy/tunnel-fixture.js';
 import type { TlsPair } from '../proxy/tunnel-fixture.js';
 
