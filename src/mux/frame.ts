@@ -51,7 +51,8 @@
  * - Closing: END half-closes one direction; a stream is done when both sides sent END. RESET
  *   (or OPEN_ERR while the stream is still being accepted) aborts it in both directions.
  * - A frame for an id that was used before but is gone now (it raced a RESET or a timeout) is
- *   dropped; a frame for an id never opened is a violation.
+ *   dropped; a DATA, WINDOW, END, OPEN_OK or OPEN_ERR for an id never opened is a violation
+ *   (a RESET for an unknown id is always dropped).
  *
  * ## Flow control (credit)
  *
