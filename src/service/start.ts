@@ -21,14 +21,14 @@ import { TunnelServer } from '../proxy/tunnel-server.js';
 import { createDbMuxHandler, createDbProxyHandler } from '../proxy/db-proxy.js';
 import { ApiClient } from '../client/api.js';
 import { messageOf } from '../errors.js';
-import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
-import { startAgent, type RunningAgent } from './agent.js';
-import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
+import { localAgentAuth, remoteAgentAuth, type AgentAuth } from '../agent/auth.js';
+import { startAgent, type RunningAgent } from '../agent/agent.js';
+import { loadOrJoin, renewAgentIdentity } from '../agent/identity.js';
 import { createCredentialProviders } from './providers.js';
 import { credentialOptions } from '../db/credentials.js';
 import { createDiscoveries, startDiscovery } from './discovery.js';
-import { DatabaseHealthChecker } from './db-health.js';
-import { serverTls } from './credentials.js';
+import { DatabaseHealthChecker } from '../agent/db-health.js';
+import { serverTls } from '../agent/credentials.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
-import { parseProxyTargets, type ProxyTarget } from './agent-pool.js';
+import { parseProxyTargets, type ProxyTarget } from '../agent/pool.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
 const HOST_CERT_TTL_MS = 7 * 24 * 3_600_000;

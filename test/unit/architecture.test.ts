@@ -35,18 +35,20 @@ const LAYERS: Record<string, number> = {
   'proxy/': 3,
   'tunnel/': 3,
   'client/': 3,
-  'service/': 3,
-  'cli/shared/': 4,
-  'cli/xsh/': 5,
-  'cli/xctl/': 5,
-  'index.ts': 6, // the public library API: re-exports from anywhere
+  // The database agent's runtime: it dials the proxy (tunnel protocol, ALPN names), calls the web
+  // API with the same client xsh uses, and serves sessions with redis/, db/ and auth/ (RBAC). It
+  // sits above those and below service/, which composes it into `xctl start`.
+  'agent/': 4,
+  'service/': 5,
+  'cli/shared/': 6,
+  'cli/xsh/': 7,
+  'cli/xctl/': 7,
+  'index.ts': 8, // the public library API: re-exports from anywhere
 };
 
 /** Imports between different areas of one layer, each with its reason. Everything else sideways fails. */
 const SIDEWAYS: { from: string; to: string; why: string }[] = [
   { from: 'util/', to: 'errors.ts', why: 'helpers throw XErrors' },
-  { from: 'service/', to: 'proxy/', why: 'the composition root starts the proxy' },
-  { from: 'service/', to: 'client/', why: 'a remote agent calls the web API with the same client xsh uses' },
   { from: 'tunnel/', to: 'client/', why: "the local tunnel dials with the client's profile" },
   { from: 'cloud/aws/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },
   { from: 'cloud/azure/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },
@@ -61,6 +63,10 @@ const FORBIDDEN: { from: string; to: string; why: string }[] = [
   { from: 'client/', to: 'auth/', why: 'xsh must stay light: no server logic in the client' },
   { from: 'client/', to: 'store/', why: 'xsh must stay light: no server storage in the client' },
   { from: 'client/', to: 'service/', why: 'xsh must stay light: no service wiring in the client' },
+  { from: 'agent/', to: 'proxy/web-api.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'proxy/tunnel-server.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'proxy/db-proxy.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'tunnel/', why: "the local tunnel is xsh's, not the agent's" },
 ];
 
 /**
@@ -368,7 +374,7 @@ describe('architecture', () => {
     expect(violations([checkLayers])).toEqual([]);
   });
 
-  it('keeps redis away from auth and cloud, the clouds apart, and the client light', () => {
+  it('keeps redis away from auth and cloud, the clouds apart, the client light and the agent out of proxy server code', () => {
     expect(violations([checkForbidden])).toEqual([]);
   });
 
@@ -460,8 +466,12 @@ describe('architecture test helpers', () => {
   it('reports a layer break, a forbidden pair and a misplaced package with file and rule', () => {
     const up = checkLayers(file('db/spec.ts', ''), { spec: '../auth/rbac.js', kind: 'static', line: 3 });
     expect(up).toContain('db/ (layer 1) must not import auth/ (layer 2)');
-    const sideways = checkLayers(file('proxy/x.ts', ''), { spec: '../service/start.js', kind: 'static', line: 1 });
+    const sideways = checkLayers(file('proxy/x.ts', ''), { spec: '../tunnel/local-tunnel.js', kind: 'static', line: 1 });
     expect(sideways).toContain('not in SIDEWAYS');
+    const agentUp = checkLayers(file('agent/x.ts', ''), { spec: '../service/start.js', kind: 'static', line: 1 });
+    expect(agentUp).toContain('agent/ (layer 4) must not import service/ (layer 5)');
+    const serverCode = checkForbidden(file('agent/x.ts', ''), { spec: '../proxy/web-api.js', kind: 'static', line: 1 });
+    expect(serverCode).toContain('agent/ must not import proxy/web-api.ts');
     expect(checkLayers(file('service/x.ts', ''), { spec: '../proxy/listener.js', kind: 'static', line: 1 })).toBeUndefined();
     const forbidden = checkForbidden(file('redis/engine.ts', ''), { spec: '../auth/rbac.js', kind: 'static', line: 1 });
     expect(forbidden).toContain('redis/ must not import auth/');
