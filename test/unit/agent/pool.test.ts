@@ -10,7 +10,7 @@ import { AgentPool, type ProxyTarget } from '../../../src/agent/pool.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, readAll, startProxy, waitFor, type TestProxy } from '../proxy/tunnel-fixture.js';
+import { CLUSTER, agentTls, readAll, startProxy, waitFor, type TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -12,8 +12,8 @@ import type { TunnelAgentOptions } from '../../../src/agent/tunnel.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, proxyTls, startProxy, testPki, waitFor } from '../proxy/tunnel-fixture.js';
-import type { TestProxy } from '../proxy/tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, proxyTls, startProxy, testPki, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const agents: TunnelAgent[] = [];

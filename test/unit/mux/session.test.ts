@@ -9,8 +9,8 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, isXError } from '../../../src/errors.js';
 import { FrameType, Mux, MuxStream } from '../../../src/mux/index.js';
-import { memoryPair, readAll, tlsPair, waitFor } from '../proxy/tunnel-fixture.js';
-import type { TlsPair } from '../proxy/tunnel-fixture.js';
+import { memoryPair, readAll, tlsPair, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { TlsPair } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

@@ -20,8 +20,8 @@ import { Mux } from '../../../src/mux/index.js';
 import { TunnelAgent } from '../../../src/agent/tunnel.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger, type Logger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from '../proxy/tunnel-fixture.js';
-import type { Leaf, TestProxy } from '../proxy/tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { Leaf, TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -15,8 +15,8 @@ import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import type { AgentInfo, TunnelServerOptions } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, readAll, startProxy, testPki, userLeaf, waitFor } from '../proxy/tunnel-fixture.js';
-import type { Leaf, TestProxy } from '../proxy/tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, readAll, startProxy, testPki, userLeaf, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { Leaf, TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const agents: TunnelAgent[] = [];
