@@ -280,14 +280,16 @@ async function launchAgent(
     if (!credentials.types().includes(d.type)) throw badParameter(`database "${d.name}" is of type "${d.type}", which this build of xport cannot serve yet`);
     if (d.tls.mode === 'disabled') o.log.warn('database has tls.mode disabled: traffic between the agent and Redis is NOT encrypted', { database: d.name });
   }
-  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
-  await discovery.refresh();
+  // Built (and checked) before discovery starts: a registry that fails its check stops the start
+  // before anything runs that would need stopping.
   const engines = createEngines({
     credentials,
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
   });
+  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
+  await discovery.refresh();
   return startAgent({
     clusterName: config.clusterName,
     hostId: o.hostId,
