@@ -21,13 +21,13 @@ const CATEGORIES = [
   ['socket writes (incl. TLS encryption)', (name, url) => !url && /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(name)],
   ['garbage collection', (name) => name === '(garbage collector)'],
   ['audit: SQLite writes', (name, url) => /better-sqlite3|store\/sqlite\.js|store\/event-sequence\.js/.test(url)],
-  ['audit: building events', (name, url) => /auth\/audit\.js|redis\/audit-format\.js|service\/agent-auth\.js/.test(url) || (/service\/agent\.js/.test(url) && name === 'emit')],
+  ['audit: building events', (name, url) => /auth\/audit\.js|redis\/audit-format\.js|agent\/auth\.js/.test(url) || (/agent\/agent\.js/.test(url) && name === 'emit')],
   [
     'TLS set-up (contexts, handshakes, peer certificates)',
     (name, url) => /tls\/secure-context|_tls_common|crypto\/sig|crypto\/keys/.test(url) || /^(TLSSocket\.getPeerCertificate|TLSSocket\._start|onConnectSecure|SecureContext|verifyOneShot)$/.test(name),
   ],
   ['RESP engine, RBAC (dist/redis, dist/auth/rbac)', (name, url) => /dist\/redis\/|auth\/rbac\.js/.test(url)],
-  ['proxy, mux, tunnel (dist/proxy, dist/tunnel)', (name, url) => /dist\/proxy\/|dist\/tunnel\//.test(url)],
+  ['proxy, mux, tunnel (dist/proxy, dist/mux, dist/tunnel, dist/agent/tunnel)', (name, url) => /dist\/proxy\/|dist\/mux\/|dist\/tunnel\/|dist\/agent\/tunnel\.js/.test(url)],
   ['Node streams, sockets, buffers (JS side)', (name, url) => /^node:(internal\/streams|net|_tls_wrap|internal\/stream_base_commons|events|buffer|internal\/buffer)/.test(url)],
 ];
 

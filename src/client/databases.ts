@@ -26,7 +26,7 @@ import { profileName, type ProfileStore } from './profile.js';
 import type { ClientSession } from './session.js';
 import { createDialContext, dialProxy } from './tls.js';
 import type { Duplex } from 'node:stream';
-import { Mux } from '../util/mux.js';
+import { Mux } from '../mux/index.js';
 import type { DatabaseSummary } from '../db/database.js';
 
 /** ListedDatabase is one database as `GET /v1/databases` describes it to a user (already RBAC-filtered). */

@@ -6,6 +6,14 @@
 import { badParameter } from '../errors.js';
 import type { AwsDatabase, AzureDatabase, CloudType } from './cloud.js';
 
+/** DatabaseProtocol is the wire protocol a database speaks; each has one engine (db/engine). */
+export type DatabaseProtocol = 'redis';
+/**
+ * DATABASE_PROTOCOLS lists every {@link DatabaseProtocol}: the protocols a database may name, and
+ * so the engines an agent must have registered before it serves anything.
+ */
+export const DATABASE_PROTOCOLS: readonly DatabaseProtocol[] = ['redis'];
+
 /** DatabaseType says who runs the database and so how the agent authenticates to it. */
 export type DatabaseType = 'self-hosted' | CloudType;
 /** DATABASE_TYPES lists every {@link DatabaseType}, for validation of input from the network. */
@@ -24,7 +32,7 @@ export const TLS_MODES = ['verify-full', 'verify-ca', 'insecure', 'disabled'] as
 export interface DatabaseSpec {
   name: string;
   description?: string;
-  protocol: 'redis';
+  protocol: DatabaseProtocol;
   uri: string;
   host: string;
   port: number;

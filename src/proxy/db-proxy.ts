@@ -23,7 +23,7 @@ import type { Logger } from '../util/log.js';
 import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
-import { Mux } from '../util/mux.js';
+import { Mux } from '../mux/index.js';
 import type { ProtocolHandler } from './listener.js';
 
 /** DatabaseStreamOpener is what the handler needs from the tunnels ({@link TunnelServer}). */

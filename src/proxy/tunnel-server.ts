@@ -8,7 +8,7 @@
  * becomes one stream opened on a healthy agent serving the database, chosen at random (load
  * spreading), failing over to the others when one refuses, times out or is gone.
  *
- * Imports util/mux, proxy/tunnel-protocol, pki, errors and util; must not import service or cli.
+ * Imports mux/, proxy/tunnel-protocol, pki, errors and util; must not import service or cli.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -19,8 +19,8 @@ import { sourceKey } from '../util/net.js';
 import { SourceLimiter } from '../util/rate-limit.js';
 import { decodeIdentity, verifyCertificate } from '../pki/index.js';
 import type { Identity } from '../pki/index.js';
-import { Mux } from '../util/mux.js';
-import type { MuxOptions, MuxStats } from '../util/mux.js';
+import { Mux } from '../mux/index.js';
+import type { MuxOptions, MuxStats } from '../mux/index.js';
 import {
   DEFAULT_HEARTBEAT_MS,
   MISSED_HEARTBEATS,

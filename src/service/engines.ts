@@ -4,16 +4,25 @@
  */
 import { EngineRegistry } from '../db/engine.js';
 import type { CredentialProvider } from '../db/credentials.js';
+import { DATABASE_PROTOCOLS } from '../db/database.js';
 import type { Logger } from '../util/log.js';
 import { RedisEngine, type RedisEngineLimits } from '../redis/engine.js';
 
-/** createEngines builds the registry for an agent. */
-export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits }): EngineRegistry {
+/**
+ * createEngines builds the registry for an agent and checks it against the protocols databases
+ * can name, so `xctl start` refuses to run with an engine missing or registered twice.
+ * `protocols` is that list ({@link DATABASE_PROTOCOLS}); tests pass another to see the check fail.
+ */
+export function createEngines(
+  deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits },
+  protocols: readonly string[] = DATABASE_PROTOCOLS,
+): EngineRegistry {
   const registry = new EngineRegistry();
   registry.register(
     'redis',
     new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues, ...(deps.limits ? { limits: deps.limits } : {}) }),
   );
+  registry.check(protocols);
   return registry;
 }
 

@@ -7,8 +7,8 @@ import { CredentialRegistry, lazyProvider } from '../db/credentials.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { ServiceConfig } from './config.js';
-import type { AgentAuth } from './agent-auth.js';
-import { SelfHostedCredentials } from './credentials.js';
+import type { AgentAuth } from '../agent/auth.js';
+import { SelfHostedCredentials } from '../agent/credentials.js';
 import { ManagedUsers, readManagedAdmins } from './managed-users.js';
 
 /** ProviderDeps is what providers may need from the service. */

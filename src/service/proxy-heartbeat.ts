@@ -5,7 +5,7 @@
  * out of the list by itself; one that stops cleanly deletes its item at once.
  *
  * Agents read the list (through any proxy: `GET /v1/agent/proxies`) and keep one tunnel to each
- * replica (service/agent-pool), so whichever replica a user lands on can reach every database —
+ * replica (agent/pool), so whichever replica a user lands on can reach every database —
  * Teleport's proxy heartbeats and agent pool. `xctl status` shows the same list.
  */
 import { randomBytes } from 'node:crypto';

@@ -21,14 +21,14 @@ import { TunnelServer } from '../proxy/tunnel-server.js';
 import { createDbMuxHandler, createDbProxyHandler } from '../proxy/db-proxy.js';
 import { ApiClient } from '../client/api.js';
 import { messageOf } from '../errors.js';
-import { localAgentAuth, remoteAgentAuth, type AgentAuth } from './agent-auth.js';
-import { startAgent, type RunningAgent } from './agent.js';
-import { loadOrJoin, renewAgentIdentity } from './agent-identity.js';
+import { localAgentAuth, remoteAgentAuth, type AgentAuth } from '../agent/auth.js';
+import { startAgent, type RunningAgent } from '../agent/agent.js';
+import { loadOrJoin, renewAgentIdentity } from '../agent/identity.js';
 import { createCredentialProviders } from './providers.js';
 import { credentialOptions } from '../db/credentials.js';
 import { createDiscoveries, startDiscovery } from './discovery.js';
-import { DatabaseHealthChecker } from './db-health.js';
-import { serverTls } from './credentials.js';
+import { DatabaseHealthChecker } from '../agent/db-health.js';
+import { serverTls } from '../agent/credentials.js';
 import { createEngines, respError } from './engines.js';
 import { duplexPair } from '../util/duplex-pair.js';
 import { specFromConfig } from './databases.js';
@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { openStorage } from './storage.js';
 import { adminIdentityPath, proxyInfoPath, type ProxyInfo } from './admin-identity.js';
 import { listProxies, proxyIdentity, startProxyHeartbeat } from './proxy-heartbeat.js';
-import { parseProxyTargets, type ProxyTarget } from './agent-pool.js';
+import { parseProxyTargets, type ProxyTarget } from '../agent/pool.js';
 
 /** HOST_CERT_TTL_MS is the lifetime of the proxy's own certificate; it is renewed at half-life. */
 const HOST_CERT_TTL_MS = 7 * 24 * 3_600_000;
@@ -280,14 +280,16 @@ async function launchAgent(
     if (!credentials.types().includes(d.type)) throw badParameter(`database "${d.name}" is of type "${d.type}", which this build of xport cannot serve yet`);
     if (d.tls.mode === 'disabled') o.log.warn('database has tls.mode disabled: traffic between the agent and Redis is NOT encrypted', { database: d.name });
   }
-  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
-  await discovery.refresh();
+  // Built (and checked) before discovery starts: a registry that fails its check stops the start
+  // before anything runs that would need stopping.
   const engines = createEngines({
     credentials,
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
   });
+  const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
+  await discovery.refresh();
   return startAgent({
     clusterName: config.clusterName,
     hostId: o.hostId,

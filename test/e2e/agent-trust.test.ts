@@ -14,7 +14,7 @@ import { readdir, readFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/client/api.js';
 import { CertificateAuthority, certificateInfo, generateKeyPair } from '../../src/pki/index.js';
-import { TunnelAgent } from '../../src/proxy/tunnel-agent.js';
+import { TunnelAgent } from '../../src/agent/tunnel.js';
 import type { DatabaseAdvert } from '../../src/proxy/tunnel-protocol.js';
 import { nullLogger } from '../../src/util/log.js';
 import { ROOT, runCli, tmpDir, type XshUser, startTunnel } from '../helpers/cli.js';

@@ -1,9 +1,11 @@
 /**
  * The import rules of ARCHITECTURE.md §2, checked on every src/**\/*.ts file: layers only import
- * downward, a few named areas never meet, third-party packages stay in the folder that owns them,
+ * downward, no import cycle anywhere (inside a folder included, type-only and dynamic imports
+ * counted), a few named areas never meet, third-party packages stay in the folder that owns them,
  * and only the entry points touch process/console. Import specifiers are found with regular
  * expressions on the source with its comments blanked out. Every rule is data at the top of this
- * file: change the data (with a reason) rather than the checks.
+ * file: change the data (with a reason) rather than the checks. Every file and folder the data
+ * names must exist, so a rule cannot outlive the code it was written for.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -26,6 +28,7 @@ const LAYERS: Record<string, number> = {
   'store/': 1,
   'audit/': 1, // the write-ahead audit log files: writer and tailer, no domain knowledge
   'redis/resp/': 1,
+  'mux/': 1, // the tunnel's stream multiplexer: frames, streams, the connection; no domain knowledge
   'auth/': 2,
   'redis/': 2,
   'cloud/': 2, // cloud/provider.ts: the interface both clouds implement
@@ -34,18 +37,19 @@ const LAYERS: Record<string, number> = {
   'proxy/': 3,
   'tunnel/': 3,
   'client/': 3,
-  'service/': 3,
-  'cli/shared/': 4,
-  'cli/xsh/': 5,
-  'cli/xctl/': 5,
-  'index.ts': 6, // the public library API: re-exports from anywhere
+  // The database agent's runtime: it dials the proxy (tunnel protocol, ALPN names), calls the web
+  // API with the same client xsh uses, and serves sessions with redis/, db/ and auth/ (RBAC). It
+  // sits above those and below service/, which composes it into `xctl start`.
+  'agent/': 4,
+  'service/': 5,
+  'cli/shared/': 6,
+  'cli/xsh/': 7,
+  'cli/xctl/': 7,
 };
 
 /** Imports between different areas of one layer, each with its reason. Everything else sideways fails. */
 const SIDEWAYS: { from: string; to: string; why: string }[] = [
   { from: 'util/', to: 'errors.ts', why: 'helpers throw XErrors' },
-  { from: 'service/', to: 'proxy/', why: 'the composition root starts the proxy' },
-  { from: 'service/', to: 'client/', why: 'a remote agent calls the web API with the same client xsh uses' },
   { from: 'tunnel/', to: 'client/', why: "the local tunnel dials with the client's profile" },
   { from: 'cloud/aws/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },
   { from: 'cloud/azure/', to: 'cloud/', why: 'implements the shared CredentialProvider contract' },
@@ -60,6 +64,10 @@ const FORBIDDEN: { from: string; to: string; why: string }[] = [
   { from: 'client/', to: 'auth/', why: 'xsh must stay light: no server logic in the client' },
   { from: 'client/', to: 'store/', why: 'xsh must stay light: no server storage in the client' },
   { from: 'client/', to: 'service/', why: 'xsh must stay light: no service wiring in the client' },
+  { from: 'agent/', to: 'proxy/web-api.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'proxy/tunnel-server.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'proxy/db-proxy.ts', why: 'the agent dials the proxy; it never runs proxy server code' },
+  { from: 'agent/', to: 'tunnel/', why: "the local tunnel is xsh's, not the agent's" },
 ];
 
 /**
@@ -89,7 +97,6 @@ const PROCESS_ALLOWED: string[] = [
   'cli/xsh/main.ts',
   'cli/xctl/main.ts',
   'cli/shared/context.ts',
-  'service/process.ts',
   'service/start.ts', // the composition root (style-anchors §7): records its pid for `xctl status`
   'store/lock.ts', // process.pid and process.kill(pid, 0) for the data-dir lock
 ];
@@ -294,7 +301,7 @@ const checkLayers: Check = (file, ref) => {
   const fromArea = areaOf(file.rel)!;
   const toArea = areaOf(to);
   if (!toArea) return `imports '${ref.spec}' (${to}), which is in no layer: add its area to LAYERS`;
-  if (fromArea === toArea || fromArea === 'index.ts') return undefined;
+  if (fromArea === toArea) return undefined;
   const [lf, lt] = [LAYERS[fromArea]!, LAYERS[toArea]!];
   if (lt > lf) return `imports '${ref.spec}': ${fromArea} (layer ${lf}) must not import ${toArea} (layer ${lt}); imports go downward only`;
   if (lt === lf && !SIDEWAYS.some((s) => s.from === fromArea && s.to === toArea)) {
@@ -337,6 +344,120 @@ const checkProcessImport: Check = (file, ref) => {
   return undefined;
 };
 
+/** An import edge between two source files. */
+interface Edge {
+  to: string;
+  ref: ImportRef;
+}
+
+/**
+ * importGraph maps each file to the source files it imports, with every kind of import: a
+ * type-only import still ties two modules together (one cannot change or move without the
+ * other), and a dynamic import() is a dependency that is merely loaded later.
+ */
+function importGraph(files: SourceFile[]): Map<string, Edge[]> {
+  const known = new Set(files.map((f) => f.rel));
+  const graph = new Map<string, Edge[]>();
+  for (const file of files) {
+    const edges: Edge[] = [];
+    for (const ref of importsOf(file)) {
+      const to = target(file, ref.spec);
+      if (to !== undefined && known.has(to)) edges.push({ to, ref });
+    }
+    graph.set(file.rel, edges);
+  }
+  return graph;
+}
+
+/**
+ * importCycles finds the strongly connected components of the graph (Tarjan) and describes each
+ * one that is a cycle as one concrete loop through it, e.g.
+ * `cli/xsh/program.ts:40 → cli/xsh/login.ts:12 (type) → cli/xsh/program.ts`, plus the other
+ * files caught in the same knot.
+ */
+function importCycles(graph: Map<string, Edge[]>): string[] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  let counter = 0;
+  const visit = (v: string): void => {
+    index.set(v, counter);
+    low.set(v, counter);
+    counter++;
+    stack.push(v);
+    onStack.add(v);
+    for (const { to } of graph.get(v) ?? []) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(v, Math.min(low.get(v)!, low.get(to)!));
+      } else if (onStack.has(to)) {
+        low.set(v, Math.min(low.get(v)!, index.get(to)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
+    const selfImport = (graph.get(v) ?? []).some((e) => e.to === v);
+    if (component.length > 1 || selfImport) components.push(component.sort());
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+
+  return components.map((component) => {
+    // One loop: breadth-first from the first file back to itself, staying inside the component.
+    const members = new Set(component);
+    const start = component[0]!;
+    const via = new Map<string, { from: string; edge: Edge }>();
+    const queue = [start];
+    let closing: { from: string; edge: Edge } | undefined;
+    while (queue.length > 0 && !closing) {
+      const v = queue.shift()!;
+      for (const edge of graph.get(v) ?? []) {
+        if (!members.has(edge.to)) continue;
+        if (edge.to === start) {
+          closing = { from: v, edge };
+          break;
+        }
+        if (!via.has(edge.to)) {
+          via.set(edge.to, { from: v, edge });
+          queue.push(edge.to);
+        }
+      }
+    }
+    const steps: { from: string; edge: Edge }[] = [closing!];
+    for (let v = closing!.from; v !== start; v = via.get(v)!.from) steps.unshift(via.get(v)!);
+    const loop = steps.map((s) => `src/${s.from}:${s.edge.ref.line}${s.edge.ref.kind === 'static' ? '' : ` (${s.edge.ref.kind})`}`);
+    const onLoop = new Set(steps.map((s) => s.from));
+    const others = component.filter((f) => !onLoop.has(f));
+    const rest = others.length > 0 ? `; the same cycle also holds ${others.map((f) => `src/${f}`).join(', ')}` : '';
+    return `import cycle: ${loop.join(' → ')} → src/${start}${rest}`;
+  });
+}
+
+/**
+ * missingPaths lists the entries of the rule tables above that name no existing source: a file
+ * entry (`service/start.ts`) must be a file, a folder entry (`proxy/`) must hold at least one.
+ */
+function missingPaths(files: SourceFile[]): string[] {
+  const named: { path: string; where: string }[] = [
+    ...Object.keys(LAYERS).map((path) => ({ path, where: 'LAYERS' })),
+    ...SIDEWAYS.flatMap((r) => [r.from, r.to].map((path) => ({ path, where: 'SIDEWAYS' }))),
+    ...FORBIDDEN.flatMap((r) => [r.from, r.to].map((path) => ({ path, where: 'FORBIDDEN' }))),
+    ...PACKAGE_OWNERS.flatMap((o) => o.owners.map((path) => ({ path, where: `PACKAGE_OWNERS (${o.pkg.source})` }))),
+    ...PROCESS_ALLOWED.map((path) => ({ path, where: 'PROCESS_ALLOWED' })),
+  ];
+  const rels = files.map((f) => f.rel);
+  return named
+    .filter(({ path }) => !rels.some((rel) => within(rel, path)))
+    .map(({ path, where }) => `${where} names src/${path}, which ${path.endsWith('/') ? 'holds no .ts file' : 'does not exist'}`);
+}
+
 function violations(checks: Check[]): string[] {
   const out: string[] = [];
   for (const file of FILES) {
@@ -367,7 +488,15 @@ describe('architecture', () => {
     expect(violations([checkLayers])).toEqual([]);
   });
 
-  it('keeps redis away from auth and cloud, the clouds apart, and the client light', () => {
+  it('has no import cycle, inside a folder or across folders, type-only and dynamic imports included', () => {
+    expect(importCycles(importGraph(FILES))).toEqual([]);
+  });
+
+  it('names only files and folders that exist in its rule tables', () => {
+    expect(missingPaths(FILES)).toEqual([]);
+  });
+
+  it('keeps redis away from auth and cloud, the clouds apart, the client light and the agent out of proxy server code', () => {
     expect(violations([checkForbidden])).toEqual([]);
   });
 
@@ -447,6 +576,44 @@ describe('architecture test helpers', () => {
     expect(f.bare).toContain('const b = 1;');
   });
 
+  it('finds a cycle of type-only and dynamic imports inside a folder and shows one loop through it', () => {
+    const files = [
+      file('cli/x/program.ts', "const run = await import('./login.js');\nexport interface Globals { a?: string }"),
+      file('cli/x/login.ts', "import type { Globals } from './program.js';\nimport { helper } from './helper.js';"),
+      file('cli/x/helper.ts', "export const helper = 1;"),
+      file('cli/x/globals.ts', 'export interface Globals { a?: string }'),
+      file('cli/x/status.ts', "import type { Globals } from './globals.js';"),
+    ];
+    expect(importCycles(importGraph(files))).toEqual([
+      'import cycle: src/cli/x/login.ts:1 (type) → src/cli/x/program.ts:1 (dynamic) → src/cli/x/login.ts',
+    ]);
+    // The cure used for cli/xsh: the shared type moves to a module both sides import.
+    const fixed = [files[1]!, files[2]!, files[3]!, files[4]!].map((f) => (f.rel === 'cli/x/login.ts' ? file(f.rel, "import type { Globals } from './globals.js';") : f));
+    expect(importCycles(importGraph([file('cli/x/program.ts', "const run = await import('./login.js');"), ...fixed]))).toEqual([]);
+  });
+
+  it('finds a cycle across folders and a file that imports itself', () => {
+    const files = [
+      file('a/one.ts', "import { two } from '../b/two.js';"),
+      file('b/two.ts', "import { three } from './three.js';"),
+      file('b/three.ts', "export { one } from '../a/one.js';"),
+      file('c/self.ts', "import type { X } from './self.js';"),
+    ];
+    expect(importCycles(importGraph(files))).toEqual([
+      'import cycle: src/a/one.ts:1 → src/b/two.ts:1 → src/b/three.ts:1 → src/a/one.ts',
+      'import cycle: src/c/self.ts:1 (type) → src/c/self.ts',
+    ]);
+  });
+
+  it('reports rule-table entries that name a missing file or an empty folder', () => {
+    const tree = [file('errors.ts', ''), file('util/log.ts', '')];
+    const missing = missingPaths(tree);
+    expect(missing).toContain('PROCESS_ALLOWED names src/service/start.ts, which does not exist');
+    expect(missing).toContain('LAYERS names src/proxy/, which holds no .ts file');
+    expect(missing).not.toContain('LAYERS names src/util/, which holds no .ts file');
+    expect(missing.some((m) => m.includes('src/errors.ts'))).toBe(false);
+  });
+
   it('assigns files to the longest matching area', () => {
     expect(areaOf('redis/resp/decoder.ts')).toBe('redis/resp/');
     expect(areaOf('redis/engine.ts')).toBe('redis/');
@@ -459,8 +626,12 @@ describe('architecture test helpers', () => {
   it('reports a layer break, a forbidden pair and a misplaced package with file and rule', () => {
     const up = checkLayers(file('db/spec.ts', ''), { spec: '../auth/rbac.js', kind: 'static', line: 3 });
     expect(up).toContain('db/ (layer 1) must not import auth/ (layer 2)');
-    const sideways = checkLayers(file('proxy/x.ts', ''), { spec: '../service/start.js', kind: 'static', line: 1 });
+    const sideways = checkLayers(file('proxy/x.ts', ''), { spec: '../tunnel/local-tunnel.js', kind: 'static', line: 1 });
     expect(sideways).toContain('not in SIDEWAYS');
+    const agentUp = checkLayers(file('agent/x.ts', ''), { spec: '../service/start.js', kind: 'static', line: 1 });
+    expect(agentUp).toContain('agent/ (layer 4) must not import service/ (layer 5)');
+    const serverCode = checkForbidden(file('agent/x.ts', ''), { spec: '../proxy/web-api.js', kind: 'static', line: 1 });
+    expect(serverCode).toContain('agent/ must not import proxy/web-api.ts');
     expect(checkLayers(file('service/x.ts', ''), { spec: '../proxy/listener.js', kind: 'static', line: 1 })).toBeUndefined();
     const forbidden = checkForbidden(file('redis/engine.ts', ''), { spec: '../auth/rbac.js', kind: 'static', line: 1 });
     expect(forbidden).toContain('redis/ must not import auth/');

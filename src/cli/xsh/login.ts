@@ -9,7 +9,7 @@ import { ApiClient, type CertResponse } from '../../client/api.js';
 import { ProfileStore, profileName } from '../../client/profile.js';
 import type { CliContext } from '../shared/context.js';
 import { LineReader, promptSecret } from '../shared/prompt.js';
-import type { XshGlobals } from './program.js';
+import type { XshGlobals } from './globals.js';
 import { printStatus } from './status.js';
 import { checkPasswordPolicy } from '../../auth/passwords.js';
 

@@ -3,7 +3,7 @@
  */
 import { ProfileStore, profileName } from '../../client/profile.js';
 import type { CliContext } from '../shared/context.js';
-import type { XshGlobals } from './program.js';
+import type { XshGlobals } from './globals.js';
 
 /**
  * runLogout removes one profile (with --proxy) or all of them. The cluster CA of each proxy stays

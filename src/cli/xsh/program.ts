@@ -8,15 +8,6 @@ import type { CliContext } from '../shared/context.js';
 import { EXIT_STATUS_NOTES, setExamples, setManNotes } from '../shared/docgen.js';
 import { labelMap } from '../shared/program.js';
 
-/** GlobalOptions are xsh's flags valid before or after any subcommand. */
-export interface XshGlobals {
-  proxy?: string;
-  user?: string;
-  identity?: string;
-  insecure?: boolean;
-  debug?: boolean;
-}
-
 /** buildXsh builds the xsh program. It does not touch ctx until an action runs. */
 export function buildXsh(ctx: CliContext): Command {
   const program = new Command('xsh')

@@ -13,7 +13,7 @@ import { redisUrl } from './db/env.js';
 import { createLogger } from '../../util/log.js';
 import type { CliContext } from '../shared/context.js';
 import { openRoutedSession, type DbRouteOptions } from './db/common.js';
-import type { XshGlobals } from './program.js';
+import type { XshGlobals } from './globals.js';
 
 /** ProxyDbOptions are `xsh proxy db`'s flags. */
 export interface ProxyDbOptions extends XshGlobals, DbRouteOptions {

@@ -9,7 +9,7 @@ import { ProfileStore } from '../../client/profile.js';
 import { loadSession, loginHint, type ClientSession } from '../../client/session.js';
 import type { CliContext } from '../shared/context.js';
 import { parseFormat, renderData } from '../shared/output.js';
-import type { XshGlobals } from './program.js';
+import type { XshGlobals } from './globals.js';
 
 /** StatusOptions are `xsh status`'s flags. */
 export interface StatusOptions extends XshGlobals {

@@ -21,7 +21,7 @@ import {
 import { ProfileStore } from '../../../src/client/profile.js';
 import { loadSession, type ClientSession } from '../../../src/client/session.js';
 import { certificateInfo } from '../../../src/pki/index.js';
-import { identityFile, loggedInHome, startFakeProxy, type FakeProxy } from './fake-proxy.js';
+import { identityFile, loggedInHome, startFakeProxy, type FakeProxy } from '../../helpers/fake-proxy.js';
 
 let proxy: FakeProxy;
 beforeAll(async () => {

@@ -16,12 +16,12 @@ import type { VerifiedIdentity } from '../../../src/pki/index.js';
 import { createDbMuxHandler, createDbProxyHandler, parseReportedClientAddr } from '../../../src/proxy/db-proxy.js';
 import type { DatabaseStreamHeader } from '../../../src/proxy/db-proxy.js';
 import { ALPN, startListener } from '../../../src/proxy/listener.js';
-import { Mux } from '../../../src/util/mux.js';
-import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
+import { Mux } from '../../../src/mux/index.js';
+import { TunnelAgent } from '../../../src/agent/tunnel.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger, type Logger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
-import type { Leaf, TestProxy } from './tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, memoryPair, proxyTls, readAll, startProxy, testPki, userLeaf, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { Leaf, TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALPN, startListener, type Listener, type ListenerLimits } from '../../../src/proxy/listener.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { proxyTls, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
+import { proxyTls, testPki, userLeaf, waitFor } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

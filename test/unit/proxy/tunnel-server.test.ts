@@ -9,14 +9,14 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, connectionProblem } from '../../../src/errors.js';
 import { ALPN } from '../../../src/proxy/listener.js';
-import { Mux } from '../../../src/util/mux.js';
-import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
+import { Mux } from '../../../src/mux/index.js';
+import { TunnelAgent } from '../../../src/agent/tunnel.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import type { AgentInfo, TunnelServerOptions } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, readAll, startProxy, testPki, userLeaf, waitFor } from './tunnel-fixture.js';
-import type { Leaf, TestProxy } from './tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, issueLeaf, readAll, startProxy, testPki, userLeaf, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { Leaf, TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const agents: TunnelAgent[] = [];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listProxies, proxyIdentity, startProxyHeartbeat, PROXY_PREFIX, type RunningHeartbeat } from '../../../src/service/proxy-heartbeat.js';
-import { parseProxyTargets } from '../../../src/service/agent-pool.js';
+import { parseProxyTargets } from '../../../src/agent/pool.js';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { FakeClock } from '../../../src/util/clock.js';
 import { nullLogger, type Logger } from '../../../src/util/log.js';

@@ -6,7 +6,7 @@ import { ensureDbLogin, type DbLogin } from '../../../client/databases.js';
 import { ProfileStore } from '../../../client/profile.js';
 import { loadSession, type ClientSession } from '../../../client/session.js';
 import type { CliContext } from '../../shared/context.js';
-import type { XshGlobals } from '../program.js';
+import type { XshGlobals } from '../globals.js';
 
 /** DbSession is a usable login plus where its database logins are kept. */
 export interface DbSession {

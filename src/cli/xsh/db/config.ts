@@ -12,7 +12,7 @@ import { usage } from '../../../errors.js';
 import { parseHostPort } from '../../../util/net.js';
 import type { CliContext } from '../../shared/context.js';
 import { parseFormat, renderData } from '../../shared/output.js';
-import type { XshGlobals } from '../program.js';
+import type { XshGlobals } from '../globals.js';
 import { openDbSession } from './common.js';
 import { proxyDbCommand } from './login.js';
 

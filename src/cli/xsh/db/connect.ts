@@ -10,7 +10,7 @@ import { notFound } from '../../../errors.js';
 import { startLocalTunnel } from '../../../tunnel/local-tunnel.js';
 import { createLogger } from '../../../util/log.js';
 import type { CliContext } from '../../shared/context.js';
-import type { XshGlobals } from '../program.js';
+import type { XshGlobals } from '../globals.js';
 import { openRoutedSession, type DbRouteOptions } from './common.js';
 
 /** DbConnectOptions are `xsh db connect`'s flags. */

@@ -6,7 +6,7 @@ import { dbLogin, dbLogout, type DbLogin } from '../../../client/databases.js';
 import { formatCommand } from '../../../client/connect-command.js';
 import { notFound } from '../../../errors.js';
 import type { CliContext } from '../../shared/context.js';
-import type { XshGlobals } from '../program.js';
+import type { XshGlobals } from '../globals.js';
 import { openDbSession, type DbRouteOptions } from './common.js';
 
 /** DbLoginOptions are `xsh db login`'s flags. */

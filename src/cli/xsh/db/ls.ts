@@ -7,7 +7,7 @@ import { activeDbLogins, listDatabases, type ListedDatabase, type DbLogin } from
 import { usage } from '../../../errors.js';
 import type { CliContext } from '../../shared/context.js';
 import { parseFormat, renderData, renderTable, type Format } from '../../shared/output.js';
-import type { XshGlobals } from '../program.js';
+import type { XshGlobals } from '../globals.js';
 import { openDbSession } from './common.js';
 
 /** DbLsOptions are `xsh db ls`'s flags. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../../src/cli/xsh/main.js';
-import { identityFile, loggedInHome, startFakeProxy, type FakeProxy } from '../../client/fake-proxy.js';
+import { identityFile, loggedInHome, startFakeProxy, type FakeProxy } from '../../../helpers/fake-proxy.js';
 import { testContext, type Spawned, type TestContext } from './test-context.js';
 
 let proxy: FakeProxy;

@@ -1,5 +1,5 @@
 /**
- * service/credentials: the self-hosted Redis credential provider — a short-lived client
+ * agent/credentials: the self-hosted Redis credential provider — a short-lived client
  * certificate from the db_client CA (CN = the db user), never outliving the session, plus the
  * TLS verification the database's `tls` settings ask for.
  *
@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import type { CredentialOptions, CredentialProvider, SessionProof, UpstreamCredentials } from '../db/credentials.js';
 import type { DatabaseSpec } from '../db/database.js';
 import type { Clock } from '../util/clock.js';
-import { newClientKey, type AgentAuth } from './agent-auth.js';
+import { newClientKey, type AgentAuth } from './auth.js';
 
 /** SelfHostedCredentials implements {@link CredentialProvider} for self-hosted Redis. */
 export class SelfHostedCredentials implements CredentialProvider {

@@ -1,5 +1,5 @@
 /**
- * service/agent: the database agent (`db_service`). It dials the proxy's reverse tunnel,
+ * agent/agent: the database agent (`db_service`). It dials the proxy's reverse tunnel,
  * advertises its databases, and serves each stream the proxy opens: it re-verifies the user's
  * certificate itself (never trusting the proxy's word), checks roles, then hands the stream to
  * the protocol engine with a {@link Session}.
@@ -17,9 +17,9 @@ import type { Session } from '../db/session.js';
 import { AccessChecker } from '../auth/rbac.js';
 import type { Role } from '../auth/types.js';
 import { advertFor } from '../proxy/tunnel-protocol.js';
-import type { AgentAuth } from './agent-auth.js';
+import type { AgentAuth } from './auth.js';
 import type { DatabaseHealthChecker } from './db-health.js';
-import { AgentPool, type ProxyTarget } from './agent-pool.js';
+import { AgentPool, type ProxyTarget } from './pool.js';
 
 /** AgentOptions configures {@link startAgent}. */
 export interface AgentOptions {

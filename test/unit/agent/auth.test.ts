@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFrom } from '../../../src/audit/tail.js';
 import { AuthService } from '../../../src/auth/service.js';
 import { ENDED_GRACE_MS, EVENT_GRACE_MS } from '../../../src/auth/agent-sessions.js';
-import { localAgentAuth } from '../../../src/service/agent-auth.js';
+import { localAgentAuth } from '../../../src/agent/auth.js';
 import { certificateInfo, generateKeyPair, type Identity } from '../../../src/pki/index.js';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { FakeClock } from '../../../src/util/clock.js';

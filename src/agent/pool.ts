@@ -1,5 +1,5 @@
 /**
- * service/agent-pool: the agent's tunnels to every proxy replica (Teleport's agent pool).
+ * agent/pool: the agent's tunnels to every proxy replica (Teleport's agent pool).
  *
  * An agent is configured with one address, the cluster's public one (a load balancer). It first
  * keeps one tunnel through that address, as a lone agent always did. It then asks the proxies
@@ -10,14 +10,14 @@
  * the balancer is closed: two tunnels from one agent to one replica would replace each other.
  * When the list cannot be read (balancer down, backend restarting) the pool keeps what it has.
  *
- * Imports proxy/tunnel-agent (one tunnel), errors and util; used by service/agent.
+ * Imports agent/tunnel (one tunnel), errors and util; used by agent/agent.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { parseHostPort } from '../util/net.js';
-import { TunnelAgent, type TunnelAgentOptions } from '../proxy/tunnel-agent.js';
+import { TunnelAgent, type TunnelAgentOptions } from './tunnel.js';
 
 /** DISCOVER_MS is how often the pool re-reads the list of proxies. */
 export const DISCOVER_MS = 2_000;

@@ -7,13 +7,13 @@ import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startListener } from '../../../src/proxy/listener.js';
-import { TunnelAgent } from '../../../src/proxy/tunnel-agent.js';
-import type { TunnelAgentOptions } from '../../../src/proxy/tunnel-agent.js';
+import { TunnelAgent } from '../../../src/agent/tunnel.js';
+import type { TunnelAgentOptions } from '../../../src/agent/tunnel.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, captureLog, hostLeaf, proxyTls, startProxy, testPki, waitFor } from './tunnel-fixture.js';
-import type { TestProxy } from './tunnel-fixture.js';
+import { CLUSTER, agentTls, captureLog, hostLeaf, proxyTls, startProxy, testPki, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const agents: TunnelAgent[] = [];

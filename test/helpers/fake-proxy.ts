@@ -14,12 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { CertificateAuthority } from '../../../src/pki/ca.js';
-import { Mux } from '../../../src/util/mux.js';
-import { decodeIdentity } from '../../../src/pki/identity.js';
-import { generateKeyPair } from '../../../src/pki/keys.js';
-import type { Identity } from '../../../src/pki/types.js';
-import { ProfileStore } from '../../../src/client/profile.js';
+import { CertificateAuthority } from '../../src/pki/ca.js';
+import { Mux } from '../../src/mux/index.js';
+import { decodeIdentity } from '../../src/pki/identity.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
+import type { Identity } from '../../src/pki/types.js';
+import { ProfileStore } from '../../src/client/profile.js';
 
 /** The databases GET /v1/databases answers with (the shape the real API returns). */
 export const DATABASES = [

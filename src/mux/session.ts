@@ -1,8 +1,9 @@
 /**
- * util/mux: many byte streams over one connection — the wire protocol of the agents' reverse
+ * mux/session: many byte streams over one connection — the wire protocol of the agents' reverse
  * tunnel and of xsh's tunnel to the proxy. Protocol-agnostic: imports only errors and node.
  *
  * An agent keeps ONE outbound TLS connection to the proxy; every user session is a stream on it.
+ * The wire format (frame layout, types, limits, violations) is written down in mux/frame.ts.
  * Frames are `[type u8][streamId u32][length u32][payload]` (big-endian). Stream frames: OPEN
  * (JSON header), OPEN_OK, OPEN_ERR (JSON `{message, kind?, hint?}`, or plain UTF-8), DATA, WINDOW
  * (u32 credit), END (half-close), RESET (UTF-8 reason). Connection frames (streamId 0): CONTROL
@@ -19,41 +20,26 @@
  * parsed in place with a cursor and DATA reaches streams as subarrays — bytes are copied only
  * when a frame straddles two chunks.
  *
- * Imports node built-ins and errors only: it knows nothing of agents, databases or TLS, and must
- * not import the rest of proxy, service or cli.
+ * This file holds the connection (Mux: framing, ids, opens, flush, liveness); mux/stream.ts
+ * holds a stream. Imports node built-ins, errors and mux/ only: it knows nothing of agents,
+ * databases or TLS, and must not import the rest of proxy, service or cli.
  */
 import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { XError, connectionProblem, isErrorKind, isXError, limitExceeded, messageOf } from '../errors.js';
-
-/** FrameType numbers the mux frames on the wire. */
-export const FrameType = {
-  OPEN: 1,
-  OPEN_OK: 2,
-  OPEN_ERR: 3,
-  DATA: 4,
-  WINDOW: 5,
-  END: 6,
-  RESET: 7,
-  CONTROL: 8,
-  PING: 9,
-  PONG: 10,
-} as const;
-
-/** FRAME_HEADER_BYTES is the fixed frame header: type, stream id, payload length. */
-export const FRAME_HEADER_BYTES = 9;
-/** MAX_DATA_PAYLOAD bounds one DATA frame; bigger writes are split. */
-export const MAX_DATA_PAYLOAD = 64 * 1024;
-/** DEFAULT_STREAM_WINDOW is the per-stream receive window each side grants initially. */
-export const DEFAULT_STREAM_WINDOW = 256 * 1024;
-
-const MAX_STREAM_ID = 0xffffffff;
-const MAX_REASON_BYTES = 16 * 1024;
-const PING_BYTES = 8;
-// Credit is returned in batches so a stream of small messages does not answer each one with a
-// WINDOW frame; a sender is never starved because a fully drained buffer always exceeds this.
-const CREDIT_BATCH_MAX = 32 * 1024;
+import { connectionProblem, limitExceeded } from '../errors.js';
+import {
+  DEFAULT_STREAM_WINDOW,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  MAX_DATA_PAYLOAD,
+  MAX_REASON_BYTES,
+  MAX_STREAM_ID,
+  PING_BYTES,
+  decodeOpenError,
+  encodeOpenError,
+} from './frame.js';
+import { MuxStream, type StreamLink } from './stream.js';
 
 /** MuxOptions tunes a {@link Mux}. Both sides may use different values. */
 export interface MuxOptions {
@@ -106,192 +92,6 @@ export interface MuxStats {
 
 /** StreamHandler accepts an incoming stream by returning (or resolving); throwing refuses it. */
 export type StreamHandler = (stream: MuxStream, header: unknown) => void | Promise<void>;
-
-/** The mux side of a stream: what a {@link MuxStream} may ask of its connection. */
-interface StreamLink {
-  readonly window: number;
-  send(type: number, id: number, payload?: Uint8Array): void;
-  sendWindow(id: number, credit: number): void;
-  congested(): boolean;
-  waitForDrain(stream: MuxStream): void;
-  retire(stream: MuxStream): void;
-}
-
-type PendingWrite = { chunk: Buffer; off: number; cb: (err?: Error | null) => void };
-
-/**
- * MuxStream is one bidirectional byte stream of a {@link Mux}: a Duplex with half-close (`end()`
- * sends END; the readable side ends when the peer's END arrives) and flow control. Destroying it
- * resets it at the peer.
- */
-export class MuxStream extends Duplex {
-  /** id is the stream id on the wire. */
-  readonly id: number;
-  /** header is the JSON header of the OPEN frame. */
-  readonly header: unknown;
-
-  readonly #link: StreamLink;
-  // Send side.
-  #canSend = false;
-  #sendWindow = 0;
-  #pending: PendingWrite | null = null;
-  #finalCb: ((err?: Error | null) => void) | null = null;
-  #localEnded = false;
-  // Receive side: the peer may send up to #granted bytes in total.
-  #granted = 0;
-  #received = 0;
-  #remoteEnded = false;
-  // Lifecycle.
-  #retired = false;
-  #silent = false;
-  #accepting: boolean;
-
-  /** @internal Streams are made by {@link Mux}; use openStream or onStream. */
-  constructor(link: StreamLink, id: number, header: unknown, accepting: boolean) {
-    super({ allowHalfOpen: true, readableHighWaterMark: link.window, writableHighWaterMark: MAX_DATA_PAYLOAD });
-    this.#link = link;
-    this.id = id;
-    this.header = header;
-    this.#accepting = accepting;
-    // A reset is routine (a user hung up, an agent restarted): it must not crash the process
-    // when the owner has not attached an 'error' listener yet. Owners still see the error
-    // through their own listeners, pipe/pipeline and `errored`.
-    this.on('error', () => {});
-  }
-
-  /** @internal Grants the initial receive window (sent right behind OPEN or OPEN_OK). */
-  grantInitial(): void {
-    this.#granted = this.#link.window;
-    this.#link.sendWindow(this.id, this.#link.window);
-  }
-
-  /** @internal The stream may now send: OPEN_OK went out (acceptor) or came in (opener). */
-  markOpen(): void {
-    this.#accepting = false;
-    this.#canSend = true;
-    this.pump();
-    this.#maybeSendEnd();
-  }
-
-  /** @internal WINDOW from the peer. */
-  addCredit(credit: number): void {
-    this.#sendWindow += credit;
-    this.pump();
-  }
-
-  /** @internal DATA from the peer; returns false when the peer overran its credit. */
-  receive(payload: Buffer): boolean {
-    if (this.#remoteEnded) return false;
-    if (this.#received + payload.length > this.#granted) return false;
-    this.#received += payload.length;
-    if (this.destroyed) return true;
-    this.push(payload);
-    this.#grant(false);
-    return true;
-  }
-
-  /** @internal END from the peer. */
-  receiveEnd(): void {
-    if (this.#remoteEnded) return;
-    this.#remoteEnded = true;
-    if (!this.destroyed) this.push(null);
-    this.#maybeRetire();
-  }
-
-  /** @internal RESET / OPEN_ERR from the peer, or the mux closing: tear down without answering. */
-  abort(err: Error): void {
-    this.#silent = true;
-    this.destroy(err);
-  }
-
-  /** bufferedIn is what was received but not yet read by the consumer. */
-  get bufferedIn(): number {
-    return this.readableLength;
-  }
-
-  /** @internal Sends as much of the pending write as credit and the connection allow. */
-  pump(): void {
-    const p = this.#pending;
-    if (!p || !this.#canSend || this.destroyed) return;
-    while (p.off < p.chunk.length) {
-      if (this.#sendWindow <= 0) return;
-      if (this.#link.congested()) {
-        this.#link.waitForDrain(this);
-        return;
-      }
-      const n = Math.min(p.chunk.length - p.off, this.#sendWindow, MAX_DATA_PAYLOAD);
-      this.#link.send(FrameType.DATA, this.id, p.chunk.subarray(p.off, p.off + n));
-      p.off += n;
-      this.#sendWindow -= n;
-    }
-    this.#pending = null;
-    p.cb();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#pending = { chunk, off: 0, cb };
-    this.pump();
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.#finalCb = cb;
-    this.#maybeSendEnd();
-  }
-
-  override _read(): void {
-    this.#grant(true);
-  }
-
-  // Reads are where the consumer frees buffer space, so credit is returned here too (_read
-  // alone is not called again until the next push, which may never come if the peer is out of
-  // credit).
-  override read(size?: number): ReturnType<Duplex['read']> {
-    const chunk = super.read(size);
-    this.#grant(false);
-    return chunk;
-  }
-
-  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    this.#pending = null;
-    this.#finalCb = null;
-    if (!this.#silent && !this.#retired) {
-      const reason = err ? messageOf(err) : 'stream closed';
-      if (this.#accepting) this.#link.send(FrameType.OPEN_ERR, this.id, encodeOpenError(err ?? connectionProblem(reason)));
-      else this.#link.send(FrameType.RESET, this.id, utf8Bounded(reason));
-    }
-    this.#retired = true;
-    this.#link.retire(this);
-    cb(err);
-  }
-
-  #maybeSendEnd(): void {
-    const cb = this.#finalCb;
-    if (!cb || !this.#canSend) return;
-    this.#finalCb = null;
-    this.#localEnded = true;
-    this.#link.send(FrameType.END, this.id);
-    this.#maybeRetire();
-    cb();
-  }
-
-  /** #grant returns credit for what the consumer has read (all of it when forced). */
-  #grant(force: boolean): void {
-    if (this.#remoteEnded || this.#retired || this.#granted === 0) return;
-    const consumed = this.#received - this.readableLength;
-    const credit = consumed + this.#link.window - this.#granted;
-    if (credit <= 0) return;
-    if (!force && credit < Math.min(this.#link.window >>> 2, CREDIT_BATCH_MAX)) return;
-    this.#granted += credit;
-    this.#link.sendWindow(this.id, credit);
-  }
-
-  #maybeRetire(): void {
-    if (this.#localEnded && this.#remoteEnded && !this.#retired) {
-      this.#retired = true;
-      this.#link.retire(this);
-    }
-  }
-}
 
 type PendingOpen = {
   stream: MuxStream;
@@ -852,37 +652,6 @@ export class Mux extends EventEmitter {
     }
     if (idle >= this.#opts.keepAliveMs) this.ping();
   }
-}
-
-/** encodeOpenError turns a refusal into an OPEN_ERR payload that keeps an XError's kind and hint. */
-function encodeOpenError(err: unknown): Buffer {
-  // Bounded in characters so the JSON stays under MAX_REASON_BYTES even if every one escapes.
-  const body: { message: string; kind?: string; hint?: string } = { message: messageOf(err).slice(0, 2000) };
-  if (isXError(err)) {
-    body.kind = err.kind;
-    if (err.hint) body.hint = err.hint.slice(0, 500);
-  }
-  return Buffer.from(JSON.stringify(body), 'utf8');
-}
-
-/** decodeOpenError reads an OPEN_ERR payload; plain text is taken as the message. */
-function decodeOpenError(payload: Buffer): XError {
-  const text = payload.toString('utf8');
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string') {
-      const { message, kind, hint } = v as { message: string; kind?: unknown; hint?: unknown };
-      return new XError(isErrorKind(kind) ? kind : 'connection-problem', message, typeof hint === 'string' ? { hint } : {});
-    }
-  } catch {
-    // not JSON: a plain message
-  }
-  return connectionProblem(text || 'stream refused');
-}
-
-function utf8Bounded(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  return b.length <= MAX_REASON_BYTES ? b : b.subarray(0, MAX_REASON_BYTES);
 }
 
 function positive(n: number, name: string): number {

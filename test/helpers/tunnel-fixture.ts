@@ -7,12 +7,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Duplex, Writable } from 'node:stream';
 import tls from 'node:tls';
-import { CertificateAuthority, generateKeyPair } from '../../../src/pki/index.js';
-import type { ExtKeyUsage, Identity, IdentityUsage, RouteToDatabase } from '../../../src/pki/index.js';
-import { ALPN, startListener } from '../../../src/proxy/listener.js';
-import type { Listener, ProtocolHandler } from '../../../src/proxy/listener.js';
-import { createLogger, nullLogger } from '../../../src/util/log.js';
-import type { Logger } from '../../../src/util/log.js';
+import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
+import type { ExtKeyUsage, Identity, IdentityUsage, RouteToDatabase } from '../../src/pki/index.js';
+import { ALPN, startListener } from '../../src/proxy/listener.js';
+import type { Listener, ProtocolHandler } from '../../src/proxy/listener.js';
+import { createLogger, nullLogger } from '../../src/util/log.js';
+import type { Logger } from '../../src/util/log.js';
 
 export const CLUSTER = 'example';
 

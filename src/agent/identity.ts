@@ -1,5 +1,5 @@
 /**
- * service/agent-identity: a remote agent's host identity. On first start it joins with the token
+ * agent/identity: a remote agent's host identity. On first start it joins with the token
  * from the config (verifying the proxy by CA pin), keeps the result 0600 in its data dir, and
  * re-joins only when that identity is gone or expired.
  */

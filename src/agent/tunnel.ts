@@ -1,5 +1,5 @@
 /**
- * proxy/tunnel-agent: the agent's end of the reverse tunnel. The agent dials the proxy (ALPN
+ * agent/tunnel: the agent's end of the reverse tunnel. The agent dials the proxy (ALPN
  * `xport-tunnel`, mutual TLS with its host certificate), says hello, sends heartbeats, and
  * serves the streams the proxy opens — one per user session. It needs only outbound access,
  * which is the point: an agent next to ElastiCache or in an Azure VNet is never dialled.
@@ -8,7 +8,7 @@
  * restarted proxy is not hit by every agent at once), until stop(). The TLS context is built
  * once and reused for every dial (platform-notes: passing PEMs to each connect costs ~1.8 ms).
  *
- * Imports util/mux, proxy/listener (the ALPN names), proxy/tunnel-protocol, pki, errors and util;
+ * Imports mux/, proxy/listener (the ALPN names), proxy/tunnel-protocol, pki, errors and util;
  * must not import service or cli.
  */
 import { EventEmitter } from 'node:events';
@@ -19,11 +19,11 @@ import { connectionProblem, messageOf } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { parseHostPort } from '../util/net.js';
 import { decodeIdentity } from '../pki/index.js';
-import { ALPN } from './listener.js';
-import { Mux } from '../util/mux.js';
-import type { MuxOptions, MuxStats } from '../util/mux.js';
-import { AGENT_STREAM_IDS, DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS } from './tunnel-protocol.js';
-import type { DatabaseAdvert, HeartbeatMessage, HelloMessage } from './tunnel-protocol.js';
+import { ALPN } from '../proxy/listener.js';
+import { Mux } from '../mux/index.js';
+import type { MuxOptions, MuxStats } from '../mux/index.js';
+import { AGENT_STREAM_IDS, DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS } from '../proxy/tunnel-protocol.js';
+import type { DatabaseAdvert, HeartbeatMessage, HelloMessage } from '../proxy/tunnel-protocol.js';
 
 /** TunnelAgentOptions configures a {@link TunnelAgent}. */
 export interface TunnelAgentOptions {

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessDenied, isXError } from '../../../src/errors.js';
-import { FrameType, Mux, MuxStream } from '../../../src/util/mux.js';
-import { memoryPair, readAll, tlsPair, waitFor } from '../proxy/tunnel-fixture.js';
-import type { TlsPair } from '../proxy/tunnel-fixture.js';
+import { FrameType, Mux, MuxStream } from '../../../src/mux/index.js';
+import { memoryPair, readAll, tlsPair, waitFor } from '../../helpers/tunnel-fixture.js';
+import type { TlsPair } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -266,6 +266,16 @@ describe('Mux', () => {
     ['a stream frame on stream 0', frame(FrameType.END, 0), /stream frame of type 6 on stream 0/],
     ['a CONTROL frame that is not JSON', frame(FrameType.CONTROL, 0, Buffer.from('{nope')), /CONTROL frame is not JSON/],
     ['an OPEN with our own id parity', frame(FrameType.OPEN, 2, Buffer.from('{}')), /with our id parity/],
+    // The rest of the violations listed in the wire notes (src/mux/frame.ts).
+    ['a WINDOW frame whose payload is not 4 bytes', frame(FrameType.WINDOW, 1, Buffer.alloc(8)), /WINDOW frame with a 8-byte payload/],
+    ['a PING whose payload is not 8 bytes', frame(FrameType.PING, 0, Buffer.alloc(4)), /PING\/PONG frame with a 4-byte payload/],
+    ['an OPEN_OK that carries a payload', frame(FrameType.OPEN_OK, 1, Buffer.from('x')), /frame of type 2 with a 1-byte payload \(limit 0\)/],
+    ['a RESET reason over 16 KiB', frame(FrameType.RESET, 1, Buffer.alloc(16 * 1024 + 1)), /16385-byte payload \(limit 16384\)/],
+    ['a connection frame on a stream id', frame(FrameType.CONTROL, 5, Buffer.from('{}')), /connection frame of type 8 on stream 5/],
+    ['an OPEN header that is not JSON', frame(FrameType.OPEN, 1, Buffer.from('{nope')), /OPEN header of stream 1 is not JSON/],
+    ['a CONTROL message that is not a JSON object', frame(FrameType.CONTROL, 0, Buffer.from('[1]')), /CONTROL message is not a JSON object/],
+    ['an OPEN that reuses a stream id', Buffer.concat([frame(FrameType.OPEN, 3, Buffer.from('{}')), frame(FrameType.OPEN, 3, Buffer.from('{}'))]), /reused stream id 3/],
+    ['DATA after END', Buffer.concat([frame(FrameType.OPEN, 1, Buffer.from('{}')), frame(FrameType.END, 1), frame(FrameType.DATA, 1, Buffer.from('x'))]), /after END/],
   ])('closes the mux on %s', async (_what, bytes, message) => {
     const [raw, end] = memoryPair();
     const mux = new Mux(end, { localIds: 'even' });

@@ -6,11 +6,11 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentPool, type ProxyTarget } from '../../../src/service/agent-pool.js';
+import { AgentPool, type ProxyTarget } from '../../../src/agent/pool.js';
 import type { DatabaseAdvert } from '../../../src/proxy/tunnel-protocol.js';
 import { TunnelServer } from '../../../src/proxy/tunnel-server.js';
 import { nullLogger } from '../../../src/util/log.js';
-import { CLUSTER, agentTls, readAll, startProxy, waitFor, type TestProxy } from '../proxy/tunnel-fixture.js';
+import { CLUSTER, agentTls, readAll, startProxy, waitFor, type TestProxy } from '../../helpers/tunnel-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * service/agent-auth: what a database agent needs from the auth service — CA certificates, role
+ * agent/auth: what a database agent needs from the auth service — CA certificates, role
  * definitions, short-lived db_client certificates and a sink for audit events — either in-process
  * (all-in-one `xctl start`) or over the web API with the agent's host certificate (remote agents).
  */

@@ -1,5 +1,5 @@
 /**
- * service/db-health: the agent's own check of each database it serves — a TLS dial that verifies
+ * agent/db-health: the agent's own check of each database it serves — a TLS dial that verifies
  * the server's certificate as a session would, then one PING — every {@link HEALTH_INTERVAL_MS}.
  * The latest result travels in the heartbeat advert, so `xctl db ls` can say `unhealthy:
  * certificate verify failed` instead of `online` for a database no session can reach.
