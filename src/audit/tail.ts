@@ -18,6 +18,8 @@ const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** ReadResult is one read: the events parsed, where the next read starts, and lines skipped. */
 export interface ReadResult {
   events: Record<string, unknown>[];
+  /** Each event's line as written (without the newline), so a sink can store it without re-encoding. */
+  lines: string[];
   next: LogPosition;
   /** Lines that were not JSON objects (a torn last line of a crashed writer's file, or garbage). */
   skipped: number;
@@ -47,6 +49,7 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
 export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBytes = 4 * 1024 * 1024): ReadResult {
   const files = logFiles(dir);
   const events: Record<string, unknown>[] = [];
+  const lines: string[] = [];
   let skipped = 0;
   let cur: LogPosition = { ...from };
   let total = 0;
@@ -56,7 +59,7 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
     if (idx < 0) {
       // Every file is older than the saved one: the log was replaced (a new volume, a restore).
       // Read the new files from the start; ids keep a line indexed before from counting twice.
-      if (files.length === 0 || files[files.length - 1]!.seq >= seq || events.length > 0) return { events, next: cur, skipped, bytes: total, more: false };
+      if (files.length === 0 || files[files.length - 1]!.seq >= seq || events.length > 0) return { events, lines, next: cur, skipped, bytes: total, more: false };
       idx = 0;
     }
     // The saved file was removed (retention): continue with the next one from its start.
@@ -85,7 +88,7 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
         cur = { file: cur.file, pos: cur.pos + n };
         continue;
       }
-      if (newest) return { events, next: cur, skipped, bytes: total, more: false };
+      if (newest) return { events, lines, next: cur, skipped, bytes: total, more: false };
       if (n > 0) skipped++;
       cur = { file: files[idx + 1]!.name, pos: 0 };
       continue;
@@ -98,8 +101,10 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
       if (line.length === 0) continue;
       try {
         const e = JSON.parse(line) as unknown;
-        if (typeof e === 'object' && e !== null && !Array.isArray(e)) events.push(e as Record<string, unknown>);
-        else skipped++;
+        if (typeof e === 'object' && e !== null && !Array.isArray(e)) {
+          events.push(e as Record<string, unknown>);
+          lines.push(line);
+        } else skipped++;
       } catch {
         skipped++;
       }
@@ -108,7 +113,7 @@ export function readFrom(dir: string, from: LogPosition, maxEvents = 4096, maxBy
     total += start;
     // Read on into the next file only when this one is done (read to its end) and not the newest.
     const more = events.length >= maxEvents || n >= size || total >= maxBytes;
-    if (more || newest) return { events, next: cur, skipped, bytes: total, more };
+    if (more || newest) return { events, lines, next: cur, skipped, bytes: total, more };
   }
 }
 
@@ -119,7 +124,7 @@ export interface LogConsumerOptions {
   /** Where this consumer keeps its position (a small JSON file, written atomically). */
   offsetFile: string;
   /** deliver hands a batch to the sink; it resolves once the sink holds it (the acknowledgement). */
-  deliver: (events: Record<string, unknown>[]) => Promise<void>;
+  deliver: (events: Record<string, unknown>[], lines: string[]) => Promise<void>;
   /** Most events per delivery. Default 4096. */
   maxBatch?: number;
   /** About the most bytes of log per delivery (whole lines; at least one chunk). Default 4 MiB. */
@@ -244,7 +249,7 @@ export class LogConsumer implements IndexFeeder {
         this.again = false;
         const r = readFrom(this.o.dir, this.pos, this.o.maxBatch, this.o.maxBytes);
         if (r.skipped > 0) this.o.log.warn('skipped audit log lines that are not events (a torn line after a crash?)', { count: r.skipped, file: this.pos.file });
-        if (r.events.length > 0) await this.o.deliver(r.events);
+        if (r.events.length > 0) await this.o.deliver(r.events, r.lines);
         const moved = comparePositions(r.next, this.pos) !== 0;
         if (moved) {
           await writeFileAtomic(this.o.offsetFile, JSON.stringify({ ...this.o.extra?.(), ...r.next }) + '\n', 0o600);

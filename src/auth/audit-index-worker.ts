@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const consumer = new LogConsumer({
     dir: data.dir,
     offsetFile: data.offsetFile,
-    deliver: (events) => backend.appendEvents(events as unknown as AuditEvent[]),
+    deliver: (events, lines) => backend.appendEvents(events as unknown as AuditEvent[], lines),
     log,
     name: 'index',
     pollMs: data.pollMs,

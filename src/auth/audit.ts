@@ -157,13 +157,15 @@ export class AuditLog {
    * absent. O(1): it never writes or awaits, even when a batch fills (the write is scheduled).
    * After close() the event is dropped and an error is logged.
    */
-  emit(event: AuditEventInput): void {
+  emit(event: AuditEventInput, owned = false): void {
     if (this.closed) {
       this.log.error('audit event emitted after close; dropped', { type: event.type });
       return;
     }
-    // Object.assign then plain stores: several times faster in V8 than `{ ...event, time }`.
-    const e = Object.assign({}, event) as AuditEvent;
+    // owned: the caller hands the object over (a session event built for this call), so it is
+    // stamped in place instead of copied. Otherwise Object.assign then plain stores: several
+    // times faster in V8 than `{ ...event, time }`.
+    const e = (owned ? event : Object.assign({}, event)) as AuditEvent;
     if (e.time === undefined) e.time = this.stamp();
     if (e.code === undefined) {
       const code = eventCode(e.type, e.success);

@@ -83,7 +83,7 @@ function openAuditWal(backend: Backend, o: NonNullable<AuthServiceOptions['audit
   const consumer = new LogConsumer({
     dir: o.dir,
     offsetFile: `${o.dir}/index.offset`,
-    deliver: (events) => backend.appendEvents(events as unknown as AuditEvent[]),
+    deliver: (events, lines) => backend.appendEvents(events as unknown as AuditEvent[], lines),
     log: opts.log,
     name: 'index',
     pollMs: 100,
@@ -755,7 +755,7 @@ export class AuthService {
     e.db_service = s.database;
     e.db_user = s.dbUser;
     e.agent = hostId;
-    this.audit.emit(e as { type: string });
+    this.audit.emit(e as { type: string }, true);
   }
 
   // ---- admin wrappers (authorization + delegation) -----------------------------------------

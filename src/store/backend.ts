@@ -95,7 +95,7 @@ export interface Backend {
   /** list returns the unexpired items whose key starts with prefix, sorted by key. */
   list<T = unknown>(prefix: string): Promise<Item<T>[]>;
   /** appendEvents stores audit events atomically (all or none), assigning ids; an event whose id is already stored is skipped. */
-  appendEvents(events: AuditEvent[]): Promise<void>;
+  appendEvents(events: AuditEvent[], json?: readonly string[]): Promise<void>;
   /** searchEvents returns audit events matching q. */
   searchEvents(q: EventQuery): Promise<AuditEvent[]>;
   /**

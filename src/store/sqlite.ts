@@ -206,7 +206,7 @@ function serialise(key: string, value: unknown): string {
 /** CANONICAL_TIME matches what Date.prototype.toISOString produces (what AuditLog stamps). */
 const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-function prepareEvent(e: AuditEvent, index: number): EventInsert {
+function prepareEvent(e: AuditEvent, index: number, json?: string): EventInsert {
   if (typeof e.type !== 'string' || e.type === '') throw badParameter(`audit event ${index} has no type`);
   // Most events arrive stamped in canonical form already; skip the Date round trip for them
   // (measured: 5 % of the agent's CPU under pipelined load).
@@ -219,7 +219,7 @@ function prepareEvent(e: AuditEvent, index: number): EventInsert {
     time: canonical ? (e.time as string) : Number.isNaN(at.getTime()) ? String(e.time) : at.toISOString(),
     type: e.type,
     user: typeof e.user === 'string' ? e.user : null,
-    data: serialise(`audit event ${index} (${e.type})`, e),
+    data: json ?? serialise(`audit event ${index} (${e.type})`, e),
   };
 }
 
@@ -368,10 +368,12 @@ export class SqliteBackend implements Backend {
    * appendEvents stores all events in one transaction, assigning ids that keep their order to
    * events without one; an event whose id is already stored is skipped (idempotent replays).
    */
-  appendEvents(events: AuditEvent[]): Promise<void> {
+  appendEvents(events: AuditEvent[], json?: readonly string[]): Promise<void> {
     return this.guard(() => {
       if (events.length === 0) return;
-      this.appendTx.immediate(events.map(prepareEvent));
+      // json: the events' lines from the write-ahead log, stored as they are (measured: encoding
+      // them again was 14 % of the index worker's time).
+      this.appendTx.immediate(events.map((e, i) => prepareEvent(e, i, json?.[i] !== undefined && e.id !== undefined ? json[i] : undefined)));
     });
   }
 
