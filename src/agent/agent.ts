@@ -57,6 +57,11 @@ export interface RunningAgent {
   /** The agent's tunnels: one per proxy replica. */
   tunnel: AgentPool;
   databases(): DatabaseSpec[];
+  /**
+   * serveLocal serves a session stream handed over by the proxy in this same process (no mux):
+   * it resolves once the session is accepted, and rejects with the refusal, as over a tunnel.
+   */
+  serveLocal(stream: Duplex, header: unknown): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -317,6 +322,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   return {
     tunnel,
     databases,
+    serveLocal: (stream, header) => serve(stream, header, 'in-process'),
     async stop() {
       clearInterval(poll);
       o.discovered?.stop();

@@ -22,6 +22,7 @@ import { createDbMuxHandler, createDbProxyHandler } from '../proxy/db-proxy.js';
 import { ApiClient } from '../client/api.js';
 import { messageOf } from '../errors.js';
 import { localAgentAuth, remoteAgentAuth, type AgentAuth } from '../agent/auth.js';
+import type { Duplex } from 'node:stream';
 import { startAgent, type RunningAgent } from '../agent/agent.js';
 import { loadOrJoin, renewAgentIdentity } from '../agent/identity.js';
 import { createCredentialProviders } from './providers.js';
@@ -233,6 +234,21 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
       const kp = generateKeyPair('ecdsa-p256');
       const hostCert = auth.issueHostCertificate(hostId, [hostId], kp.publicKeyPem, HOST_CERT_TTL_MS);
       const hostIdentity = { user: hostId, roles: [], traits: { db_users: [], db_names: [] }, usage: 'host' as const, cluster: config.clusterName, hostId };
+      // Session streams skip the mux: the proxy hands each one to the agent through its own
+      // in-memory pair (the agent exists once launchAgent returns; until then the mux serves).
+      let local: RunningAgent | undefined;
+      const openLocal = async (header: object): Promise<Duplex | undefined> => {
+        if (!local) return undefined;
+        const [proxyEnd, agentEnd] = duplexPair();
+        try {
+          // The same JSON the OPEN frame would carry: the agent sees what a remote one would.
+          await local.serveLocal(agentEnd, JSON.parse(JSON.stringify(header)) as unknown);
+        } catch (err) {
+          proxyEnd.destroy();
+          throw err;
+        }
+        return proxyEnd;
+      };
       agent = await launchAgent(config, {
         hostId,
         proxyAddr: config.db.proxyServer ?? info.addr,
@@ -244,13 +260,14 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
           ? {
               connect: () => {
                 const [proxyEnd, agentEnd] = duplexPair();
-                tunnels!.attachLocal(proxyEnd, hostIdentity);
+                tunnels!.attachLocal(proxyEnd, hostIdentity, (header) => openLocal(header));
                 return agentEnd;
               },
             }
           : {}),
       });
       const a = agent;
+      local = a;
       cleanups.push(() => a.stop());
     }
     return { clusterName: config.clusterName, auth, ...(agent ? { agent } : {}), ...(tunnels ? { tunnels } : {}), ...(info ? { proxyAddr: info.addr, info } : {}), stop };
