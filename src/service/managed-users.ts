@@ -589,7 +589,7 @@ export class ManagedUsers implements CredentialProvider {
 
 /** noAclRedis is the refusal of managed mode on a Redis without ACL users. */
 function noAclRedis(db: DatabaseSpec, what: string): Error {
-  return badParameter(`database "${db.name}": ${what} has no ACL users: users: managed needs Redis 6 or later`, {
+  return badParameter(`database "${db.name}": ${what} has no ACL users: users: managed needs Redis 6 or later (users: passthrough works with this Redis)`, {
     hint: 'Upgrade Redis to 6 or later, or set users: passthrough on the database (users then authenticate with their own Redis password).',
   });
 }
