@@ -327,7 +327,14 @@ export class ManagedUsers implements CredentialProvider {
       let tls: UpstreamCredentials['tls'] | undefined;
       if (admin.secret !== undefined) {
         // A failing database asks again every time: a secret set since then fixes it at once.
-        tls = (await this.#adminCred(db, admin, this.#problems.has(db.name))).tls;
+        try {
+          tls = (await this.#adminCred(db, admin, this.#problems.has(db.name))).tls;
+        } catch (err) {
+          // The first check may run before the agent's tunnel is up; the auth service gives
+          // secrets only to connected agents. That is no verdict on the database.
+          if (/is not connected to the proxy/.test(messageOf(err)) && !this.#problems.has(db.name)) return;
+          throw err;
+        }
       } else if (this.access) {
         tls = this.access.serverTls(db);
       }
