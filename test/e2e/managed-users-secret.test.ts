@@ -26,6 +26,7 @@ import { startFakeRedis5, type FakeRedis5 } from '../helpers/fake-redis5.js';
 
 const ADMIN_PW = 'vault-admin-pw-9f1c2e-only-in-the-backend-encrypted';
 const WEAK_PW = 'weak-admin-pw-77aa01';
+const HALF_PW = 'half-admin-pw-5e5e02';
 
 type DbRow = { name: string; status: string; agents: string[]; health?: { ok: boolean; error?: string } };
 type AuditRow = { type: string; user?: string; success?: boolean; error?: string; [k: string]: unknown };
@@ -112,6 +113,13 @@ describe('managed users with the admin password as a backend secret, checks at s
       '      static_labels: { env: dev }',
       '      users: managed',
       '      admin: { user: weak-admin, password_secret: weak-admin }',
+      // An admin that may read ACLs but not write them: only ACL DRYRUN tells.
+      '    - name: half',
+      '      protocol: redis',
+      `      uri: rediss://127.0.0.1:${redisPort}`,
+      '      static_labels: { env: dev }',
+      '      users: managed',
+      '      admin: { user: half-admin, password_secret: half-admin }',
       // A Redis 5 (no ACL users).
       '    - name: old',
       '      protocol: redis',
@@ -127,7 +135,7 @@ describe('managed users with the admin password as a backend secret, checks at s
     const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
     expect(sign.stderr).toBe('');
     const aclPath = join(dir, 'users.acl');
-    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, `user weak-admin on >${WEAK_PW} ~* &* +@all -@admin`, 'user default off', ''].join('\n'));
+    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, `user weak-admin on >${WEAK_PW} ~* &* +@all -@admin`, `user half-admin on >${HALF_PW} ~* &* +@all -acl|setuser`, 'user default off', ''].join('\n'));
     redis = await startRedis(redisTlsLines(certPrefix, aclPath), { tlsPort: true, port: redisPort });
     const rolesFile = join(dir, 'role.yaml');
     await writeFile(
@@ -226,6 +234,12 @@ describe('managed users with the admin password as a backend secret, checks at s
     expect(svc.output()).toMatch(/database health check failed.*weak.*lacks the \+acl permission|lacks the \+acl permission.*weak/);
     expect((await audit('db.session.start')).some((e) => e.db_service === 'weak')).toBe(false);
     expect(svc.output()).not.toContain(WEAK_PW);
+  });
+
+  it('finds an admin that may read ACLs but not run ACL SETUSER, with ACL DRYRUN, before any session', async () => {
+    expect((await svc.xctl(['db', 'secret', 'set', 'half-admin', '--db', 'half', '--password-stdin'], { input: `${HALF_PW}\n` })).code).toBe(0);
+    await waitFor('half unhealthy', async () => /admin user "half-admin" lacks the \+acl permission/.test((await healthOf('half'))?.health?.error ?? ''), 60_000);
+    expect((await healthOf('half'))!.health!.error).toContain("no permissions to run the 'acl|setuser' command");
   });
 
   it('refuses managed mode on Redis 5 with its own version check, saying Redis 6 is needed and passthrough works', async () => {
