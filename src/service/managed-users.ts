@@ -326,9 +326,9 @@ export class ManagedUsers implements CredentialProvider {
     try {
       let tls: UpstreamCredentials['tls'] | undefined;
       if (admin.secret !== undefined) {
-        // A failing database asks again every time: a secret set since then fixes it at once.
+        // A failed fetch is not cached, so a secret set since then is found at the next check.
         try {
-          tls = (await this.#adminCred(db, admin, this.#problems.has(db.name))).tls;
+          tls = (await this.#adminCred(db, admin)).tls;
         } catch (err) {
           // The first check may run before the agent's tunnel is up; the auth service gives
           // secrets only to connected agents. That is no verdict on the database.
@@ -357,7 +357,8 @@ export class ManagedUsers implements CredentialProvider {
       await this.#probe(db, admin, tls, false);
     } catch (err) {
       this.#checked.delete(db.name);
-      this.#problems.set(db.name, messageOf(err));
+      // Only a verdict on the database outlives this session (Redis being down is not one).
+      if ((err as { kind?: string }).kind === 'bad-parameter') this.#problems.set(db.name, messageOf(err));
       throw err;
     }
   }
@@ -393,7 +394,7 @@ export class ManagedUsers implements CredentialProvider {
     if (replies[0]!.isError) {
       if (/wrong number of arguments/i.test(text(0))) throw noAclRedis(db, 'this Redis (AUTH takes no user name)');
       this.#creds.delete(db.name);
-      throw connectionProblem(`database "${db.name}": Redis refused the admin credential of user "${admin.user}": ${text(0)}`, {
+      throw badParameter(`database "${db.name}": Redis refused the admin credential of user "${admin.user}": ${text(0)}`, {
         hint: admin.secret !== undefined ? `Check admin.user, and set the password again: xctl db secret set ${admin.secret} --password-stdin` : 'Check admin.user and admin.password_file of the database.',
       });
     }
@@ -421,6 +422,7 @@ export class ManagedUsers implements CredentialProvider {
    * password means a new credential: its +acl probe runs again.
    */
   #adminCred(db: DatabaseSpec, admin: ManagedAdmin, fresh = false): Promise<AdminCred> {
+    // Failed fetches are not cached (the next call asks again); a credential Redis refused is dropped.
     if (admin.secret === undefined) return Promise.resolve({ password: admin.password!, fetchedAt: 0, notAfter: Infinity });
     const now = this.clock.now().getTime();
     const cached = this.#creds.get(db.name);
