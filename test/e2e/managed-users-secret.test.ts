@@ -10,6 +10,7 @@
  * tunnel advertising a database of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { generateKeyPair } from '../../src/pki/index.js';
 import { TunnelAgent } from '../../src/proxy/tunnel-agent.js';
 import type { DatabaseAdvert } from '../../src/proxy/tunnel-protocol.js';
 import { nullLogger } from '../../src/util/log.js';
-import { addUser, startTunnel, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
+import { addUser, ROOT, startTunnel, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
 import { startFakeRedis5, type FakeRedis5 } from '../helpers/fake-redis5.js';
@@ -71,6 +72,7 @@ describe('managed users with the admin password as a backend secret, checks at s
   let fake: FakeRedis5;
   let alice: XshUser;
   let dir: string;
+  let redisPort: number;
   const clients: Redis[] = [];
   const stops: Array<() => Promise<void>> = [];
 
@@ -88,7 +90,7 @@ describe('managed users with the admin password as a backend secret, checks at s
   beforeAll(async () => {
     dir = await tmpDir('xport-managed-secret-');
     fake = await startFakeRedis5();
-    const redisPort = await freePort();
+    redisPort = await freePort();
     const pwFile = join(dir, 'old-admin.pw');
     await writeFile(pwFile, 'old-admin-pw\n', { mode: 0o600 });
     const config = [
@@ -256,6 +258,63 @@ describe('managed users with the admin password as a backend secret, checks at s
       await t.stop();
     }
     expect(fake.commands.some((c) => c[0] === 'ACL' && c[1]?.toUpperCase() === 'SETUSER')).toBe(false);
+  });
+
+  it('serves a remote agent (joined with a token, on its own data dir) the secret over the web API, and nothing lands on its disk', async () => {
+    const token = (await svc.xctl(['tokens', 'add', '--type=db', '--format=text'])).stdout.trim();
+    const agentDir = join(dir, 'agent-data');
+    const cfg = join(dir, 'agent.yaml');
+    await writeFile(
+      cfg,
+      [
+        'version: v1',
+        `data_dir: ${agentDir}`,
+        'auth_service: { enabled: false }',
+        'proxy_service: { enabled: false }',
+        'db_service:',
+        '  enabled: true',
+        `  auth_token: ${token}`,
+        `  proxy_server: ${svc.addr}`,
+        `  ca_pin: ${svc.pin}`,
+        '  databases:',
+        '    - name: remote',
+        '      protocol: redis',
+        `      uri: rediss://127.0.0.1:${redisPort}`,
+        '      static_labels: { env: dev }',
+        '      users: managed',
+        '      admin: { user: xport-admin, password_secret: remote-admin }',
+        '',
+      ].join('\n'),
+    );
+    expect((await svc.xctl(['db', 'secret', 'set', 'remote-admin', '--db', 'remote', '--password-stdin'], { input: `${ADMIN_PW}\n` })).code).toBe(0);
+    const agent = spawn(process.execPath, [join(ROOT, 'bin', 'xctl.js'), 'start', '-c', cfg], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => agent.once('exit', r));
+    stops.push(async () => {
+      if (agent.exitCode === null) {
+        process.kill(agent.pid!, 'SIGTERM');
+        await exited;
+      }
+    });
+    await waitFor('remote online', async () => (await healthOf('remote'))?.status === 'online', 90_000);
+    const remoteHost = (await healthOf('remote'))!.agents[0]!;
+    // Another db user than alice: the in-process agent created alice in this Redis, and an agent
+    // never takes over a Redis user it did not create.
+    const carol = await addUser(svc, 'carol', ['--roles=app', '--db-users=carol'], 'carol-long-password');
+    const t2 = await startTunnel(carol, ['remote', '--db-user=carol']);
+    stops.push(() => t2.stop());
+    const c = new Redis({ host: '127.0.0.1', port: t2.port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    clients.push(c);
+    await c.connect();
+    expect(await c.set('app:remote', 'r')).toBe('OK');
+    expect(await c.call('ACL', 'WHOAMI')).toBe('carol');
+    const reads = (await audit('db.secret.read')).filter((e) => e.name === 'remote-admin' && e.success === true);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((e) => e.host_id === remoteHost)).toBe(true);
+    for (const f of await filesUnder(agentDir)) expect((await readFile(f)).includes(ADMIN_PW), f).toBe(false);
+    expect(out).not.toContain(ADMIN_PW);
   });
 
   it('gives the secret to no agent that does not serve its database, and audits each refusal', async () => {
