@@ -85,7 +85,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs='configure ls users'
+      __xctl_subs='configure ls secret users'
       __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
       __xctl_req='--config --data-dir --identity --proxy -c -i'
       __xctl_opt=''
@@ -122,6 +122,38 @@ __xctl_spec() {
       __xctl_req='--config --data-dir --format --identity --proxy -c -i'
       __xctl_opt=''
       __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret')
+      __xctl_subs='del ls rm set'
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret ls')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --format --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --format --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret rm')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --debug --help --identity --insecure --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl db secret set')
+      __xctl_subs=''
+      __xctl_flags='--config --data-dir --db --debug --help --identity --insecure --password-stdin --proxy --version -V -c -d -h -i'
+      __xctl_req='--config --data-dir --db --identity --proxy -c -i'
+      __xctl_opt=''
+      __xctl_args=1
       __xctl_last=0
       ;;
     'xctl db users')
@@ -302,9 +334,13 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|secret') __xctl_next='xctl db secret' ;;
     'xctl db|users') __xctl_next='xctl db users' ;;
     'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db secret|ls') __xctl_next='xctl db secret ls' ;;
+    'xctl db secret|rm'|'xctl db secret|del') __xctl_next='xctl db secret rm' ;;
+    'xctl db secret|set') __xctl_next='xctl db secret set' ;;
     'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl db users|sync') __xctl_next='xctl db users sync' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
@@ -329,6 +365,7 @@ __xctl_values() {
     'xctl backend check|--format') __xctl_vals='json text yaml' ;;
     'xctl backend migrate|--format') __xctl_vals='json text yaml' ;;
     'xctl db ls|--format') __xctl_vals='json text yaml' ;;
+    'xctl db secret ls|--format') __xctl_vals='json text yaml' ;;
     'xctl db users ls|--format') __xctl_vals='json text yaml' ;;
     'xctl get|--format') __xctl_vals='json text yaml' ;;
     'xctl status|--format') __xctl_vals='json text yaml' ;;

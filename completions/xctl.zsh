@@ -87,7 +87,7 @@ __xctl_spec() {
       __xctl_last=0
       ;;
     'xctl db')
-      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them' 'users:database users the agent manages')
+      __xctl_subs=('configure:generate database agent configuration' 'ls:list databases and the agents serving them' 'secret:secrets agents need to reach a database: a managed database'\''s Redis admin password (admin.password_secret)' 'users:database users the agent manages')
       __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
       __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
@@ -124,6 +124,38 @@ __xctl_spec() {
       __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
       __xctl_opt=()
       __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret')
+      __xctl_subs=('del:delete a database secret' 'ls:list database secrets (names, databases, key id; never values)' 'rm:delete a database secret' 'set:store a secret, encrypted with a key only the auth service holds; agents serving the named databases may read it')
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret ls')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--format:output format (choices: "text", "json", "yaml", default: "text")' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--format' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=0
+      __xctl_last=0
+      ;;
+    'xctl db secret rm')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
+      __xctl_last=0
+      ;;
+    'xctl db secret set')
+      __xctl_subs=()
+      __xctl_flags=('--config:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '--data-dir:data dir of the local auth service (overrides the config)' '--db:databases whose agents may read it, comma-separated (default: the database named like the secret)' '--debug:print stack traces and causes of errors' '--help:display help for command' '--identity:admin identity file, for use away from the auth host (with --proxy)' '--insecure:do not verify the proxy certificate (throwaway test clusters only)' '--password-stdin:read the value from standard input (required: a value on the command line would land in shell history)' '--proxy:proxy address when using -i (env XCTL_PROXY)' '--version:print the xctl version' '-V:print the xctl version' '-c:service config file (default /etc/xport.yaml when it exists; env XCTL_CONFIG)' '-d:print stack traces and causes of errors' '-h:display help for command' '-i:admin identity file, for use away from the auth host (with --proxy)')
+      __xctl_req=('--config' '--data-dir' '--db' '--identity' '--proxy' '-c' '-i')
+      __xctl_opt=()
+      __xctl_args=1
       __xctl_last=0
       ;;
     'xctl db users')
@@ -303,9 +335,13 @@ __xctl_step() {
     'xctl backend|migrate') __xctl_next='xctl backend migrate' ;;
     'xctl db|configure') __xctl_next='xctl db configure' ;;
     'xctl db|ls') __xctl_next='xctl db ls' ;;
+    'xctl db|secret') __xctl_next='xctl db secret' ;;
     'xctl db|users') __xctl_next='xctl db users' ;;
     'xctl db configure|bootstrap') __xctl_next='xctl db configure bootstrap' ;;
     'xctl db configure|create') __xctl_next='xctl db configure create' ;;
+    'xctl db secret|ls') __xctl_next='xctl db secret ls' ;;
+    'xctl db secret|rm'|'xctl db secret|del') __xctl_next='xctl db secret rm' ;;
+    'xctl db secret|set') __xctl_next='xctl db secret set' ;;
     'xctl db users|ls') __xctl_next='xctl db users ls' ;;
     'xctl db users|sync') __xctl_next='xctl db users sync' ;;
     'xctl install|systemd') __xctl_next='xctl install systemd' ;;
@@ -330,6 +366,7 @@ __xctl_values() {
     'xctl backend check|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl backend migrate|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl db ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
+    'xctl db secret ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl db users ls|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl get|--format') __xctl_vals=('json' 'text' 'yaml') ;;
     'xctl status|--format') __xctl_vals=('json' 'text' 'yaml') ;;

@@ -31,6 +31,11 @@ export interface AgentAuth {
   /** dynamicDatabases returns `kind: db` resources. */
   dynamicDatabases(): Promise<DatabaseResource[]>;
   /**
+   * dbAdminAccess returns the plaintext of a database secret (`admin.password_secret`) and a
+   * short-lived db_client certificate for the admin connection, for a database this agent serves.
+   */
+  dbAdminAccess(req: { secret: string; database: string; publicKeyPem: string }): Promise<{ password: string; certPem: string; notAfter: Date }>;
+  /**
    * openSession tells the auth service about a session this agent serves, before any event of
    * it. The in-process agent registers it at once (and is refused like a remote one would be);
    * a remote agent sends the proof along with the session's audit events instead.
@@ -65,6 +70,7 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
     // The same checks as for a remote agent, without the HTTP hop.
     signDbClientCert: async (req) => auth.signDbClientCert(host, req),
     dynamicDatabases: () => auth.listDatabaseResources(),
+    dbAdminAccess: (req) => auth.dbAdminAccess(host, req),
     openSession: (s) => void auth.agentSessions.register(host, s.id, s.proof),
     // The event object is the caller's own fresh one: the auth service rewrites it in place.
     emit: (e, s) => void auth.acceptAgentEvent(host, e, s.proof),
@@ -167,6 +173,10 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
       return { certPem: r.cert, notAfter: new Date(r.expires) };
     },
     dynamicDatabases: async () => (await api.request<{ databases: DatabaseResource[] }>('GET', '/v1/agent/databases')).databases,
+    dbAdminAccess: async (req) => {
+      const r = await api.request<{ password: string; cert: string; expires: string }>('POST', '/v1/agent/db-admin', { secret: req.secret, database: req.database, public_key: req.publicKeyPem });
+      return { password: r.password, certPem: r.cert, notAfter: new Date(r.expires) };
+    },
     // The proof goes into the log ahead of the session's events, so the shipper has it even after a restart.
     openSession: (s) => writer.append({ type: PROOF_RECORD, sid: s.id, proof: s.proof }),
     emit: (e) => {

@@ -10,6 +10,9 @@
  * reply to PING counts as healthy (with `user default off` it is `-NOAUTH`): the check proves the
  * network path and the server's certificate, not a user's ACL. Only self-hosted databases are
  * checked; the cloud kinds keep no health (shown as online).
+ *
+ * A database with `users: managed` is further checked by `managedCheck` (the admin user may run
+ * ACL on Redis 6 or later), so a missing `+acl` shows at start rather than at the first session.
  */
 import type { UpstreamCredentials } from '../db/credentials.js';
 import type { DatabaseSpec } from '../db/database.js';
@@ -42,6 +45,8 @@ export interface DatabaseHealthOptions {
   log: Logger;
   intervalMs?: number;
   timeoutMs?: number;
+  /** Runs after a good PING for databases with `users: managed`; a throw makes the database unhealthy. */
+  managedCheck?: (db: DatabaseSpec) => Promise<void>;
 }
 
 /** DatabaseHealthChecker checks the databases returned by `databases()` until stop(). */
@@ -88,6 +93,7 @@ export class DatabaseHealthChecker {
     let result: DatabaseHealth;
     try {
       await ping(db, { tls: this.#o.serverTls(db) }, this.#contexts, this.#o.timeoutMs ?? HEALTH_TIMEOUT_MS);
+      if (db.users === 'managed' && this.#o.managedCheck) await withTimeout(this.#o.managedCheck(db), this.#o.timeoutMs ?? HEALTH_TIMEOUT_MS, 'the managed-users check');
       result = { ok: true, checked: this.#o.clock.now().toISOString() };
     } catch (err) {
       result = { ok: false, error: messageOf(err).slice(0, MAX_ERROR), checked: this.#o.clock.now().toISOString() };
@@ -106,6 +112,11 @@ export class DatabaseHealthChecker {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** ping dials db and waits for the first reply byte to `PING`. */

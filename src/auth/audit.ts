@@ -49,6 +49,11 @@ export const EVENT_CODES = {
   'db.session.query': { success: 'TDB02I', failure: 'TDB02W' },
   // The agent created, changed, rotated or disabled a managed Redis ACL user for a session.
   'db.session.acl': { success: 'TDB20I', failure: 'TDB20W' },
+  // A database secret (a managed database's admin password) was set or removed by an admin, or
+  // read by an agent (refusals are warnings). Never the value.
+  'db.secret.set': { success: 'TDB21I' },
+  'db.secret.delete': { success: 'TDB22I' },
+  'db.secret.read': { success: 'TDB23I', failure: 'TDB23W' },
 } as const satisfies Record<string, EventCode>;
 
 /** AuditEventType is a type with a known code. */

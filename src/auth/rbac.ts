@@ -460,8 +460,12 @@ export class AccessChecker {
     } else {
       const distinct = new Map(lists.map((l) => [l.rules.join(' ').toLowerCase(), l]));
       if (distinct.size > 1) {
-        const names = this.#roles.filter((_r, i) => this.#commandAllows[i] !== undefined && !this.#commandAllows[i]!.allowsEverything).map((r) => r.name);
-        throw badParameter(`the redis_commands of roles ${names.map((n) => `"${n}"`).join(' and ')} cannot be expressed as one Redis ACL: they grant different command lists to the same db user, and a Redis ACL user has a single list`, {
+        const named = this.#roles.flatMap((r, i) => {
+          const l = this.#commandAllows[i];
+          return l !== undefined && !l.allowsEverything ? [{ name: r.name, rules: l.rules.join(' ') }] : [];
+        });
+        const names = named.map((n) => n.name);
+        throw badParameter(`the redis_commands of roles ${names.map((n) => `"${n}"`).join(' and ')} cannot be expressed as one Redis ACL: they grant different command lists to the same db user (${named.map((n) => `${n.name}: ${n.rules}`).join('; ')}), and a Redis ACL user has a single list`, {
           hint: 'Give one of the roles the other\'s redis_commands, or let a single role grant this db user.',
         });
       }

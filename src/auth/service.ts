@@ -35,6 +35,7 @@ import { parseDatabaseResources, type DatabaseResource } from '../db/resource.js
 import { AgentSessionRegistry, type AgentDirectory, type AgentSession } from './agent-sessions.js';
 import { escapeControl } from '../util/escape.js';
 import { randomUUID } from 'node:crypto';
+import { DbSecretStore, type DbSecretInfo } from './db-secrets.js';
 
 /** DEFAULT_LOGIN_TTL_MS is the default user certificate lifetime (tsh's 12h). */
 export const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000;
@@ -115,6 +116,11 @@ export interface AuthServiceOptions {
     /** Index the log from a worker thread when the backend allows it (SQLite); `xctl start` does. */
     indexInWorker?: boolean;
   };
+  /**
+   * Where the key that encrypts database secrets lives (the data dir; never the backend). Without
+   * it (unit tests that need no secrets) setting or reading a database secret is refused.
+   */
+  secretKeyDir?: string;
 }
 
 /** LoginRequest is what `xsh login` sends. */
@@ -144,6 +150,9 @@ export class AuthService {
   /** agentSessions binds the sessions agents serve to the users who opened them. */
   readonly agentSessions: AgentSessionRegistry;
   readonly #joinFailures = new SourceRateLimit(10, 60_000);
+  /** dbSecrets holds encrypted database secrets (`xctl db secret set`). */
+  readonly #dbSecrets: DbSecretStore | undefined;
+  #directory: AgentDirectory | undefined;
 
   private constructor(
     private readonly opts: AuthServiceOptions,
@@ -163,11 +172,83 @@ export class AuthService {
     });
     this.tokens = new JoinTokenService({ backend: opts.backend, clock: opts.clock, emit });
     this.agentSessions = new AgentSessionRegistry({ userCaPem: this.ca('user').certPem, clusterName: opts.clusterName, clock: opts.clock });
+    this.#dbSecrets = opts.secretKeyDir ? new DbSecretStore({ backend: opts.backend, keyDir: opts.secretKeyDir, clock: opts.clock }) : undefined;
   }
 
   /** useAgentDirectory tells the auth service which agents the proxy has and what they serve. */
   useAgentDirectory(d: AgentDirectory): void {
+    this.#directory = d;
     this.agentSessions.useDirectory(d);
+  }
+
+  // ---- database secrets ----------------------------------------------------------------------
+
+  #secrets(): DbSecretStore {
+    if (!this.#dbSecrets) throw badParameter('this auth service keeps no database secrets (no data dir)');
+    return this.#dbSecrets;
+  }
+
+  /**
+   * setDbSecret stores a database secret (the Redis admin password of a managed database),
+   * encrypted; the audit event names the secret and its databases, never the value.
+   */
+  async setDbSecret(actor: Identity, req: { name: string; databases: string[]; value: string }): Promise<DbSecretInfo> {
+    await this.authorize(actor, 'database', 'update');
+    const r = await this.#secrets().set(req.name, req.databases, req.value, actor.user);
+    this.audit.emit({ type: 'db.secret.set', success: true, user: actor.user, name: r.name, databases: r.databases, key_id: r.key_id });
+    return r;
+  }
+
+  /** listDbSecrets lists database secrets without their values. */
+  async listDbSecrets(actor: Identity): Promise<DbSecretInfo[]> {
+    await this.authorize(actor, 'database', 'list');
+    return this.#secrets().list();
+  }
+
+  /** deleteDbSecret removes a database secret. */
+  async deleteDbSecret(actor: Identity, name: string): Promise<void> {
+    await this.authorize(actor, 'database', 'delete');
+    if (!(await this.#secrets().delete(name))) throw notFound(`database secret "${name}" does not exist`, { hint: 'List them: xctl db secret ls' });
+    this.audit.emit({ type: 'db.secret.delete', success: true, user: actor.user, name });
+  }
+
+  /**
+   * dbAdminAccess gives an agent what it needs to administer a managed database it serves: the
+   * plaintext of the named secret, and a short-lived db_client certificate (CN `xport-agent`, so
+   * it names no Redis user) for the admin connection it makes outside any session (the check at
+   * start that the admin user may run ACL). Only an agent connected to the proxy and advertising
+   * that database right now gets it, and only when the secret names that database: an agent is
+   * trusted no further than the databases it serves. Every answer is audited (never the value).
+   */
+  async dbAdminAccess(actor: Identity, req: { secret: string; database: string; publicKeyPem: string }): Promise<{ password: string; certPem: string; notAfter: Date }> {
+    const hostId = actor.hostId ?? actor.user;
+    const base = { host_id: hostId, name: escapeControl(String(req.secret).slice(0, 64)), db_service: escapeControl(String(req.database).slice(0, 128)) };
+    try {
+      this.requireHost(actor);
+      const d = this.#directory;
+      if (!d || !d.connected(hostId)) throw accessDenied(`agent ${hostId} is not connected to the proxy: database secrets go only to agents serving the database`);
+      if (!d.serves(hostId, req.database)) throw accessDenied(`agent ${hostId} does not serve database "${base.db_service}": its secrets are not for this agent`);
+      const row = await this.#secrets().get(req.secret);
+      if (!row.databases.includes(req.database)) {
+        throw accessDenied(`database secret "${row.name}" is not for database "${base.db_service}" (it is for ${row.databases.join(', ')})`, {
+          hint: `Name the database when setting it: xctl db secret set ${row.name} --db ${base.db_service} --password-stdin`,
+        });
+      }
+      const password = await this.#secrets().reveal(row);
+      const now = this.opts.clock.now();
+      const issued = this.ca('db_client').issue({
+        publicKey: req.publicKeyPem,
+        commonName: 'xport-agent',
+        notBefore: new Date(now.getTime() - 60_000),
+        notAfter: new Date(now.getTime() + 10 * 60_000),
+        extKeyUsage: ['clientAuth'],
+      });
+      this.audit.emit({ type: 'db.secret.read', success: true, user: hostId, ...base, serial: issued.serial });
+      return { password, certPem: issued.certPem, notAfter: issued.notAfter };
+    } catch (err) {
+      this.audit.emit({ type: 'db.secret.read', success: false, user: hostId, ...base, error: (err as Error).message });
+      throw err;
+    }
   }
 
   /**

@@ -219,6 +219,16 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
       });
       return { user: r.user, token: r.token, expires: r.expires.toISOString() };
     }),
+    // ---- database secrets (a managed database's admin password; values go in, never out) ----
+    route('GET', '/v1/db-secrets', async (c) => ({ secrets: await auth.listDbSecrets(c.identity()) })),
+    route('PUT', '/v1/db-secrets/:name', async (c) => {
+      const b = await c.body();
+      return auth.setDbSecret(c.identity(), { name: c.params.name!, databases: strList(b.databases, 'databases') ?? [c.params.name!], value: str(b.value, 'value')! });
+    }),
+    route('DELETE', '/v1/db-secrets/:name', async (c) => {
+      await auth.deleteDbSecret(c.identity(), c.params.name!);
+      return { deleted: c.params.name };
+    }),
     route('PUT', '/v1/users/:name', async (c) => {
       const id = c.identity();
       await auth.authorize(id, 'user', 'update');
@@ -396,6 +406,15 @@ export function createWebApi(auth: AuthService, log: Logger, deps: WebApiDeps = 
         notAfter: parseDate(str(b.not_after, 'not_after')!, 'not_after'),
       });
       return { cert: r.certPem, expires: r.notAfter.toISOString() };
+    }),
+    route('POST', '/v1/agent/db-admin', async (c) => {
+      const b = await c.body();
+      const r = await auth.dbAdminAccess(c.identity(), {
+        secret: str(b.secret, 'secret')!,
+        database: str(b.database, 'database')!,
+        publicKeyPem: str(b.public_key, 'public_key')!,
+      });
+      return { password: r.password, cert: r.certPem, expires: r.notAfter.toISOString() };
     }),
     route('GET', '/v1/agent/roles', async (c) => {
       auth.requireHost(c.identity());

@@ -63,8 +63,20 @@ const databaseSchema = z.strictObject({
   azure: azureBlockSchema.optional(),
   /** Self-hosted: managed (the agent owns an ACL user per db user) or passthrough (default). */
   users: z.enum(['managed', 'passthrough']).optional(),
-  /** The agent's admin credential for managed users: a Redis ACL user with +acl. */
-  admin: z.strictObject({ user: z.string().min(1), password_file: z.string().min(1) }).optional(),
+  /**
+   * The agent's admin credential for managed users: a Redis ACL user with +acl, its password in a
+   * file only the agent reads, or a secret in the backend (`xctl db secret set`) that the auth
+   * service decrypts for agents serving the database. Exactly one of the two.
+   */
+  admin: z
+    .strictObject({ user: z.string().min(1), password_file: z.string().min(1).optional(), password_secret: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a secret name (lowercase letters, digits, ".", "_" or "-")').optional() })
+    .refine((a) => a.password_file !== undefined || a.password_secret !== undefined, {
+      message: 'needs password_file (a file only the agent reads) or password_secret (a secret set with xctl db secret set NAME --password-stdin)',
+    })
+    .refine((a) => a.password_file === undefined || a.password_secret === undefined, {
+      message: 'takes password_file or password_secret, not both',
+    })
+    .optional(),
   /** How often managed users' passwords rotate (default 1h). */
   password_rotation: duration.optional(),
 });

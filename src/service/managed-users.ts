@@ -28,6 +28,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
 import { writeSecretFile } from '../util/fs.js';
+import { generateKeyPair } from '../pki/index.js';
 import { readdir, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatabaseConfig } from './config.js';
@@ -37,11 +38,38 @@ export const DEFAULT_ROTATION_MS = 3_600_000;
 /** How long a cluster's node list is trusted before a credentials request re-lists it. */
 const NODE_LIST_MS = 1_000;
 
-/** ManagedAdmin is a database's admin credential, read once at start. */
+/**
+ * ManagedAdmin is a database's admin credential: a password read once at start from
+ * `admin.password_file`, or the name of a secret (`admin.password_secret`) the auth service
+ * decrypts for this agent when it needs it.
+ */
 export interface ManagedAdmin {
   user: string;
-  password: string;
+  password?: string;
+  secret?: string;
   rotationMs: number;
+}
+
+/** ADMIN_SECRET_CACHE_MS is how long a secret's plaintext is reused before it is asked for again. */
+export const ADMIN_SECRET_CACHE_MS = 5 * 60_000;
+/** MIN_ACL_VERSION is the first Redis with ACL users. */
+const MIN_ACL_MAJOR = 6;
+
+/**
+ * AdminAccess is how the agent reaches a managed database outside any session: the secret and
+ * admin certificate from the auth service, and the TLS settings that verify the server.
+ */
+export interface AdminAccess {
+  fetch(req: { secret: string; database: string; publicKeyPem: string }): Promise<{ password: string; certPem: string; notAfter: Date }>;
+  serverTls(db: DatabaseSpec): UpstreamCredentials['tls'];
+}
+
+interface AdminCred {
+  password: string;
+  /** The admin certificate (secret-based admins only). */
+  tls?: UpstreamCredentials['tls'];
+  fetchedAt: number;
+  notAfter: number;
 }
 
 /** ManagedUserInfo is what `xctl db users ls` shows about one managed user (no password). */
@@ -99,20 +127,25 @@ export function readManagedAdmins(databases: readonly DatabaseConfig[]): Map<str
         hint: 'Add admin: { user: xport-admin, password_file: /etc/xport/redis-admin.pw } — a Redis ACL user with +acl (and the commands the roles grant), its password in a file only the agent can read.',
       });
     }
+    if (d.admin.password_secret !== undefined) {
+      out.set(d.name, { user: d.admin.user, secret: d.admin.password_secret, rotationMs: d.password_rotation ? parseDuration(d.password_rotation) : DEFAULT_ROTATION_MS });
+      continue;
+    }
+    const file = d.admin.password_file!;
     let password: string;
     try {
-      const st = statSync(d.admin.password_file);
+      const st = statSync(file);
       if ((st.mode & 0o077) !== 0) {
-        throw badParameter(`database "${d.name}": admin.password_file ${d.admin.password_file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, {
-          hint: `Run: chmod 600 ${d.admin.password_file}`,
+        throw badParameter(`database "${d.name}": admin.password_file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, {
+          hint: `Run: chmod 600 ${file}`,
         });
       }
-      password = readFileSync(d.admin.password_file, 'utf8').trim();
+      password = readFileSync(file, 'utf8').trim();
     } catch (err) {
       if ((err as { kind?: string }).kind !== undefined) throw err;
-      throw badParameter(`database "${d.name}": cannot read admin.password_file ${d.admin.password_file} (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
+      throw badParameter(`database "${d.name}": cannot read admin.password_file ${file} (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
     }
-    if (password === '') throw badParameter(`database "${d.name}": admin.password_file ${d.admin.password_file} is empty`);
+    if (password === '') throw badParameter(`database "${d.name}": admin.password_file ${file} is empty`);
     out.set(d.name, {
       user: d.admin.user,
       password,
@@ -136,7 +169,16 @@ export class ManagedUsers implements CredentialProvider {
     private readonly audit?: ManagedAuditEmit,
     /** The agent's data dir: the state file and sync requests live there. */
     private readonly dataDir?: string,
+    /** Secrets and admin certificates from the auth service (needed for `password_secret`). */
+    private readonly access?: AdminAccess,
   ) {}
+
+  /** Admin credentials per database (secret-based ones cached for {@link ADMIN_SECRET_CACHE_MS}). */
+  readonly #creds = new Map<string, Promise<AdminCred>>();
+  /** Per database, the admin password whose +acl probe passed. */
+  readonly #checked = new Map<string, string>();
+  /** Per database, why its admin credential cannot manage users (shown as the database's health). */
+  readonly #problems = new Map<string, string>();
 
   #timer: NodeJS.Timeout | undefined;
   /**
@@ -223,6 +265,10 @@ export class ManagedUsers implements CredentialProvider {
     }
     if (!opts.aclRules) throw badParameter(`database "${db.name}" manages its users, but this session carries no roles to derive them from`);
     const rules = opts.aclRules();
+    // Redis ≥ 6 and an admin that may run ACL: known from the check at start, else proven now
+    // over the session's own certificate (a server that wants client certificates lets the
+    // agent in only with one, and those exist only for sessions).
+    await this.#checkOnce(db, admin, creds.tls);
     const st = this.#stateFor(db, dbUser);
     await this.#serial(st, () => this.#ensure(db, dbUser, admin, st, rules, creds, opts.session));
     // The previous password stays valid until the next rotation, 0.8 periods later at the soonest.
@@ -265,6 +311,145 @@ export class ManagedUsers implements CredentialProvider {
       });
     }
     return out.sort((a, b) => (a.database + a.dbUser < b.database + b.dbUser ? -1 : 1));
+  }
+
+  /**
+   * check proves, outside any session, that a managed database can be managed: Redis 6 or later,
+   * and an admin user that may run ACL commands. The health check calls it when the agent starts
+   * serving the database and every interval after, so a missing `+acl` shows in `xctl db ls` and
+   * the agent's log before anyone connects. A password_file admin on a server that requires client
+   * certificates cannot be checked without a session; its last session-time result stands.
+   */
+  async check(db: DatabaseSpec): Promise<void> {
+    if (db.users !== 'managed') return;
+    const admin = this.#admin(db);
+    try {
+      let tls: UpstreamCredentials['tls'] | undefined;
+      if (admin.secret !== undefined) {
+        // A failed fetch is not cached, so a secret set since then is found at the next check.
+        try {
+          tls = (await this.#adminCred(db, admin)).tls;
+        } catch (err) {
+          // The first check may run before the agent's tunnel is up; the auth service gives
+          // secrets only to connected agents. That is no verdict on the database.
+          if (/is not connected to the proxy/.test(messageOf(err)) && !this.#problems.has(db.name)) return;
+          throw err;
+        }
+      } else if (this.access) {
+        tls = this.access.serverTls(db);
+      }
+      if (!tls) return;
+      if (await this.#probe(db, admin, tls, admin.secret === undefined)) return;
+    } catch (err) {
+      this.#problems.set(db.name, messageOf(err));
+      throw err;
+    }
+    // No verdict without a session: what the last session found stands.
+    const problem = this.#problems.get(db.name);
+    if (problem !== undefined) throw badParameter(problem);
+  }
+
+  /** #checkOnce runs the probe for a session unless this admin password already passed it. */
+  async #checkOnce(db: DatabaseSpec, admin: ManagedAdmin, tls: UpstreamCredentials['tls']): Promise<void> {
+    const { password } = await this.#adminCred(db, admin);
+    if (this.#checked.get(db.name) === password) return;
+    try {
+      await this.#probe(db, admin, tls, false);
+    } catch (err) {
+      this.#checked.delete(db.name);
+      // Only a verdict on the database outlives this session (Redis being down is not one).
+      if ((err as { kind?: string }).kind === 'bad-parameter') this.#problems.set(db.name, messageOf(err));
+      throw err;
+    }
+  }
+
+  /**
+   * #probe asks, as the admin: `INFO server` (the version: ACL users need Redis 6), then `ACL
+   * GETUSER <admin>` and, on Redis 7, `ACL DRYRUN <admin> ACL SETUSER …` — the commands managed
+   * users need, without changing anything. `lenient` (no client certificate offered): a server
+   * that hangs up for want of one is not a verdict.
+   */
+  async #probe(db: DatabaseSpec, admin: ManagedAdmin, tls: UpstreamCredentials['tls'], lenient: boolean): Promise<boolean> {
+    const { password } = await this.#adminCred(db, admin);
+    let socket;
+    let replies;
+    try {
+      socket = await connectUpstream(db, { tls }, { contexts: this.#contexts });
+      ({ replies } = await runSetup(socket, [
+        encodeCommand(['AUTH', admin.user, password]),
+        encodeCommand(['INFO', 'server']),
+        encodeCommand(['ACL', 'GETUSER', admin.user]),
+        encodeCommand(['ACL', 'DRYRUN', admin.user, 'ACL', 'SETUSER', 'xport-probe', 'on']),
+      ]));
+    } catch (err) {
+      socket?.destroy();
+      if (lenient) return false;
+      throw err;
+    }
+    socket.destroy();
+    const text = (i: number) => replies[i]!.raw.toString('utf8', 1).trim();
+    const info = replies[1]!.isError ? undefined : String(decodeValue(replies[1]!.raw));
+    const version = info !== undefined ? /^redis_version:(\S+)/m.exec(info)?.[1] : undefined;
+    if (version !== undefined && Number(version.split('.')[0]) < MIN_ACL_MAJOR) throw noAclRedis(db, `Redis ${version}`);
+    if (replies[0]!.isError) {
+      if (/wrong number of arguments/i.test(text(0))) throw noAclRedis(db, 'this Redis (AUTH takes no user name)');
+      this.#creds.delete(db.name);
+      throw badParameter(`database "${db.name}": Redis refused the admin credential of user "${admin.user}": ${text(0)}`, {
+        hint: admin.secret !== undefined ? `Check admin.user, and set the password again: xctl db secret set ${admin.secret} --password-stdin` : 'Check admin.user and admin.password_file of the database.',
+      });
+    }
+    if (replies[2]!.isError) {
+      if (/unknown command/i.test(text(2))) throw noAclRedis(db, 'this Redis (no ACL command)');
+      if (/NOPERM/i.test(text(2))) throw lacksAcl(db, admin, text(2));
+      throw badParameter(`database "${db.name}": ACL GETUSER ${admin.user} failed: ${text(2)}`);
+    }
+    // Redis 6 has no ACL DRYRUN (an error here); Redis 7 answers OK or says which permission is missing.
+    const dry = replies[3]!;
+    if (dry.isError && /NOPERM/i.test(text(3))) throw lacksAcl(db, admin, text(3));
+    if (!dry.isError) {
+      const v = decodeValue(dry.raw);
+      const said = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+      if (said !== 'OK') throw lacksAcl(db, admin, said);
+    }
+    this.#checked.set(db.name, password);
+    this.#problems.delete(db.name);
+    return true;
+  }
+
+  /**
+   * #adminCred returns the admin password (and for a secret, the admin certificate), asking the
+   * auth service for a secret when none is cached, the cache is old, or `fresh` says so. A new
+   * password means a new credential: its +acl probe runs again.
+   */
+  #adminCred(db: DatabaseSpec, admin: ManagedAdmin, fresh = false): Promise<AdminCred> {
+    // Failed fetches are not cached (the next call asks again); a credential Redis refused is dropped.
+    if (admin.secret === undefined) return Promise.resolve({ password: admin.password!, fetchedAt: 0, notAfter: Infinity });
+    const now = this.clock.now().getTime();
+    const cached = this.#creds.get(db.name);
+    const p = cached && !fresh ? cached : undefined;
+    if (p) {
+      return p.then((c) => (now - c.fetchedAt < ADMIN_SECRET_CACHE_MS && c.notAfter - now > 120_000 ? c : this.#adminCred(db, admin, true)));
+    }
+    const access = this.access;
+    if (!access) return Promise.reject(badParameter(`database "${db.name}": admin.password_secret needs the auth service, which this agent cannot reach`));
+    const secret = admin.secret;
+    const next = (async (): Promise<AdminCred> => {
+      const kp = generateKeyPair('ecdsa-p256');
+      let r;
+      try {
+        r = await access.fetch({ secret, database: db.name, publicKeyPem: kp.publicKeyPem });
+      } catch (err) {
+        throw badParameter(`database "${db.name}": cannot get admin.password_secret "${secret}" from the auth service: ${messageOf(err)}`, {
+          hint: `Set it on the auth host for this database: xctl db secret set ${secret} --db ${db.name} --password-stdin`,
+        });
+      }
+      return { password: r.password, tls: { ...access.serverTls(db), certPem: r.certPem, keyPem: kp.privateKeyPem }, fetchedAt: this.clock.now().getTime(), notAfter: r.notAfter.getTime() };
+    })();
+    this.#creds.set(db.name, next);
+    next.catch(() => {
+      if (this.#creds.get(db.name) === next) this.#creds.delete(db.name);
+    });
+    return next;
   }
 
   #admin(db: DatabaseSpec): ManagedAdmin {
@@ -384,22 +569,24 @@ export class ManagedUsers implements CredentialProvider {
   /** #admin1 runs one command as the admin user on one node and returns its decoded reply. */
   async #admin1(db: DatabaseSpec, node: { host: string; port: number }, admin: ManagedAdmin, creds: UpstreamCredentials, args: readonly string[]): Promise<unknown> {
     const target: DatabaseSpec = { ...db, host: node.host, port: node.port };
+    const { password } = await this.#adminCred(db, admin);
     const socket = await connectUpstream(target, { tls: creds.tls }, { contexts: this.#contexts });
     try {
-      const { replies } = await runSetup(socket, [encodeCommand(['AUTH', admin.user, admin.password]), encodeCommand(args)]);
+      const { replies } = await runSetup(socket, [encodeCommand(['AUTH', admin.user, password]), encodeCommand(args)]);
       const auth = replies[0]!;
       if (auth.isError) {
         const msg = auth.raw.toString('utf8', 1).trim();
-        if (/wrong number of arguments/i.test(msg)) throw badParameter(`database "${db.name}" runs a Redis without ACLs (before 6.0): managed users need Redis 6 or later`, { hint: 'Upgrade Redis, or set users: passthrough on the database.' });
-        throw connectionProblem(`database "${db.name}": Redis refused the admin credential of user "${admin.user}": ${msg}`, { hint: 'Check admin.user and admin.password_file of the database.' });
+        if (/wrong number of arguments/i.test(msg)) throw noAclRedis(db, 'this Redis (AUTH takes no user name)');
+        // A secret may have been set anew since it was cached: ask again next time.
+        this.#creds.delete(db.name);
+        this.#checked.delete(db.name);
+        throw connectionProblem(`database "${db.name}": Redis refused the admin credential of user "${admin.user}": ${msg}`, { hint: 'Check admin.user and admin.password_file (or admin.password_secret) of the database.' });
       }
       const r = replies[1]!;
       if (r.isError) {
         const msg = r.raw.toString('utf8', 1).trim();
-        if (/NOPERM/i.test(msg) && args[0] === 'ACL') {
-          throw badParameter(`database "${db.name}": admin user "${admin.user}" lacks the +acl permission (Redis said: ${msg})`, { hint: `Grant it: ACL SETUSER ${admin.user} +acl` });
-        }
-        if (/unknown command/i.test(msg) && args[0] === 'ACL') throw badParameter(`database "${db.name}" runs a Redis without ACLs (before 6.0): managed users need Redis 6 or later`, { hint: 'Upgrade Redis, or set users: passthrough on the database.' });
+        if (/NOPERM/i.test(msg) && args[0] === 'ACL') throw lacksAcl(db, admin, msg);
+        if (/unknown command/i.test(msg) && args[0] === 'ACL') throw noAclRedis(db, 'this Redis (no ACL command)');
         throw badParameter(`database "${db.name}": Redis refused ${args.slice(0, 2).join(' ')} for a managed user: ${msg}`, { hint: 'The roles\' redis_commands, redis_keys or redis_channels may name something this Redis does not know.' });
       }
       return decodeValue(r.raw);
@@ -407,6 +594,18 @@ export class ManagedUsers implements CredentialProvider {
       socket.destroy();
     }
   }
+}
+
+/** noAclRedis is the refusal of managed mode on a Redis without ACL users. */
+function noAclRedis(db: DatabaseSpec, what: string): Error {
+  return badParameter(`database "${db.name}": ${what} has no ACL users: users: managed needs Redis 6 or later (users: passthrough works with this Redis)`, {
+    hint: 'Upgrade Redis to 6 or later, or set users: passthrough on the database (users then authenticate with their own Redis password).',
+  });
+}
+
+/** lacksAcl names the permission the admin user is missing. */
+function lacksAcl(db: DatabaseSpec, admin: ManagedAdmin, said: string): Error {
+  return badParameter(`database "${db.name}": admin user "${admin.user}" lacks the +acl permission (Redis said: ${said.slice(0, 200)})`, { hint: `Grant it: ACL SETUSER ${admin.user} +acl` });
 }
 
 function newPassword(): string {

@@ -8,7 +8,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { ServiceConfig } from './config.js';
 import type { AgentAuth } from '../agent/auth.js';
-import { SelfHostedCredentials } from '../agent/credentials.js';
+import { SelfHostedCredentials, serverTls } from '../agent/credentials.js';
 import { ManagedUsers, readManagedAdmins } from './managed-users.js';
 
 /** ProviderDeps is what providers may need from the service. */
@@ -35,6 +35,7 @@ export function createCredentialProviders(deps: ProviderDeps): CredentialRegistr
     deps.log.child('managed-users'),
     (e, s) => deps.agentAuth.emit(e, s),
     deps.config.dataDir,
+    { fetch: (req) => deps.agentAuth.dbAdminAccess(req), serverTls: (db) => serverTls(db, deps.agentAuth.dbCaPem) },
   );
   managed.watchSyncRequests();
   registry.register('self-hosted', managed);

@@ -107,6 +107,7 @@ export async function startService(fileConfig: ServiceConfig, deps: StartDeps): 
       caKeyAlgorithm: config.auth.caKeyAlgorithm,
       sessionTtlMs: config.auth.sessionTtlMs,
       auditLog: { ...auditLogOptions(config), indexInWorker: true },
+      secretKeyDir: config.dataDir,
     });
     cleanups.push(() => auth.close());
 
@@ -321,7 +322,13 @@ async function launchAgent(
     log: o.log.child('agent'),
     clock: o.clock,
     ...(o.connect ? { connect: o.connect } : {}),
-    health: new DatabaseHealthChecker({ serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem), clock: o.clock, log: o.log.child('health') }),
+    health: new DatabaseHealthChecker({
+      serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem),
+      clock: o.clock,
+      log: o.log.child('health'),
+      // users: managed — Redis ≥ 6 and an admin with +acl, proven when serving starts, not at the first session.
+      managedCheck: (db) => credentials.managed.check(db),
+    }),
     ...(o.discoverProxies ? { discoverProxies: o.discoverProxies } : {}),
     // A role change re-derives a managed user's ACL: asking for the session's credentials again
     // applies the new rules (the session's checker already has them); a revoked user is disabled.

@@ -146,6 +146,24 @@ export function buildXctl(ctx: CliContext): Command {
     .description('list databases and the agents serving them')
     .addOption(formatOption())
     .action(async (_o, cmd: Command) => (await import('./db.js')).runDbLs(ctx, g(cmd)));
+  const secret = db.command('secret').description("secrets agents need to reach a database: a managed database's Redis admin password (admin.password_secret)");
+  const secretSet = secret
+    .command('set <name>')
+    .description('store a secret, encrypted with a key only the auth service holds; agents serving the named databases may read it')
+    .option('--password-stdin', 'read the value from standard input (required: a value on the command line would land in shell history)')
+    .option('--db <databases>', 'databases whose agents may read it, comma-separated (default: the database named like the secret)', (v: string, prev: string[] | undefined) => [...(prev ?? []), ...commaList(v)])
+    .action(async (name: string, _o, cmd: Command) => (await import('./db-secret.js')).runDbSecretSet(ctx, name, g(cmd)));
+  setExamples(secretSet, '  xctl db secret set cache --password-stdin < /root/redis-admin.pw\n  xctl db secret set redis-admin --db cache,sessions --password-stdin');
+  secret
+    .command('ls')
+    .description('list database secrets (names, databases, key id; never values)')
+    .addOption(formatOption())
+    .action(async (_o, cmd: Command) => (await import('./db-secret.js')).runDbSecretLs(ctx, g(cmd)));
+  secret
+    .command('rm <name>')
+    .alias('del')
+    .description('delete a database secret')
+    .action(async (name: string, _o, cmd: Command) => (await import('./db-secret.js')).runDbSecretRm(ctx, name, g(cmd)));
   const configure = db.command('configure').description('generate database agent configuration');
   const configureCreate = addAwsConfigureFlags(configure
     .command('create')

@@ -52,6 +52,7 @@ describe('redisAclRules', () => {
   it('refuses, naming the roles, two different command lists for one db user', () => {
     const c = scoped(role('readers', { redis_commands: ['+@read'] }), role('writers', { redis_commands: ['+@write'] }));
     expect(() => c.redisAclRules()).toThrow(/roles "readers" and "writers" cannot be expressed as one Redis ACL/);
+    expect(() => c.redisAclRules()).toThrow(/different command lists to the same db user \(readers: \+@read; writers: \+@write\)/);
   });
 });
 

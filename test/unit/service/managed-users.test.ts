@@ -43,3 +43,16 @@ describe('managed users configuration', () => {
     expect(readManagedAdmins(cfg(['users: passthrough']).db.databases).size).toBe(0);
   });
 });
+
+describe('managed users admin.password_secret', () => {
+  it('takes a secret name instead of a password file', () => {
+    const admins = readManagedAdmins(cfg(['users: managed', 'admin: { user: xport-admin, password_secret: cache-admin }', 'password_rotation: 10m']).db.databases);
+    expect(admins.get('cache')).toEqual({ user: 'xport-admin', secret: 'cache-admin', rotationMs: 600_000 });
+  });
+
+  it('refuses both a password file and a secret, and neither, saying what to write', () => {
+    expect(() => cfg(['users: managed', 'admin: { user: a, password_file: /x, password_secret: s }'])).toThrow(/admin: takes password_file or password_secret, not both/);
+    expect(() => cfg(['users: managed', 'admin: { user: a }'])).toThrow(/admin: needs password_file .* or password_secret .*xctl db secret set NAME --password-stdin/);
+    expect(() => cfg(['users: managed', 'admin: { user: a, password_secret: "Not A Name" }'])).toThrow(/admin\.password_secret: must be a secret name/);
+  });
+});
