@@ -162,6 +162,7 @@ const schema = z.strictObject({
         ])
         .optional(),
       discovery_interval: duration.optional(),
+      health_check_interval: duration.optional(),
       limits: z
         .strictObject({
           max_bulk_length: z.number().int().positive().optional(),
@@ -244,6 +245,8 @@ export interface ServiceConfig {
     azureCloud: AzureCloud;
     /** How often discovery runs (default 5 minutes). */
     discoveryIntervalMs: number;
+    /** How often the agent checks its databases' reachability (and managed-mode rights); default 15 s. */
+    healthCheckIntervalMs?: number;
     /** RESP input bounds per client connection (defaults: Redis's own limits). */
     limits: {
       maxBulkLength?: number;
@@ -423,6 +426,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       })),
       azureCloud: azureCloudOf(c.db_service?.azure_cloud),
       discoveryIntervalMs: c.db_service?.discovery_interval ? parseDuration(c.db_service.discovery_interval) : DEFAULT_DISCOVERY_INTERVAL_MS,
+      ...(c.db_service?.health_check_interval ? { healthCheckIntervalMs: Math.max(1000, parseDuration(c.db_service.health_check_interval)) } : {}),
       limits: {
         ...(c.db_service?.limits?.max_bulk_length ? { maxBulkLength: c.db_service.limits.max_bulk_length } : {}),
         ...(c.db_service?.limits?.max_args ? { maxArgs: c.db_service.limits.max_args } : {}),

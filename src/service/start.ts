@@ -326,6 +326,7 @@ async function launchAgent(
       serverTls: (db) => serverTls(db, o.agentAuth.dbCaPem),
       clock: o.clock,
       log: o.log.child('health'),
+      ...(config.db.healthCheckIntervalMs !== undefined ? { intervalMs: config.db.healthCheckIntervalMs } : {}),
       // users: managed — Redis ≥ 6 and an admin with +acl, proven when serving starts, not at the first session.
       managedCheck: (db) => credentials.managed.check(db),
     }),

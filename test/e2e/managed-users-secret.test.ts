@@ -100,6 +100,8 @@ describe('managed users with the admin password as a backend secret, checks at s
       'proxy_service: { listen_addr: 127.0.0.1:0 }',
       'db_service:',
       '  enabled: true',
+      // Health checks every 2 s (default 15 s): what is asserted is the verdict, not the interval.
+      '  health_check_interval: 2s',
       '  resources: []',
       '  databases:',
       '    - name: vault',
@@ -273,6 +275,7 @@ describe('managed users with the admin password as a backend secret, checks at s
         'proxy_service: { enabled: false }',
         'db_service:',
         '  enabled: true',
+        '  health_check_interval: 2s',
         `  auth_token: ${token}`,
         `  proxy_server: ${svc.addr}`,
         `  ca_pin: ${svc.pin}`,

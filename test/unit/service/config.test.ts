@@ -49,6 +49,13 @@ describe('service config', () => {
     expect(c.db.databases[0]).toMatchObject({ name: 'example-redis', static_labels: { env: 'dev' }, tls: { mode: 'verify-full' } });
   });
 
+  it('reads db_service.health_check_interval, with a floor of one second, and leaves the default to the checker', () => {
+    expect(parseConfig('version: v1\ndb_service:\n  health_check_interval: 2s\n').db.healthCheckIntervalMs).toBe(2000);
+    expect(parseConfig('version: v1\ndb_service:\n  health_check_interval: 10ms\n').db.healthCheckIntervalMs).toBe(1000);
+    expect(parseConfig('version: v1\n').db.healthCheckIntervalMs).toBeUndefined();
+    expect(() => parseConfig('version: v1\ndb_service:\n  health_check_interval: soon\n')).toThrow(/db_service\.health_check_interval: must be a duration/);
+  });
+
   it('tells a default cluster name from a configured one (a remote agent takes it from the join)', () => {
     expect(withDefaults({ version: 'v1' })).toMatchObject({ clusterName: 'xport', clusterNameSet: false });
   });
