@@ -176,6 +176,24 @@ export class Fixture {
   }
 
   /**
+   * startNodePair starts the Node floor: two `bench/node-pair.js` processes (plain in, TLS out with
+   * the bench client certificate; TLS in, verifying it, plain out to Redis) that only pipe bytes.
+   * Returns the client port.
+   */
+  async startNodePair() {
+    const serverPort = await freePort();
+    const clientPort = await freePort();
+    const f = this.files;
+    const script = join(this.root, 'bench', 'node-pair.js');
+    const s = this.group.start('node pair (server side)', process.execPath, [script, 'server', String(serverPort), String(this.redisPlainPort), f.serverCert, f.serverKey, f.benchClientCa]);
+    await waitForPort(serverPort, 'node pair server side', 10_000, s);
+    const c = this.group.start('node pair (client side)', process.execPath, [script, 'client', String(clientPort), String(serverPort), f.benchClientCert, f.benchClientKey, f.dbCa]);
+    await waitForPort(clientPort, 'node pair client side', 10_000, c);
+    this.nodePairPort = clientPort;
+    return clientPort;
+  }
+
+  /**
    * startHaproxyPair starts what a user who only wants "TLS to Redis" picks: Debian's HAProxy in
    * `mode tcp`, a client side (plain in, TLS out with the bench client certificate, verifying the
    * server) and a server side (TLS in, requiring that client certificate, plain out to Redis's plain

@@ -111,8 +111,9 @@ try {
     if (selected('access')) {
       await fx.startStunnelPair();
       await fx.startHaproxyPair();
+      await fx.startNodePair();
     }
-    log(`fixture up: proxy ${fx.proxyAddr}, redis tls ${fx.redisTlsPort}/plain ${fx.redisPlainPort}, tunnel ${fx.tunnelPort ?? '-'}, stunnel ${fx.stunnelPort ?? '-'}, haproxy ${fx.haproxyPort ?? '-'}`);
+    log(`fixture up: proxy ${fx.proxyAddr}, redis tls ${fx.redisTlsPort}/plain ${fx.redisPlainPort}, tunnel ${fx.tunnelPort ?? '-'}, stunnel ${fx.stunnelPort ?? '-'}, haproxy ${fx.haproxyPort ?? '-'}, node pair ${fx.nodePairPort ?? '-'}`);
   }
 
   // 2. The access path.
@@ -240,8 +241,9 @@ function methodSection() {
     '',
     '* Everything ran on 127.0.0.1 in a temp dir: `xctl start` (all-in-one: auth, proxy and the in-process agent), one',
     '  `redis-server` 7 with a plain port and a mutual-TLS port (`tls-auth-clients yes`, ACL user alice, `default` off), the',
-    '  stunnel pair, the HAProxy pair (Debian `haproxy`, `mode tcp`, same certificates) and `xsh proxy db cache --tunnel',
-    '  --db-user alice`. Every TLS hop is mutual TLS with ECDSA P-256 keys.',
+    '  stunnel pair, the HAProxy pair (Debian `haproxy`, `mode tcp`, same certificates), the Node pipe pair (two',
+    '  `bench/node-pair.js` processes that only pipe bytes: the floor of any relay written in Node here) and',
+    '  `xsh proxy db cache --tunnel --db-user alice`. Every TLS hop is mutual TLS with ECDSA P-256 keys.',
     '* Redis trusts two client CAs: xport\'s db_client CA (`server.cas` from `xctl auth sign --format=redis`, used by the',
     '  agent) and a bench-only CA made with xport\'s own pki (`dist/pki`), which signs the client certificate that',
     '  `redis-benchmark --tls` and the client-side stunnel and HAProxy present. xport cannot issue a bare db_client certificate (the',

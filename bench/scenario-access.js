@@ -5,6 +5,8 @@
 //   tls        redis-benchmark --tls (mutual TLS) → Redis TLS port      (the baseline)
 //   stunnel    redis-benchmark → stunnel client → TLS → stunnel server → Redis plain port
 //   haproxy    redis-benchmark → HAProxy client → TLS → HAProxy server → Redis plain port (mode tcp)
+//   nodepair   redis-benchmark → Node client → TLS → Node server → Redis plain port: two Node
+//              processes that only pipe bytes (bench/node-pair.js), the floor of any Node relay
 //   xport      redis-benchmark → xsh proxy db --tunnel → proxy → agent → TLS Redis
 //              (audit on, values redacted; role rule "deny FLUSHALL" active)
 //
@@ -27,6 +29,7 @@ export function accessTargets(fx) {
     },
     stunnel: { label: 'stunnel pair (plain→TLS→plain)', port: fx.stunnelPort, ...auth },
     haproxy: { label: 'HAProxy pair (plain→TLS→plain, mode tcp)', port: fx.haproxyPort, ...auth },
+    nodepair: { label: 'Node pipe pair (plain→TLS→plain, bytes only)', port: fx.nodePairPort, ...auth },
     xport: { label: 'xport full path (xsh tunnel → proxy → agent → TLS Redis)', port: fx.tunnelPort, ...auth },
   };
 }
@@ -39,11 +42,11 @@ export function accessTargets(fx) {
 export function accessLoads(quick) {
   const q = (full, small) => (quick ? small : full);
   return [
-    { id: 'c50', label: '-t set,get -c 50', args: (n) => ['-t', 'set,get', '-c', '50', '-n', String(n)], n: q(50_000, 10_000), scale: { plain: 2, tls: 2 }, metric: 'ops', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'xport'] },
-    { id: 'p16', label: '-t set,get -P 16 -c 50', args: (n) => ['-t', 'set,get', '-P', '16', '-c', '50', '-n', String(n)], n: q(160_000, 48_000), scale: { plain: 4, tls: 4, haproxy: 4, stunnel: 2 }, metric: 'ops', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'xport'] },
-    { id: 'c1', label: '-t get -c 1', args: (n) => ['-t', 'get', '-c', '1', '-n', String(n)], n: q(10_000, 2_000), scale: {}, metric: 'latency', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'xport'] },
+    { id: 'c50', label: '-t set,get -c 50', args: (n) => ['-t', 'set,get', '-c', '50', '-n', String(n)], n: q(50_000, 10_000), scale: { plain: 2, tls: 2 }, metric: 'ops', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'nodepair', 'xport'] },
+    { id: 'p16', label: '-t set,get -P 16 -c 50', args: (n) => ['-t', 'set,get', '-P', '16', '-c', '50', '-n', String(n)], n: q(160_000, 48_000), scale: { plain: 4, tls: 4, haproxy: 4, stunnel: 2, nodepair: 2 }, metric: 'ops', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'nodepair', 'xport'] },
+    { id: 'c1', label: '-t get -c 1', args: (n) => ['-t', 'get', '-c', '1', '-n', String(n)], n: q(10_000, 2_000), scale: {}, metric: 'latency', paths: ['plain', 'tls', 'haproxy', 'stunnel', 'nodepair', 'xport'] },
     // 500 sessions: mostly session set-up at these counts, so --quick runs it once.
-    { id: 'c500', label: '-t set,get -c 500', args: (n) => ['-t', 'set,get', '-c', '500', '-n', String(n)], n: q(12_000, 5_000), scale: { tls: 2 }, metric: 'ops', paths: ['tls', 'haproxy', 'stunnel', 'xport'], maxQuickReps: 1 },
+    { id: 'c500', label: '-t set,get -c 500', args: (n) => ['-t', 'set,get', '-c', '500', '-n', String(n)], n: q(12_000, 5_000), scale: { tls: 2 }, metric: 'ops', paths: ['tls', 'haproxy', 'stunnel', 'nodepair', 'xport'], maxQuickReps: 1 },
   ];
 }
 
@@ -58,7 +61,7 @@ export async function runAccess({ group, fx, quick, reps, log, onlyLoads }) {
 
   // Warm every path once (JIT in the Node processes, session set-up paths) before timing anything.
   log('access: warm-up round …');
-  for (const p of ['plain', 'tls', 'haproxy', 'stunnel', 'xport']) await runRedisBenchmark(group, targets[p], ['-t', 'set,get', '-c', '50', '-n', quick ? '5000' : '20000']);
+  for (const p of ['plain', 'tls', 'haproxy', 'stunnel', 'nodepair', 'xport']) await runRedisBenchmark(group, targets[p], ['-t', 'set,get', '-c', '50', '-n', quick ? '5000' : '20000']);
 
   for (const load of loads) {
     raw[load.id] = Object.fromEntries(load.paths.map((p) => [p, []]));
@@ -104,17 +107,19 @@ function accessRows(loads, targets, raw) {
         };
         const vsHaproxy = s.xport.median / s.haproxy.median;
         const vsStunnel = s.xport.median / s.stunnel.median;
+        const vsNode = s.xport.median / s.nodepair.median;
         // The data-path issue's targets: -c 50 at least the HAProxy pair; -P 16 at least the stunnel
         // pair and half the HAProxy pair (HAProxy coalesces pipelined bytes in C with no parsing).
         if (p === 'xport' && load.id === 'c50') {
           row.target = { text: '≥ 1.00× HAProxy pair', value: `${vsHaproxy.toFixed(2)}× HAProxy`, met: vsHaproxy >= 1.0 };
-          row.note = `${vsStunnel.toFixed(2)}× stunnel pair`;
+          row.note = `${vsStunnel.toFixed(2)}× stunnel pair, ${vsNode.toFixed(2)}× Node pipe pair`;
         }
         if (p === 'xport' && load.id === 'p16') {
           row.target = { text: '≥ 1.00× stunnel and ≥ 0.50× HAProxy', value: `${vsStunnel.toFixed(2)}× stunnel, ${vsHaproxy.toFixed(2)}× HAProxy`, met: vsStunnel >= 1.0 && vsHaproxy >= 0.5 };
+          row.note = `${vsNode.toFixed(2)}× Node pipe pair`;
         }
         if (p === 'xport' && load.id === 'c500') {
-          row.note = `${vsStunnel.toFixed(2)}× stunnel pair, ${vsHaproxy.toFixed(2)}× HAProxy pair; many sessions (no target)`;
+          row.note = `${vsStunnel.toFixed(2)}× stunnel pair, ${vsHaproxy.toFixed(2)}× HAProxy pair, ${vsNode.toFixed(2)}× Node pipe pair; many sessions (no target)`;
         }
         rows.push(row);
       }
@@ -143,7 +148,7 @@ function accessRows(loads, targets, raw) {
         lowerIsBetter: true,
         ...s,
         target: { text: '≤ 0.10 ms', value: `+${s.median.toFixed(3)} ms`, met: s.median <= 0.1 },
-        note: `stunnel pair adds ${round(p50.stunnel.median - p50.tls.median, 3)} ms, HAProxy pair ${round(p50.haproxy.median - p50.tls.median, 3)} ms`,
+        note: `stunnel pair adds ${round(p50.stunnel.median - p50.tls.median, 3)} ms, HAProxy pair ${round(p50.haproxy.median - p50.tls.median, 3)} ms, Node pipe pair ${round(p50.nodepair.median - p50.tls.median, 3)} ms`,
       });
     }
   }
