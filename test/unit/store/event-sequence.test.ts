@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newEventId } from '../../../src/store/event-id.js';
-import { nextEventId } from '../../../src/store/event-sequence.js';
+import { EventIdMinter, nextEventId } from '../../../src/store/event-sequence.js';
 
 describe('nextEventId', () => {
   const t = new Date('2026-01-01T00:00:00.123Z');
@@ -48,5 +48,29 @@ describe('nextEventId after ids it did not mint', () => {
     const id = nextEventId(`${prefix}-custom-id-from-import`, t);
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(id.startsWith(prefix)).toBe(true);
+  });
+});
+
+describe('EventIdMinter', () => {
+  it('mints ids that sort in the order they were minted, within a millisecond and across them', () => {
+    const m = new EventIdMinter();
+    const ms = Date.UTC(2026, 11, 6, 6, 0, 0, 0);
+    const ids = [m.next(ms), m.next(ms), m.next(ms), m.next(ms + 1), m.next(ms + 1), m.next(ms + 5)];
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    // The millisecond leads the id, as newEventId mints it.
+    expect(ids[3]!.slice(0, 12)).toBe((ms + 1).toString(16).padStart(12, '0'));
+  });
+
+  it('never goes backwards when the clock does, and treats an invalid time as now', () => {
+    const m = new EventIdMinter();
+    const ms = Date.UTC(2026, 11, 6, 6, 0, 0, 0);
+    const a = m.next(ms);
+    const b = m.next(ms - 1000);
+    expect(b > a).toBe(true);
+    const c = m.next(Number.NaN);
+    expect(c > b).toBe(true);
+    expect(c).toMatch(/^[0-9a-f]{32}$/);
   });
 });
