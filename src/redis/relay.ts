@@ -952,6 +952,13 @@ export class SessionRelay {
     if (this.#budgetTimer !== undefined) clearTimeout(this.#budgetTimer);
     this.#account();
     this.#upstream.off('data', this.#onUpstreamData);
+    if (this.#upstream.writableCorked > 0 && !this.#upstream.destroyed) {
+      // Commands of this turn are judged and their events appended, waiting for the turn's one
+      // log write: write the log now, so they go out as they came in (as they did when every
+      // read committed at once), and the log never holds a command that was not forwarded. A
+      // failed write leaves them corked, and the destroy below drops them.
+      commitAudit(this.#session);
+    }
     this.#upstream.destroy();
     const client = this.#client;
     client.off('data', this.#onClientData);
