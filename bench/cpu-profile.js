@@ -20,8 +20,12 @@ function shortUrl(url) {
 const CATEGORIES = [
   ['socket writes (incl. TLS encryption)', (name, url) => !url && /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(name)],
   ['garbage collection', (name) => name === '(garbage collector)'],
-  ['audit: SQLite writes', (name, url) => /better-sqlite3|store\/sqlite\.js|store\/event-sequence\.js/.test(url)],
-  ['audit: building events', (name, url) => /auth\/audit\.js|redis\/audit-format\.js|agent\/auth\.js/.test(url) || (/agent\/agent\.js/.test(url) && name === 'emit')],
+  ['audit: SQLite writes', (name, url) => /better-sqlite3|store\/sqlite\.js/.test(url)],
+  [
+    'audit: building events',
+    (name, url) => /auth\/audit\.js|redis\/audit-format\.js|redis\/audit-event\.js|agent\/auth\.js|store\/event-sequence\.js|store\/event-id\.js/.test(url) || (/agent\/agent\.js/.test(url) && name === 'emit'),
+  ],
+  ['audit: write-ahead log (serialise, write, read back)', (name, url) => /audit\/file-log\.js|audit\/tail\.js|auth\/audit-index/.test(url) || (!url && name === 'writeString')],
   [
     'TLS set-up (contexts, handshakes, peer certificates)',
     (name, url) => /tls\/secure-context|_tls_common|crypto\/sig|crypto\/keys/.test(url) || /^(TLSSocket\.getPeerCertificate|TLSSocket\._start|onConnectSecure|SecureContext|verifyOneShot)$/.test(name),

@@ -29,7 +29,11 @@ export async function runProfiles({ group, fx, work, missed, log }) {
     log(`profile (${phase.id}): restarting xctl start and the tunnel under --cpu-prof …`);
     await fx.stopTunnel();
     await fx.stopService();
-    await fx.startService(['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=xctl-start.cpuprofile']);
+    // No --cpu-prof-name: xctl start has a second thread (the audit index worker), and each thread
+    // writes its own profile; Node's default names carry the thread id (…<pid>.<tid>.<seq>.cpuprofile).
+    const xctlDir = join(dir, 'xctl-start');
+    mkdirSync(xctlDir, { recursive: true });
+    await fx.startService(['--cpu-prof', `--cpu-prof-dir=${xctlDir}`]);
     await fx.waitOnline();
     await fx.startTunnel(['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=xsh-proxy-db.cpuprofile']);
     const target = accessTargets(fx).xport;
@@ -42,12 +46,17 @@ export async function runProfiles({ group, fx, work, missed, log }) {
     await fx.stopTunnel();
     await fx.stopService();
     const files = readdirSync(dir);
+    // Thread 0 is xctl start's event loop; any other thread of it is the audit index worker.
+    const threads = readdirSync(xctlDir).filter((f) => f.endsWith('.cpuprofile'));
+    const mainThread = threads.find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
+    const worker = threads.find((f) => f !== mainThread);
     for (const [file, proc, label] of [
-      ['xctl-start.cpuprofile', 'xctl', `\`xctl start\` (proxy + agent + auth, one process) — ${phase.label}`],
+      [mainThread && join('xctl-start', mainThread), 'xctl', `\`xctl start\` (proxy + agent + auth, one process; its event loop) — ${phase.label}`],
+      [worker && join('xctl-start', worker), 'xctl-index', `\`xctl start\`'s audit index worker thread (SQLite) — ${phase.label}`],
       ['xsh-proxy-db.cpuprofile', 'tunnel', `\`xsh proxy db --tunnel\` — ${phase.label}`],
     ]) {
-      if (!files.includes(file)) {
-        log(`profile (${phase.id}): ${file} was not written`);
+      if (!file || (!file.includes('/') && !files.includes(file))) {
+        log(`profile (${phase.id}): no ${proc} profile was written`);
         continue;
       }
       summaries.push({ label, phase: phase.id, proc, summary: summariseProfile(join(dir, file), 15) });
