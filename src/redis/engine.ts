@@ -201,6 +201,11 @@ export class RedisEngine implements Engine {
     return this.#contexts.built;
   }
 
+  /** tlsSessionsResumed counts upstream TLS handshakes that resumed an earlier session. */
+  get tlsSessionsResumed(): number {
+    return this.#contexts.resumed;
+  }
+
   /** handle serves one client session; it resolves when the session has ended. */
   async handle(client: Duplex, session: Session, signal: AbortSignal): Promise<void> {
     this.#active++;

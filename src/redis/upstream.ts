@@ -32,10 +32,32 @@ export class SecureContextCache {
   readonly #byObject = new WeakMap<object, tls.SecureContext>();
   readonly #byContent = new Map<string, { ctx: tls.SecureContext; expiresAt: number }>();
   #built = 0;
+  /**
+   * Resumable TLS sessions to each database, per client credential: a session may only be
+   * resumed with the SecureContext (the client certificate) it was made with, so the key is that
+   * context plus the target. A resumed handshake skips the key exchange and the certificate
+   * checks' signatures (their verdicts travel in the session), the larger part of a new session's
+   * cost in the agent; a stale ticket only costs a full handshake.
+   */
+  readonly #sessions = new WeakMap<tls.SecureContext, Map<string, Buffer>>();
+  /** resumed counts upstream handshakes that resumed a session (tests and stats read it). */
+  resumed = 0;
 
   /** built counts the contexts created so far (tests check reuse with it). */
   get built(): number {
     return this.#built;
+  }
+
+  /** session returns the last resumable session for this context and target, if any. */
+  session(ctx: tls.SecureContext, target: string): Buffer | undefined {
+    return this.#sessions.get(ctx)?.get(target);
+  }
+
+  /** rememberSession keeps a session (ticket) a verified handshake with ctx to target produced. */
+  rememberSession(ctx: tls.SecureContext, target: string, session: Buffer): void {
+    let m = this.#sessions.get(ctx);
+    if (!m) this.#sessions.set(ctx, (m = new Map()));
+    m.set(target, session);
   }
 
   /** get returns the context for these TLS settings, building it on first use. */
@@ -126,10 +148,13 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
     }
     const name = creds.tls.serverName ?? db.tls.serverName ?? db.host;
     const checkName = creds.tls.checkServerName;
+    const target = `${db.host}|${db.port}|${name}|${checkName ? 1 : 0}|${creds.tls.rejectUnauthorized ? 1 : 0}`;
+    const cached = opts.contexts.session(secureContext, target);
     const socket = tls.connect({
       host: db.host,
       port: db.port,
       secureContext,
+      ...(cached ? { session: cached } : {}),
       // SNI must be a host name (RFC 6066); an IP address is still checked against the certificate below.
       servername: isIP(name) === 0 ? name : undefined,
       rejectUnauthorized: creds.tls.rejectUnauthorized,
@@ -153,7 +178,10 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
         resolve(socket);
       }
     };
-    const onConnect = () => finish();
+    const onConnect = () => {
+      if (socket.isSessionReused()) opts.contexts.resumed++;
+      finish();
+    };
     const onError = (err: Error) => finish(NOT_TLS.test(err.message) ? notTlsError(db) : targetError(err.message));
     const onClose = () => finish(targetError('the connection was closed during the TLS handshake'));
     const onAbort = () => finish(targetError('the session was cancelled'));
@@ -165,6 +193,10 @@ export function connectUpstream(db: DatabaseSpec, creds: UpstreamCredentials, op
       () => finish(tcpUp ? notTlsError(db, `no TLS handshake with ${db.host}:${db.port} within ${timeoutMs} ms (the TCP connection was accepted)`) : targetError(`no TLS connection to ${db.host}:${db.port} within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    socket.on('session', (s: Buffer) => {
+      // A ticket is kept only from a handshake that passed every check (the session carries it).
+      if (socket.authorized || !creds.tls.rejectUnauthorized) opts.contexts.rememberSession(secureContext, target, s);
+    });
     socket.once('secureConnect', onConnect);
     socket.once('error', onError);
     socket.once('close', onClose);

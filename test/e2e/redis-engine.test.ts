@@ -664,6 +664,18 @@ describe('redis engine, standalone, TLS upstream', () => {
     expect(front.engine.secureContextsBuilt).toBe(1);
   });
 
+  it('resumes the TLS session to Redis when the same credential connects again', async () => {
+    const front = await startFront();
+    for (let i = 0; i < 4; i++) {
+      const r = ioredis(front.port);
+      await r.connect();
+      expect(await r.ping()).toBe('PONG');
+      await r.quit();
+    }
+    // The first handshake is full; Redis (tls-session-caching, on by default) resumes the later ones.
+    expect(front.engine.tlsSessionsResumed).toBeGreaterThanOrEqual(2);
+  });
+
   it('slows a deep pipeline down to maxPendingReplies without losing or reordering replies', async () => {
     const front = await startFront({}, { limits: { maxPendingReplies: 16 } });
     const via = await rawFront(front.port);
