@@ -54,16 +54,26 @@ export function writeResults({ mdPath, jsonPath, info, rows, sections, raw }) {
     '',
     ...sections.flatMap((s) => [s.trimEnd(), '']),
   ].join('\n');
-  writeFileSync(mdPath, md + keptFuzzSection(mdPath));
+  writeFileSync(mdPath, md + keptSections(mdPath));
   writeFileSync(jsonPath, JSON.stringify({ info, rows, raw }, null, 2) + '\n');
 }
 
-/** keptFuzzSection returns the "## Fuzz" section `npm run fuzz` wrote into the old file, so a bench run keeps it. */
-function keptFuzzSection(mdPath) {
+/**
+ * KEPT are sections other scripts write into RESULTS.md (`npm run fuzz`, bench/mux-vs-http2.js), so a
+ * bench run keeps them from the old file.
+ */
+const KEPT = ['## Fuzz', '## Multiplexer: our mux vs node:http2'];
+
+/** keptSections returns the KEPT sections of the old file, in that order. */
+function keptSections(mdPath) {
   if (!existsSync(mdPath)) return '';
   const old = readFileSync(mdPath, 'utf8');
-  const at = old.indexOf('\n## Fuzz\n');
-  if (at < 0) return '';
-  const next = old.indexOf('\n## ', at + 1);
-  return '\n' + (next >= 0 ? old.slice(at + 1, next + 1) : old.slice(at + 1)).trimEnd() + '\n';
+  let out = '';
+  for (const title of KEPT) {
+    const at = old.indexOf(`\n${title}\n`);
+    if (at < 0) continue;
+    const next = old.indexOf('\n## ', at + 1);
+    out += '\n' + (next >= 0 ? old.slice(at + 1, next + 1) : old.slice(at + 1)).trimEnd() + '\n';
+  }
+  return out;
 }
