@@ -19,6 +19,7 @@
  * Must not import auth/ or cloud/.
  */
 import type { Logger } from '../../util/log.js';
+import { replyLine } from '../display.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
 import type { NodeReply } from './merge.js';
@@ -103,11 +104,6 @@ const HELLO_3 = command(['HELLO', '3']);
 /** localError makes an agent error reply for a call. */
 function localError(message: string): NodeReply {
   return { raw: errorReply(`ERR xport: ${message}`), isError: true };
-}
-
-/** replyLine is the text of an error reply without its type byte and CRLF. */
-export function replyLine(raw: Buffer): string {
-  return raw.toString('utf8', 1, Math.min(raw.length, 512)).replace(/\r\n$/, '').replace(/[\r\n]+/g, ' ');
 }
 
 /** One routed command and its progress through redirects and retries. */
