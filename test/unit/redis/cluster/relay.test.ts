@@ -181,6 +181,53 @@ describe('cluster relay: pub/sub', () => {
   });
 });
 
+describe('cluster relay: fan-out and the virtual node', () => {
+  it('sums DBSIZE over every master', async () => {
+    r = await clusterRig();
+    const c = await r.connect();
+    // The fake nodes share one keyspace, so each master reports all of it: the sum is 3 × 2.
+    r.cluster.data.set('a', Buffer.from('1'));
+    r.cluster.data.set('b', Buffer.from('2'));
+    expect(await c.call('DBSIZE')).toBe(':6\r\n');
+    for (let i = 0; i < 3; i++) expect(r.cluster.commands(i)).toContain('DBSIZE');
+  });
+
+  it('answers CLUSTER KEYSLOT itself and shows one virtual node', async () => {
+    r = await clusterRig();
+    const c = await r.connect();
+    expect(await c.call('CLUSTER', 'KEYSLOT', 'foo')).toBe(`:${slotOf('foo')}\r\n`);
+    expect(await c.call('CLUSTER', 'MYID')).toMatch(/^\$40\r\n[0-9a-f]{40}\r\n$/);
+    expect(r.cluster.nodes.flatMap((n) => n.commandsNamed('cluster')).filter((x) => x !== 'CLUSTER SHARDS')).toEqual([]);
+  });
+});
+
+describe('cluster relay: connection state', () => {
+  it('keeps CLIENT REPLY OFF in the relay and drops the replies the client asked not to get, in order', async () => {
+    r = await clusterRig();
+    const c = await r.connect();
+    const [k] = r.cluster.keysOn(2, 1, 'cr');
+    c.send(enc('CLIENT', 'REPLY', 'OFF'), enc('SET', k!, '1'), enc('CLIENT', 'REPLY', 'ON'), enc('GET', k!));
+    expect(await c.take(2)).toEqual(['+OK\r\n', bulkReply('1')]);
+    expect(r.cluster.nodes.flatMap((n) => n.commandsNamed('client'))).toEqual([]);
+  });
+
+  it('switches every node connection to RESP3 on HELLO 3 and answers RESET with fresh connections', async () => {
+    r = await clusterRig();
+    const c = await r.connect();
+    expect(await c.call('HELLO', '3')).toMatch(/^%3\r\n/);
+    const [k] = r.cluster.keysOn(1, 1, 'r3');
+    expect(await c.call('GET', k!)).toBe('$-1\r\n');
+    expect(r.cluster.nodes[1]!.commandsNamed('hello')).toContain('HELLO 3');
+    const before = r.cluster.nodes.reduce((n, x) => n + x.conns.filter((cn) => !cn.socket.destroyed).length, 0);
+    expect(before).toBeGreaterThan(0);
+    expect(await c.call('RESET')).toBe('+RESET\r\n');
+    expect(await c.call('GET', k!)).toBe('$-1\r\n');
+    // After RESET the session speaks RESP2 again, on a new connection that was never sent HELLO 3.
+    const fresh = r.cluster.nodes[1]!.conns.at(-1)!;
+    expect(fresh.received.map((x) => x.join(' '))).not.toContain('HELLO 3');
+  });
+});
+
 describe('cluster relay: backpressure', () => {
   it('pauses every node connection while the client does not read, and resumes when it does', async () => {
     r = await clusterRig();
