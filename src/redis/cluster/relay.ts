@@ -425,8 +425,7 @@ export class ClusterRelay {
 
   /** forward sends a request to its slot's master (or the default node) and owes the client its reply. */
   #forward(raw: Buffer, target: Target): void {
-    const entry = this.#replies.entry();
-    this.#router.call(raw, target, (reply) => this.#replies.complete(entry, reply.raw));
+    this.#router.callInto(raw, target, this.#replies.entry());
   }
 
   /**
@@ -434,8 +433,7 @@ export class ClusterRelay {
    * EXEC after CLUSTERDOWN would meet a transaction Redis already discarded.
    */
   #forwardTx(raw: Buffer, address: string): void {
-    const entry = this.#replies.entry();
-    this.#router.call(raw, address, (reply) => this.#replies.complete(entry, reply.raw), { retry: false });
+    this.#router.callInto(raw, address, this.#replies.entry(), false);
   }
 
   #crossSlot(req: Request, cmd: ResolvedCommand, keys: readonly number[]): void {
