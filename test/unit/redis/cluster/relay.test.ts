@@ -17,26 +17,6 @@ afterEach(async () => {
 
 const slotOf = (key: string) => keySlot(Buffer.from(key));
 
-describe('cluster engine: session set-up', () => {
-  it('authenticates, reads the topology at start and opens a connection per node on demand, each authenticated', async () => {
-    r = await clusterRig();
-    const c = await r.connect();
-    const [k2] = r.cluster.keysOn(2, 1);
-    expect(await c.call('SET', k2!, 'v')).toBe('+OK\r\n');
-    expect(r.cluster.nodes[0]!.commands().slice(0, 2)).toEqual(['AUTH alice pw', 'HELLO']);
-    expect(r.cluster.nodes[0]!.commandsNamed('cluster')).toEqual(['CLUSTER SHARDS']);
-    expect(r.cluster.nodes[2]!.conns[0]!.received.map((x) => x.join(' '))).toEqual(['AUTH alice pw', 'PING', `SET ${k2} v`]);
-    expect(r.front.events.filter((e) => e.type === 'db.session.start')).toMatchObject([{ success: true }]);
-  });
-
-  it('refuses a route to a db other than 0 before dialling', async () => {
-    r = await clusterRig({ dbName: '1' });
-    const c = await r.connect();
-    expect((await c.take(1))[0]).toMatch(/^-ERR xport: database fake is a Redis Cluster, which has only db 0; cannot select db 1/);
-    expect(r.cluster.nodes.every((n) => n.conns.length === 0)).toBe(true);
-  });
-});
-
 describe('cluster relay: routing', () => {
   it('routes each key to the master serving its slot', async () => {
     r = await clusterRig();
