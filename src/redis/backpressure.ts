@@ -120,14 +120,16 @@ export class ClientWriter {
 
 /**
  * endClient ends the client socket: at once when hard (or already destroyed), else gracefully
- * with a bound, since a client that never reads would keep end() from completing.
+ * (after last, if given) with a bound, since a client that never reads would keep end() from
+ * completing.
  */
-export function endClient(client: Duplex, hard: boolean): void {
+export function endClient(client: Duplex, hard: boolean, last?: Buffer): void {
   if (hard || client.destroyed) {
     client.destroy();
     return;
   }
-  client.end();
+  if (last !== undefined) client.end(last);
+  else client.end();
   const t = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
   t.unref?.();
   client.once('close', () => clearTimeout(t));

@@ -29,7 +29,7 @@ import type { Session } from '../db/session.js';
 import { accessDenied, badParameter } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { CLOSE_GRACE_MS } from './backpressure.js';
+import { endClient } from './backpressure.js';
 import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
 import { FALLBACK_COMMANDS } from './command-fallback.js';
 import { parseCompactTable, type CommandTable } from './commands.js';
@@ -249,11 +249,8 @@ export class RedisEngine implements Engine {
     if (client.destroyed || client.writableEnded) return;
     // The client may already be gone (EPIPE); that is no reason to crash.
     if (client.listenerCount('error') === 0) client.on('error', ignoreError);
-    client.end(errorReply(`ERR xport: ${errorMessage(err)}`));
     // A client that never reads must not keep the socket forever.
-    const t = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
-    t.unref?.();
-    client.once('close', () => clearTimeout(t));
+    endClient(client, false, errorReply(`ERR xport: ${errorMessage(err)}`));
   }
 
   /** prepare opens, authenticates and sets up the upstream connection for a session. */

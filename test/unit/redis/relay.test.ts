@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { enc, StaticCredentials } from '../../helpers/engine-front.js';
 import { ALICE, NO_FLUSH, queries, READER, rig, waitFor, type Rig } from '../../helpers/fake-redis-rig.js';
 import { bulkReply, memoryRedis } from '../../helpers/resp-server.js';
+import { COMMAND_INFO_RESP2 } from './command-info.fixture.js';
 
 let r: Rig | undefined;
 afterEach(async () => {
@@ -47,6 +48,69 @@ describe('standalone relay: AUTH and HELLO', () => {
     // RESP3 now: a subscription's confirmation is a push frame.
     expect(await c.call('SUBSCRIBE', 'news')).toMatch(/^>3\r\n/);
     expect(r.server.commandsNamed('hello').filter((h) => h !== 'HELLO')).toEqual(['HELLO 3']);
+  });
+});
+
+describe('standalone relay: the command table', () => {
+  it('reads the command table right after the client first authenticates when setup could not', async () => {
+    r = await rig({
+      creds: new StaticCredentials(),
+      handler: memoryRedis({
+        commandTable: COMMAND_INFO_RESP2,
+        override: (name, _args, conn) => {
+          if (name === 'auth') conn.state.authed = true;
+          if (name === 'command' && conn.state.authed !== true) return '-NOAUTH Authentication required.\r\n';
+          return undefined;
+        },
+      }),
+    });
+    const c = await r.connect();
+    expect(r.front.engine.commandTable('fake')).toBeUndefined();
+    expect(await c.call('AUTH', 'alice', 'pw')).toBe('+OK\r\n');
+    expect(await c.call('GET', 'k')).toBe('$-1\r\n');
+    expect(r.server.commands()).toEqual(['COMMAND', 'AUTH alice pw', 'COMMAND', 'GET k']);
+    expect(r.front.engine.commandTable('fake')).toBeDefined();
+  });
+});
+
+describe('standalone relay: large requests', () => {
+  it('streams an allowed request larger than the session buffer to Redis as it arrives', async () => {
+    r = await rig({ engine: { limits: { sessionBufferBytes: 64 * 1024 } } });
+    const c = await r.connect();
+    const value = Buffer.alloc(1024 * 1024, 0x7a);
+    expect(await c.call('SET', 'big', value)).toBe('+OK\r\n');
+    const set = r.server.conns[0]!.received.find((a) => a[0] === 'SET')!;
+    expect(set[2]!.length).toBe(value.length);
+    expect(r.front.events.find((e) => e.command === 'set')).toMatchObject({ success: true, keys: ['big'] });
+  });
+
+  it('discards a denied large request without Redis seeing a byte of it, and answers after its end', async () => {
+    r = await rig({ roles: [READER], engine: { limits: { sessionBufferBytes: 64 * 1024 } } });
+    const c = await r.connect();
+    c.send(enc('SET', 'big', Buffer.alloc(1024 * 1024, 0x7a)), enc('GET', 'big'));
+    const [denied, got] = await c.take(2);
+    expect(denied).toMatch(/^-ERR xport: .*set/);
+    expect(got).toBe('$-1\r\n');
+    expect(r.server.commandsNamed('set')).toEqual([]);
+    // Judged on its head (name and key); the value never arrived whole and is redacted anyway.
+    expect(r.front.events.find((e) => e.command === 'set')).toMatchObject({ success: false, keys: ['big'], query: 'SET big ******' });
+  });
+
+  it('refuses AUTH too large to judge from its head', async () => {
+    r = await rig({ engine: { limits: { sessionBufferBytes: 64 * 1024 } } });
+    const c = await r.connect();
+    expect(await c.call('AUTH', 'alice', Buffer.alloc(200 * 1024, 0x70))).toMatch(/^-ERR xport: auth requests of more than 65536 bytes are not supported/);
+    expect(r.server.commandsNamed('auth')).toEqual(['AUTH alice pw']);
+  });
+});
+
+describe('standalone relay: MONITOR', () => {
+  it('passes every upstream byte through after MONITOR answers +OK', async () => {
+    r = await rig({ handler: memoryRedis({ override: (name) => (name === 'monitor' ? '+OK\r\n' : undefined) }) });
+    const c = await r.connect();
+    expect(await c.call('MONITOR')).toBe('+OK\r\n');
+    r.server.conns[0]!.write('+1700000000.000000 [0 127.0.0.1:1] "GET" "k"\r\n');
+    expect(await c.take(1)).toEqual(['+1700000000.000000 [0 127.0.0.1:1] "GET" "k"\r\n']);
   });
 });
 
