@@ -26,7 +26,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
 import type { Engine } from '../db/engine.js';
 import type { Session } from '../db/session.js';
-import { accessDenied, badParameter } from '../errors.js';
+import { badParameter } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { endClient } from './backpressure.js';
@@ -38,7 +38,7 @@ import { DEFAULT_PROCESS_BUFFER_BYTES, DEFAULT_SESSION_BUFFER_BYTES, InputBudget
 import { SessionRelay, type RelayCounters } from './relay.js';
 import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
 import { authCommand } from './reauth.js';
-import { checkNotExpired, CommandTableCache, retryRefused, serveSession, sessionCredentials, setUpConnection } from './session-setup.js';
+import { checkNotExpired, checkRoutedDb, CommandTableCache, retryRefused, serveSession, sessionCredentials, setUpConnection } from './session-setup.js';
 import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
@@ -257,13 +257,7 @@ export class RedisEngine implements Engine {
   async #prepare(session: Session, signal: AbortSignal): Promise<Prepared> {
     const db = session.database;
     checkNotExpired(session, this.#cfg.clock);
-    if (session.dbName !== undefined) {
-      try {
-        session.checker.checkDbName(session.dbName);
-      } catch (err) {
-        throw accessDenied(`access denied to db ${session.dbName}`, { cause: err });
-      }
-    }
+    checkRoutedDb(session, false);
     const creds = await sessionCredentials(this.#cfg.credentials, session, signal);
     // Decide whether this session reads the command table; concurrent first sessions wait for one.
     const claim = this.#tables.claim(db.name);

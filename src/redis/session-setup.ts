@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { credentialOptions, type CredentialProvider, type UpstreamCredentials } from '../db/credentials.js';
 import type { Session } from '../db/session.js';
-import { accessDenied, authRequired, connectionProblem, isXError } from '../errors.js';
+import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { emitAudit, sessionEvent } from './audit-event.js';
@@ -39,6 +39,25 @@ const PING = command(['PING']);
 export function checkNotExpired(session: Session, clock: Clock): void {
   if (session.expires.getTime() <= clock.now().getTime()) {
     throw authRequired('the session has expired', { hint: 'Log in again (xsh login) and reconnect.' });
+  }
+}
+
+/**
+ * checkRoutedDb checks the db number the session is routed to (if any) against the roles before
+ * anything is dialled; a cluster has only db 0, so onlyDb0 refuses any other with a hint.
+ */
+export function checkRoutedDb(session: Session, onlyDb0: boolean): void {
+  const dbName = session.dbName;
+  if (dbName === undefined) return;
+  if (onlyDb0 && dbName !== '0') {
+    throw badParameter(`database ${session.database.name} is a Redis Cluster, which has only db 0; cannot select db ${dbName}`, {
+      hint: 'Connect without a db name (or with 0).',
+    });
+  }
+  try {
+    session.checker.checkDbName(dbName);
+  } catch (err) {
+    throw accessDenied(`access denied to db ${dbName}`, { cause: err });
   }
 }
 

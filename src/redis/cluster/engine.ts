@@ -28,7 +28,7 @@ import type { RelayCounters } from '../relay.js';
 import { command, type ReplyFrame, type RequestParserOptions } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
 import { authCommand, CredentialsRefused, isWrongPass } from '../reauth.js';
-import { checkNotExpired, CommandTableCache, retryRefused, serveSession, sessionCredentials, setUpConnection } from '../session-setup.js';
+import { checkNotExpired, checkRoutedDb, CommandTableCache, retryRefused, serveSession, sessionCredentials, setUpConnection } from '../session-setup.js';
 import { connectUpstream, runSetup, type SecureContextCache } from '../upstream.js';
 import type { InputBudget } from '../input-budget.js';
 import { ClusterRelay } from './relay.js';
@@ -190,18 +190,7 @@ export class ClusterEngine {
   async #prepare(session: Session, signal: AbortSignal): Promise<Prepared> {
     const db = session.database;
     checkNotExpired(session, this.#cfg.clock);
-    if (session.dbName !== undefined) {
-      if (session.dbName !== '0') {
-        throw badParameter(`database ${db.name} is a Redis Cluster, which has only db 0; cannot select db ${session.dbName}`, {
-          hint: 'Connect without a db name (or with 0).',
-        });
-      }
-      try {
-        session.checker.checkDbName('0');
-      } catch (err) {
-        throw accessDenied('access denied to db 0', { cause: err });
-      }
-    }
+    checkRoutedDb(session, true);
     const creds = await sessionCredentials(this.#cfg.credentials, session, signal);
     const topology = this.#topologies.for(db);
 
