@@ -42,7 +42,8 @@ import { formatAuth, formatHello } from './audit-format.js';
 import { authEvent, commitAudit, emitAudit, execAbortEvent, EXECABORT_TEXT, queryEvent } from './audit-event.js';
 import { authProblem, checkHello } from './auth-guard.js';
 import { BUDGET, CLOSE_GRACE_MS, CLOSING, ClientPause, ClientWriter, endClient, HELD, TOO_MANY_PENDING, UPSTREAM_FULL, writeBatch, type PauseCounters } from './backpressure.js';
-import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from './commands.js';
+import { ClientReplyMode } from './client-reply.js';
+import type { CommandTable, ResolvedCommand } from './commands.js';
 import { displayName } from './display.js';
 import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
@@ -147,9 +148,7 @@ export class SessionRelay {
   #held: Request | undefined;
   #table: CommandTable;
   /** CLIENT REPLY state, as Redis keeps it for this connection. */
-  #replyOff = false;
-  #skipThis = false;
-  #skipNext = false;
+  readonly #replyMode = new ClientReplyMode();
   /** True while handling a request whose reply Redis will not send (OFF, or SKIP's target). */
   #silent = false;
   readonly #pause: ClientPause;
@@ -324,7 +323,7 @@ export class SessionRelay {
           req = parser.next();
           if (req === undefined) break;
         }
-        this.#silent = this.#replyOff || this.#skipThis;
+        this.#silent = this.#replyMode.silentNow();
         if (req.stream !== undefined) {
           // Counted by handleStreamed; its bytes follow in pumpStream.
           this.#handleStreamed(req);
@@ -334,8 +333,7 @@ export class SessionRelay {
           break;
         } else this.#o.counters.commands++;
         // Redis's SKIP applies to exactly one command: the one after CLIENT REPLY SKIP.
-        this.#skipThis = this.#skipNext;
-        this.#skipNext = false;
+        this.#replyMode.handled();
       }
     } catch (err) {
       if (err instanceof RespProtocolError) this.#protocolError(err);
@@ -477,15 +475,10 @@ export class SessionRelay {
       this.#expect(1);
       return true;
     }
-    const mode = req.args.length === 3 ? req.args[2]! : undefined;
-    if (mode === undefined) this.#localReply(errorReply("ERR wrong number of arguments for 'client|reply' command"));
-    else if (cstrEqualsIgnoreCase(mode, 'on')) {
-      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
-      this.#localReply(OK);
-    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
-    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
-      if (!this.#replyOff) this.#skipNext = true;
-    } else this.#localReply(errorReply('ERR syntax error'));
+    const reply = this.#replyMode.apply(req.args);
+    // ON answers its own +OK: this request is no longer silent.
+    this.#silent = this.#replyMode.silentNow();
+    if (reply !== undefined) this.#localReply(reply);
     return true;
   }
 
@@ -579,7 +572,8 @@ export class SessionRelay {
   #handleReset(req: Request): boolean {
     if (!this.#orderer.idle) return false;
     // RESET turns CLIENT REPLY back ON before it answers.
-    this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+    this.#replyMode.reset();
+    this.#silent = false;
     this.#auditCommand(req, 'reset', NO_KEYS, false, true);
     this.#send(req.raw);
     this.#orderer.frames((frame, emit) => {

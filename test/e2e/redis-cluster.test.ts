@@ -6,7 +6,7 @@
  * compared with direct access (ioredis Cluster over TLS). Destructive steps (slot migration, a
  * killed master) come last.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/auth/types.js';
@@ -18,7 +18,7 @@ import { keySlot } from '../../src/redis/cluster/slots.js';
 import { RedisEngine, type RedisEngineConfig } from '../../src/redis/engine.js';
 import { nullLogger } from '../../src/util/log.js';
 import { runProcess } from '../helpers/cli.js';
-import { ANY_DB, enc, rawConnect, role, sessionChecker, type Raw } from '../helpers/engine-front.js';
+import { ANY_DB, enc, rawConnect, role, sessionChecker } from '../helpers/engine-front.js';
 import { CLUSTER_PASSWORDS, startRedisCluster, type RedisClusterFixture } from '../helpers/redis-cluster.js';
 import { requireRedis } from '../helpers/redis-server.js';
 

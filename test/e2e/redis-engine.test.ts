@@ -3,7 +3,7 @@
  * a plain-TCP front on 127.0.0.1 hands each connection to engine.handle() with a session built
  * from real roles, and real clients (ioredis, redis-cli, raw sockets) talk through it.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

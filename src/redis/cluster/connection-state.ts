@@ -11,9 +11,10 @@ import type { Session } from '../../db/session.js';
 import { authEvent } from '../audit-event.js';
 import { formatAuth, formatHello } from '../audit-format.js';
 import { authProblem, checkHello } from '../auth-guard.js';
-import { cstrEqualsIgnoreCase, type CommandTable, type ResolvedCommand } from '../commands.js';
+import { ClientReplyMode } from '../client-reply.js';
+import type { CommandTable, ResolvedCommand } from '../commands.js';
 import { displayArg } from '../display.js';
-import { command, error as errorReply, OK, type Request } from '../resp/index.js';
+import { command, OK, type Request } from '../resp/index.js';
 import { arityError } from './local-answers.js';
 import type { NodeReply } from './merge.js';
 import type { ClusterRelayContext } from './relay-context.js';
@@ -47,9 +48,7 @@ export class ConnectionState {
   #resp3 = false;
   #table: CommandTable;
   /** CLIENT REPLY state: kept by the relay (the nodes never see the command), as Redis keeps it. */
-  #replyOff = false;
-  #skipThis = false;
-  #skipNext = false;
+  readonly #replyMode = new ClientReplyMode();
 
   constructor(
     readonly ctx: ClusterRelayContext,
@@ -70,13 +69,12 @@ export class ConnectionState {
 
   /** silentNow tells whether Redis would send no reply to the next request (CLIENT REPLY OFF or SKIP). */
   silentNow(): boolean {
-    return this.#replyOff || this.#skipThis;
+    return this.#replyMode.silentNow();
   }
 
   /** handled moves CLIENT REPLY SKIP on: it silences exactly one command, the one after it. */
   handled(): void {
-    this.#skipThis = this.#skipNext;
-    this.#skipNext = false;
+    this.#replyMode.handled();
   }
 
   /** denied answers an AUTH or HELLO refusal in the request's place (audited by the caller). */
@@ -166,7 +164,7 @@ export class ConnectionState {
   reset(req: Request): void {
     const ctx = this.ctx;
     // RESET turns CLIENT REPLY back ON before it answers.
-    this.#replyOff = this.#skipThis = this.#skipNext = false;
+    this.#replyMode.reset();
     ctx.replies.silent = false;
     ctx.audit(req, 'reset', NO_KEY_POSITIONS, false, true);
     // Fresh node connections are exactly what RESET promises: the injected credentials only,
@@ -210,11 +208,7 @@ export class ConnectionState {
     return true;
   }
 
-  /**
-   * clientReply applies CLIENT REPLY ON|OFF|SKIP in the relay, which makes every reply the client
-   * gets: ON answers +OK and ends OFF and SKIP, OFF and SKIP answer nothing, SKIP silences the
-   * next command only; other forms get Redis's own errors. Options compare as strcasecmp does.
-   */
+  /** clientReply applies CLIENT REPLY ON|OFF|SKIP in the relay, which makes every reply the client gets (client-reply.ts). */
   clientReply(req: Request, cmd: ResolvedCommand): boolean {
     const ctx = this.ctx;
     if (this.o.tx.inMulti) {
@@ -222,16 +216,10 @@ export class ConnectionState {
       return true;
     }
     ctx.audit(req, cmd.name, NO_KEY_POSITIONS, true, true);
-    const mode = req.args.length === 3 ? req.args[2]! : undefined;
-    if (mode === undefined) ctx.replies.local(errorReply("ERR wrong number of arguments for 'client|reply' command"));
-    else if (cstrEqualsIgnoreCase(mode, 'on')) {
-      this.#replyOff = this.#skipThis = this.#skipNext = false;
-      ctx.replies.silent = false;
-      ctx.replies.local(OK);
-    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
-    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
-      if (!this.#replyOff) this.#skipNext = true;
-    } else ctx.replies.local(errorReply('ERR syntax error'));
+    const reply = this.#replyMode.apply(req.args);
+    // ON answers its own +OK: this request is no longer silent.
+    ctx.replies.silent = this.#replyMode.silentNow();
+    if (reply !== undefined) ctx.replies.local(reply);
     return true;
   }
 }
