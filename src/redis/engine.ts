@@ -23,21 +23,23 @@
  */
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { credentialOptions, type CredentialProvider, type UpstreamCredentials } from '../db/credentials.js';
+import type { CredentialProvider, UpstreamCredentials } from '../db/credentials.js';
 import type { Engine } from '../db/engine.js';
-import type { Session, SessionAuditEvent } from '../db/session.js';
-import { accessDenied, authRequired, badParameter, connectionProblem, isXError } from '../errors.js';
+import type { Session } from '../db/session.js';
+import { badParameter } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { endClient } from './backpressure.js';
 import { ClusterEngine, type EngineSettings } from './cluster/engine.js';
-import { FALLBACK_COMMANDS, FALLBACK_SOURCE } from './command-fallback.js';
-import { CommandTable, parseCompactTable, serverVersion } from './commands.js';
+import { FALLBACK_COMMANDS } from './command-fallback.js';
+import { parseCompactTable, type CommandTable } from './commands.js';
+import { errorMessage, replyLine } from './display.js';
 import { DEFAULT_PROCESS_BUFFER_BYTES, DEFAULT_SESSION_BUFFER_BYTES, InputBudget } from './input-budget.js';
 import { SessionRelay, type RelayCounters } from './relay.js';
-import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyFrame, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
-import { decodeValue } from './resp/value.js';
-import { authCommand, CredentialsRefused, isWrongPass, keepAuthenticated } from './reauth.js';
-import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, runSetup, SecureContextCache } from './upstream.js';
+import { command, error as errorReply, STREAMED_MAX_HELD_ARGS, type ReplyScanner, type RequestParserOptions } from './resp/index.js';
+import { authCommand } from './reauth.js';
+import { checkNotExpired, checkRoutedDb, CommandTableCache, retryRefused, serveSession, sessionCredentials, setUpConnection } from './session-setup.js';
+import { connectUpstream, DEFAULT_CONNECT_TIMEOUT_MS, SecureContextCache } from './upstream.js';
 
 /** RedisEngineLimits bound what one client may make the engine hold. */
 export interface RedisEngineLimits extends Omit<RequestParserOptions, 'streamAbove'> {
@@ -130,12 +132,6 @@ export function builtinCommandTable(): CommandTable {
   return fallbackTable;
 }
 
-/** errorMessage is the one-line text of an error for the wire. */
-function errorMessage(err: unknown): string {
-  if (isXError(err) || err instanceof Error) return err.message;
-  return String(err);
-}
-
 /** Prepared is an upstream connection set up for a session. */
 interface Prepared {
   socket: TLSSocket;
@@ -154,10 +150,7 @@ export class RedisEngine implements Engine {
   readonly #cfg: ResolvedConfig;
   readonly #contexts = new SecureContextCache();
   /** Each database's command table, with the server version it was read from (when known). */
-  readonly #tables = new Map<string, { version: string | undefined; table: CommandTable }>();
-  readonly #loading = new Map<string, Promise<CommandTable | undefined>>();
-  /** Databases whose table could not be read for a reason other than authentication (warned once). */
-  readonly #warned = new Set<string>();
+  readonly #tables: CommandTableCache;
   readonly #counters: RelayCounters = { commands: 0, denied: 0, upstreamPauses: 0, clientPauses: 0 };
   readonly #cluster: ClusterEngine;
   #active = 0;
@@ -166,6 +159,7 @@ export class RedisEngine implements Engine {
   constructor(cfg: RedisEngineConfig) {
     this.#cfg = withDefaults(cfg);
     const c = this.#cfg;
+    this.#tables = new CommandTableCache(c.log);
     this.#cluster = new ClusterEngine({
       ...c,
       contexts: this.#contexts,
@@ -188,12 +182,12 @@ export class RedisEngine implements Engine {
 
   /** commandTable returns the command table cached for a database, if one was read from it. */
   commandTable(database: string): CommandTable | undefined {
-    return this.#tables.get(database)?.table;
+    return this.#tables.get(database);
   }
 
   /** commandTableVersion is the server (`redis 7.0.15`) the cached table of a database was read from, if known. */
   commandTableVersion(database: string): string | undefined {
-    return this.#tables.get(database)?.version;
+    return this.#tables.version(database);
   }
 
   /** secureContextsBuilt counts the TLS contexts built (each distinct credential builds one). */
@@ -210,7 +204,6 @@ export class RedisEngine implements Engine {
   async handle(client: Duplex, session: Session, signal: AbortSignal): Promise<void> {
     this.#active++;
     this.#sessions++;
-    const log = this.#cfg.log;
     // Hold the client's first bytes until the upstream is ready. A reset while we dial must not
     // become an unhandled 'error' event (the relay installs its own handler later).
     client.pause();
@@ -220,51 +213,36 @@ export class RedisEngine implements Engine {
         await this.#cluster.handle(client, session, signal);
         return;
       }
-      let prepared: Prepared;
-      try {
-        prepared = await this.#prepareRetryingRefused(session, signal);
-      } catch (err) {
-        this.#emit(session, { type: 'db.session.start', success: false, error: errorMessage(err) });
-        log.info('database session failed to start', { session: session.id, database: session.database.name, error: errorMessage(err) });
-        this.sendError(client, err);
-        return;
-      }
-      this.#emit(session, { type: 'db.session.start', success: true });
-      const relay = new SessionRelay({
+      const cfg = this.#cfg;
+      const database = session.database.name;
+      await serveSession<Prepared>({
         client,
-        upstream: prepared.socket,
-        scanner: prepared.scanner,
         session,
-        table: prepared.table,
-        redactValues: this.#cfg.redactValues,
-        parser: this.#cfg.parser,
-        maxPendingReplies: this.#cfg.maxPendingReplies,
-        resetReplay: prepared.resetReplay,
-        counters: this.#counters,
-        log,
-        tableWanted: () => !this.#tables.has(session.database.name),
-        onTable: (reply) => this.#parseTable(session.database.name, reply),
-        budget: this.#cfg.budget,
-        ...(prepared.creds.localAuth ? { localAuth: true } : {}),
-      });
-      const stopReauth = keepAuthenticated({
-        db: session.database,
-        dbUser: session.dbUser,
-        options: credentialOptions(session, signal),
-        credentials: this.#cfg.credentials,
-        first: prepared.creds,
-        apply: (auth, done) => relay.reauthenticate(auth, done),
-        clock: this.#cfg.clock,
-        log,
-        sessionId: session.id,
         signal,
+        credentials: cfg.credentials,
+        log: cfg.log,
+        clock: cfg.clock,
+        prepare: () => retryRefused(cfg.credentials, session, () => this.#prepare(session, signal)),
+        sendError: (c, err) => this.sendError(c, err),
+        relay: (prepared) =>
+          new SessionRelay({
+            client,
+            upstream: prepared.socket,
+            scanner: prepared.scanner,
+            session,
+            table: prepared.table,
+            redactValues: cfg.redactValues,
+            parser: cfg.parser,
+            maxPendingReplies: cfg.maxPendingReplies,
+            resetReplay: prepared.resetReplay,
+            counters: this.#counters,
+            log: cfg.log,
+            tableWanted: () => !this.#tables.has(database),
+            onTable: (reply) => this.#tables.parse(database, reply),
+            budget: cfg.budget,
+            ...(prepared.creds.localAuth ? { localAuth: true } : {}),
+          }),
       });
-      try {
-        await relay.run(signal);
-      } finally {
-        stopReauth();
-        this.#emit(session, { type: 'db.session.end', success: true });
-      }
     } finally {
       client.off('error', ignoreError);
       this.#active--;
@@ -276,176 +254,46 @@ export class RedisEngine implements Engine {
     if (client.destroyed || client.writableEnded) return;
     // The client may already be gone (EPIPE); that is no reason to crash.
     if (client.listenerCount('error') === 0) client.on('error', ignoreError);
-    client.end(errorReply(`ERR xport: ${errorMessage(err)}`));
     // A client that never reads must not keep the socket forever.
-    const t = setTimeout(() => client.destroy(), 5_000);
-    t.unref?.();
-    client.once('close', () => clearTimeout(t));
-  }
-
-  #emit(session: Session, ev: SessionAuditEvent): void {
-    try {
-      session.audit.emit(ev);
-    } catch (err) {
-      this.#cfg.log.warn('audit sink threw; event dropped', { session: session.id, error: errorMessage(err) });
-    }
-  }
-
-  /**
-   * prepareRetryingRefused is prepare, once more with fresh credentials when Redis refused the
-   * first ones (WRONGPASS: a key or managed-user password rotated since the provider cached it).
-   */
-  async #prepareRetryingRefused(session: Session, signal: AbortSignal): Promise<Prepared> {
-    try {
-      return await this.#prepare(session, signal);
-    } catch (err) {
-      if (!(err instanceof CredentialsRefused)) throw err;
-      this.#cfg.credentials.invalidate?.(session.database, session.dbUser);
-      try {
-        return await this.#prepare(session, signal);
-      } catch (again) {
-        throw again instanceof CredentialsRefused ? again.cause : again;
-      }
-    }
+    endClient(client, false, errorReply(`ERR xport: ${errorMessage(err)}`));
   }
 
   /** prepare opens, authenticates and sets up the upstream connection for a session. */
   async #prepare(session: Session, signal: AbortSignal): Promise<Prepared> {
     const db = session.database;
-    if (session.expires.getTime() <= this.#cfg.clock.now().getTime()) {
-      throw authRequired('the session has expired', { hint: 'Log in again (xsh login) and reconnect.' });
-    }
-    if (session.dbName !== undefined) {
-      try {
-        session.checker.checkDbName(session.dbName);
-      } catch (err) {
-        throw accessDenied(`access denied to db ${session.dbName}`, { cause: err });
-      }
-    }
-    let creds: UpstreamCredentials;
-    try {
-      creds = await this.#cfg.credentials.credentials(db, session.dbUser, credentialOptions(session, signal));
-    } catch (err) {
-      if (isXError(err)) throw err;
-      throw connectionProblem(`failed to get credentials for the target database: ${errorMessage(err)}`, { cause: err });
-    }
-
+    checkNotExpired(session, this.#cfg.clock);
+    checkRoutedDb(session, false);
+    const creds = await sessionCredentials(this.#cfg.credentials, session, signal);
     // Decide whether this session reads the command table; concurrent first sessions wait for one.
-    const cached = this.#tables.get(db.name);
-    let table = cached?.table;
-    let waitFor: Promise<CommandTable | undefined> | undefined;
-    let settle: ((t: CommandTable | undefined) => void) | undefined;
-    if (table === undefined) {
-      waitFor = this.#loading.get(db.name);
-      if (waitFor === undefined) {
-        const p = new Promise<CommandTable | undefined>((r) => (settle = r));
-        this.#loading.set(db.name, p);
-      }
-    }
+    const claim = this.#tables.claim(db.name);
+    let table = claim.cached?.table;
     let socket: TLSSocket | undefined;
-    let version: string | undefined;
     try {
       socket = await connectUpstream(db, creds, { contexts: this.#contexts, timeoutMs: this.#cfg.connectTimeoutMs, signal });
       // Until the relay takes over, an error (reset by the server) must not go unhandled.
       socket.on('error', ignoreError);
-      const steps: Array<{ kind: 'auth' | 'select' | 'version' | 'command' | 'ping'; cmd: Buffer }> = [];
       const resetReplay: Buffer[] = [];
-      if (creds.password !== undefined) {
-        const auth = authCommand(creds);
-        steps.push({ kind: 'auth', cmd: auth });
-        resetReplay.push(auth);
-      }
+      if (creds.password !== undefined) resetReplay.push(authCommand(creds));
+      const early = [];
       if (session.dbName !== undefined) {
         const select = command(['SELECT', session.dbName]);
-        steps.push({ kind: 'select', cmd: select });
+        early.push({ kind: 'select', cmd: select });
         resetReplay.push(select);
       }
-      // The server's name and version (HELLO without arguments changes nothing): a table is kept per
-      // database and version, so an upgraded server is described anew. Only once authenticated.
-      if (creds.password !== undefined) steps.push({ kind: 'version', cmd: HELLO });
-      if (settle !== undefined) steps.push({ kind: 'command', cmd: COMMAND });
-      // One round trip proves the server accepted our certificate before the client is told all is well.
-      if (steps.length === 0) steps.push({ kind: 'ping', cmd: command(['PING']) });
-      const setup = await runSetup(
-        socket,
-        steps.map((s) => s.cmd),
-        { timeoutMs: this.#cfg.connectTimeoutMs, signal },
-      );
-      for (let i = 0; i < steps.length; i++) {
-        const step = steps[i]!;
-        const reply = setup.replies[i]!;
-        if (step.kind === 'auth' && reply.isError) {
-          const denied = accessDenied(`failed to authenticate to the target database as "${creds.username ?? 'default'}": ${replyText(reply)}`, {
-            hint: 'Check the credentials configured for this database and db user.',
-          });
-          throw isWrongPass(reply.raw) ? new CredentialsRefused(denied.message, denied) : denied;
-        }
-        if (step.kind === 'select' && reply.isError) {
-          throw badParameter(`failed to select db ${session.dbName}: ${replyText(reply)}`);
-        }
-        if (step.kind === 'version') version = serverVersion(reply);
-        if (step.kind === 'command') table = this.#parseTable(db.name, reply, version);
-      }
-      let scanner = setup.scanner;
-      if (cached !== undefined && version !== undefined && cached.version !== version) {
-        // The server changed under the cached table (an upgrade, a restart with other modules): read it again, once.
-        const again = await runSetup(socket, [COMMAND], { timeoutMs: this.#cfg.connectTimeoutMs, signal });
-        scanner = again.scanner;
-        table = this.#parseTable(db.name, again.replies[0]!, version) ?? table;
-      }
-      settle?.(table);
-      if (table === undefined && waitFor !== undefined) table = await waitFor;
-      return { socket, scanner, table: table ?? builtinCommandTable(), resetReplay, creds };
+      const setup = await setUpConnection(socket, { creds, tables: this.#tables, claim, early, timeoutMs: this.#cfg.connectTimeoutMs, signal });
+      const selected = setup.replies.get('select');
+      if (selected?.isError) throw badParameter(`failed to select db ${session.dbName}: ${replyLine(selected.raw)}`);
+      table = setup.table;
+      claim.settle(table);
+      if (table === undefined && claim.waitFor !== undefined) table = await claim.waitFor;
+      return { socket, scanner: setup.scanner, table: table ?? builtinCommandTable(), resetReplay, creds };
     } catch (err) {
       socket?.destroy();
       throw err;
     } finally {
-      if (settle !== undefined) {
-        settle(table);
-        this.#loading.delete(db.name);
-      }
-    }
-  }
-
-  /**
-   * parseTable reads a COMMAND reply and caches it for the database; on failure the session uses
-   * the built-in table. A reply that only says the connection is not authenticated yet (NOAUTH)
-   * is expected — the relay reads the table after the client's AUTH — and is not worth a
-   * warning; any other failure is warned about once per database, never per session.
-   */
-  #parseTable(database: string, reply: ReplyFrame, version?: string): CommandTable | undefined {
-    if (reply.isError && /^[-!]NOAUTH\b/.test(reply.raw.toString('latin1', 0, 16))) {
-      this.#cfg.log.debug('the command table will be read after the client authenticates', { database });
-      return undefined;
-    }
-    try {
-      const table = CommandTable.parse(decodeValue(reply.raw));
-      if (table.size === 0) throw new Error('the server described no commands');
-      this.#tables.set(database, { version, table });
-      this.#warned.delete(database);
-      return table;
-    } catch (err) {
-      const log = this.#cfg.log;
-      const fields = { database, error: errorMessage(err) };
-      const message = `could not read the command table of the database; using the built-in table from ${FALLBACK_SOURCE}`;
-      if (this.#warned.has(database)) log.debug(message, fields);
-      else {
-        this.#warned.add(database);
-        log.warn(message, fields);
-      }
-      return undefined;
+      claim.settle(table);
     }
   }
 }
 
 function ignoreError(): void {}
-
-const HELLO = command(['HELLO']);
-const COMMAND = command(['COMMAND']);
-
-
-/** replyText is the text of an error reply without its CRLF (Redis's message, passed on as is). */
-function replyText(reply: ReplyFrame): string {
-  const s = reply.raw.toString('utf8');
-  return s.replace(/^[-!]/, '').replace(/\r\n$/, '').replace(/[\r\n]+/g, ' ');
-}

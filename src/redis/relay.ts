@@ -38,13 +38,17 @@
 import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
-import { formatAuth, formatHello, formatQuery } from './audit-format.js';
-import { auditRefusal, commitAudit, emitAudit, queryEvent } from './audit-event.js';
-import { cstrEqualsIgnoreCase, keyPositions, type CommandTable, type ResolvedCommand } from './commands.js';
+import { formatAuth, formatHello } from './audit-format.js';
+import { auditRefusal, authEvent, commitAudit, emitAudit, execAbortEvent, EXECABORT_TEXT, queryEvent } from './audit-event.js';
+import { authProblem, checkHello } from './auth-guard.js';
+import { BUDGET, CLOSE_GRACE_MS, CLOSING, ClientPause, ClientWriter, endClient, HELD, TOO_MANY_PENDING, UPSTREAM_FULL, writeBatch, type PauseCounters } from './backpressure.js';
+import { ClientReplyMode } from './client-reply.js';
+import type { CommandTable, ResolvedCommand } from './commands.js';
+import { displayName } from './display.js';
 import type { InputBudget } from './input-budget.js';
 import { PubSubState, PUBSUB_COMMANDS } from './pubsub.js';
 import { ReplyOrderer, type FrameHandler } from './reply-orderer.js';
-import { displayArg, displayName, judgeCommand } from './verdict.js';
+import { judgeCommand } from './verdict.js';
 import {
   coalesceSlices,
   command,
@@ -57,14 +61,10 @@ import {
   type RequestParserOptions,
 } from './resp/index.js';
 
-/** RelayCounters are engine-wide counters the relay increments. */
-export interface RelayCounters {
+/** RelayCounters are engine-wide counters the relays increment. */
+export interface RelayCounters extends PauseCounters {
   commands: number;
   denied: number;
-  /** Times the upstream socket was paused because the client was not reading. */
-  upstreamPauses: number;
-  /** Times the client socket was paused (upstream full, too many pending replies, a held request). */
-  clientPauses: number;
 }
 
 /** RelayOptions is everything one relay needs. */
@@ -95,12 +95,6 @@ export interface RelayOptions {
   localAuth?: boolean;
 }
 
-// Reasons the client is paused (bits).
-const UPSTREAM_FULL = 1;
-const TOO_MANY_PENDING = 2;
-const HELD = 4;
-const CLOSING = 8;
-const BUDGET = 16;
 /** How often a session paused by the process budget re-counts what it holds. */
 const BUDGET_RECOUNT_MS = 50;
 
@@ -122,29 +116,12 @@ const EMPTY = Buffer.alloc(0);
 const PLUS = 0x2b;
 const PERCENT = 0x25;
 const STAR = 0x2a;
-/** Above this a batch is written with cork/uncork rather than copied into one buffer. */
-const CONCAT_LIMIT = 64 * 1024;
-/** How long a closing session waits for replies still in flight. */
-const CLOSE_GRACE_MS = 5_000;
 
 const DISCARD = command(['DISCARD']);
 const OK = Buffer.from('+OK\r\n');
 const COMMAND = command(['COMMAND']);
-const EXECABORT = errorReply('EXECABORT Transaction discarded because of previous errors.');
+const EXECABORT = errorReply(EXECABORT_TEXT);
 const NO_KEYS: readonly number[] = Object.freeze([]);
-
-/** writeBatch writes buffers as one write (one buffer or a copy) or one corked writev; returns write()'s verdict. */
-function writeBatch(stream: Duplex, bufs: readonly Buffer[]): boolean {
-  if (bufs.length === 1) return stream.write(bufs[0]!);
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  if (total <= CONCAT_LIMIT) return stream.write(Buffer.concat(bufs as Buffer[], total));
-  stream.cork();
-  let ok = true;
-  for (const b of bufs) ok = stream.write(b);
-  stream.uncork();
-  return ok;
-}
 
 /** isAuth tells whether an encoded command is an AUTH (the engine's setup AUTH is always `*2`/`*3` then `$4 AUTH`). */
 function isAuth(cmd: Buffer): boolean {
@@ -171,13 +148,11 @@ export class SessionRelay {
   #held: Request | undefined;
   #table: CommandTable;
   /** CLIENT REPLY state, as Redis keeps it for this connection. */
-  #replyOff = false;
-  #skipThis = false;
-  #skipNext = false;
+  readonly #replyMode = new ClientReplyMode();
   /** True while handling a request whose reply Redis will not send (OFF, or SKIP's target). */
   #silent = false;
-  #clientPause = 0;
-  #upstreamPaused = false;
+  readonly #pause: ClientPause;
+  readonly #writer: ClientWriter;
   #waitingUpstreamDrain = false;
   #clientEnded = false;
   #quitSent = false;
@@ -211,6 +186,15 @@ export class SessionRelay {
     this.#parser = new RequestParser(opts.parser);
     this.#table = opts.table;
     this.#orderer = new ReplyOrderer({ scanner: opts.scanner });
+    this.#pause = new ClientPause(opts.client, opts.counters);
+    this.#writer = new ClientWriter(
+      opts.client,
+      opts.counters,
+      () => this.#upstream.pause(),
+      () => {
+        if (!this.#finished) this.#upstream.resume();
+      },
+    );
   }
 
   /** resp3 tells whether the client negotiated RESP3 (HELLO 3). */
@@ -220,7 +204,7 @@ export class SessionRelay {
 
   /** upstreamPaused tells whether reading from Redis is paused because the client is not reading. */
   get upstreamPaused(): boolean {
-    return this.#upstreamPaused;
+    return this.#writer.upstreamPaused;
   }
 
   /** run serves the session until either side closes or signal aborts. */
@@ -278,7 +262,7 @@ export class SessionRelay {
           if (!this.#finished && !this.#closing) this.#drainRequests();
         });
       }
-      if ((this.#clientPause & BUDGET) === 0) {
+      if (!this.#pause.has(BUDGET)) {
         this.#pauseClient(BUDGET);
         budget.waitBelow(this.#onBudget);
       }
@@ -339,7 +323,7 @@ export class SessionRelay {
           req = parser.next();
           if (req === undefined) break;
         }
-        this.#silent = this.#replyOff || this.#skipThis;
+        this.#silent = this.#replyMode.silentNow();
         if (req.stream !== undefined) {
           // Counted by handleStreamed; its bytes follow in pumpStream.
           this.#handleStreamed(req);
@@ -349,8 +333,7 @@ export class SessionRelay {
           break;
         } else this.#o.counters.commands++;
         // Redis's SKIP applies to exactly one command: the one after CLIENT REPLY SKIP.
-        this.#skipThis = this.#skipNext;
-        this.#skipNext = false;
+        this.#replyMode.handled();
       }
     } catch (err) {
       if (err instanceof RespProtocolError) this.#protocolError(err);
@@ -492,15 +475,10 @@ export class SessionRelay {
       this.#expect(1);
       return true;
     }
-    const mode = req.args.length === 3 ? req.args[2]! : undefined;
-    if (mode === undefined) this.#localReply(errorReply("ERR wrong number of arguments for 'client|reply' command"));
-    else if (cstrEqualsIgnoreCase(mode, 'on')) {
-      this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
-      this.#localReply(OK);
-    } else if (cstrEqualsIgnoreCase(mode, 'off')) this.#replyOff = true;
-    else if (cstrEqualsIgnoreCase(mode, 'skip')) {
-      if (!this.#replyOff) this.#skipNext = true;
-    } else this.#localReply(errorReply('ERR syntax error'));
+    const reply = this.#replyMode.apply(req.args);
+    // ON answers its own +OK: this request is no longer silent.
+    this.#silent = this.#replyMode.silentNow();
+    if (reply !== undefined) this.#localReply(reply);
     return true;
   }
 
@@ -534,40 +512,14 @@ export class SessionRelay {
   }
 
   #handleAuth(req: Request): void {
-    const args = req.args;
-    const text = formatAuth(args);
-    let problem: string | undefined;
-    if (args.length < 2) problem = "wrong number of arguments for 'auth' command";
-    else if (args.length > 3) problem = 'syntax error';
-    else if (args.length === 2) {
-      if (this.#session.dbUser !== 'default') {
-        // Say how: AUTH with the routed user's name (or reconnect routed to default).
-        problem = `failed to authenticate as the default user. Please provide the db username when connecting to Redis: this session is routed to db user "${this.#session.dbUser}"; send AUTH ${this.#session.dbUser} <password>`;
-      }
-    } else problem = this.#checkAuthUser(args[1]!);
-    this.#finishAuth(req, 'auth', text, problem, true);
+    this.#finishAuth(req, 'auth', formatAuth(req.args), authProblem(this.#session, req.args), true);
   }
 
   #handleHello(req: Request): void {
     const args = req.args;
     const text = formatHello(args, this.#o.redactValues);
-    let problem: string | undefined;
-    if (this.#inMulti) problem = 'hello is not supported inside MULTI';
-    let authenticates = false;
-    for (let i = 2; problem === undefined && i < args.length; ) {
-      // Redis compares HELLO's options as C strings (`AUTH\0` is AUTH): so must the check.
-      const opt = args[i]!;
-      if (cstrEqualsIgnoreCase(opt, 'auth')) {
-        if (i + 2 >= args.length) problem = 'syntax error';
-        else problem = this.#checkAuthUser(args[i + 1]!);
-        authenticates = true;
-        i += 3;
-      } else if (cstrEqualsIgnoreCase(opt, 'setname')) {
-        i += 2;
-      } else {
-        i++; // Redis answers unknown options with its own syntax error
-      }
-    }
+    const { problem, authAt } = checkHello(this.#session, args, this.#inMulti);
+    const authenticates = authAt >= 0;
     this.#finishAuth(req, 'hello', text, problem, authenticates, (t) => {
       // The reply's type says which protocol is now in force: a map in RESP3, an array in RESP2.
       if (t === PERCENT) this.#resp3 = true;
@@ -577,29 +529,9 @@ export class SessionRelay {
     });
   }
 
-  /** checkAuthUser returns why `AUTH <user> …` must be refused, if it must. */
-  #checkAuthUser(userArg: Buffer): string | undefined {
-    const user = userArg.toString('utf8');
-    // Byte for byte, as Redis looks users up: a lossy decoding must not make two names one.
-    let ok = userArg.equals(Buffer.from(this.#session.dbUser, 'utf8'));
-    if (ok) {
-      try {
-        this.#session.checker.checkDbUser(user);
-      } catch {
-        ok = false;
-      }
-    }
-    // Say how to get a session routed to that user: the route is chosen when connecting, not by AUTH.
-    return ok
-      ? undefined
-      : `failed to authenticate as ${displayArg(userArg)} user. Please provide a correct db username when connecting to Redis: ` +
-          `this session is routed to db user "${this.#session.dbUser}"; reconnect with xsh db connect ${this.#session.database.name} --db-user=${displayArg(userArg)}`;
-  }
-
-  #finishAuth(req: Request, name: string, text: string, problem: string | undefined, authenticates: boolean, onType?: (t: number) => void): void {
-    const ev: SessionAuditEvent = { type: 'db.session.query', success: problem === undefined, command: name, keys: [], query: text };
+  #finishAuth(req: Request, name: 'auth' | 'hello', text: string, problem: string | undefined, authenticates: boolean, onType?: (t: number) => void): void {
+    const ev = authEvent(name, text, problem);
     if (problem !== undefined) {
-      ev.error = problem;
       this.#emitAudit(ev);
       this.#o.counters.denied++;
       if (this.#inMulti) this.#dirty = true;
@@ -640,7 +572,8 @@ export class SessionRelay {
   #handleReset(req: Request): boolean {
     if (!this.#orderer.idle) return false;
     // RESET turns CLIENT REPLY back ON before it answers.
-    this.#replyOff = this.#skipThis = this.#skipNext = this.#silent = false;
+    this.#replyMode.reset();
+    this.#silent = false;
     this.#auditCommand(req, 'reset', NO_KEYS, false, true);
     this.#send(req.raw);
     this.#orderer.frames((frame, emit) => {
@@ -696,15 +629,7 @@ export class SessionRelay {
   #abortExec(req: Request, cmd: ResolvedCommand): boolean {
     if (!this.#orderer.idle) return false;
     this.#inMulti = this.#dirty = false;
-    const ev: SessionAuditEvent = {
-      type: 'db.session.query',
-      success: false,
-      error: 'EXECABORT Transaction discarded because of previous errors.',
-      command: cmd.name,
-      keys: [],
-      query: formatQuery(req.args, NO_KEYS, this.#o.redactValues),
-    };
-    this.#emitAudit(ev);
+    this.#emitAudit(execAbortEvent(req.args, cmd.name, this.#o.redactValues));
     // Redis never saw the denied command, so it would run the rest: discard the transaction instead.
     this.#send(DISCARD);
     if (this.#silent) {
@@ -791,13 +716,15 @@ export class SessionRelay {
     if (!ok && !this.#waitingUpstreamDrain) {
       this.#waitingUpstreamDrain = true;
       this.#pauseClient(UPSTREAM_FULL);
-      this.#upstream.once('drain', () => {
-        this.#waitingUpstreamDrain = false;
-        this.#unpauseClient(UPSTREAM_FULL);
-        this.#account();
-      });
+      this.#upstream.once('drain', this.#onUpstreamDrain);
     }
   }
+
+  readonly #onUpstreamDrain = (): void => {
+    this.#waitingUpstreamDrain = false;
+    this.#unpauseClient(UPSTREAM_FULL);
+    this.#account();
+  };
 
   #protocolError(err: RespProtocolError): void {
     this.#o.log.debug('client sent invalid RESP; closing the session', { session: this.#session.id, error: err.message });
@@ -831,20 +758,12 @@ export class SessionRelay {
   }
 
   #pauseClient(reason: number): void {
-    if (this.#clientPause === 0) {
-      this.#client.pause();
-      this.#o.counters.clientPauses++;
-    }
-    this.#clientPause |= reason;
+    this.#pause.pause(reason);
   }
 
   #unpauseClient(reason: number): void {
-    if ((this.#clientPause & reason) === 0) return;
-    this.#clientPause &= ~reason;
-    if (this.#clientPause !== 0 || this.#finished) return;
-    this.#client.resume();
     // Requests may be waiting in the parser already.
-    this.#drainRequests();
+    if (this.#pause.unpause(reason, this.#finished)) this.#drainRequests();
   }
 
   // ─── Reply path ────────────────────────────────────────────────────────────────────────────
@@ -873,7 +792,7 @@ export class SessionRelay {
       return;
     }
     if (this.#closing) return;
-    if (this.#clientPause & TOO_MANY_PENDING && orderer.pendingReplies <= this.#o.maxPendingReplies >> 1) this.#unpauseClient(TOO_MANY_PENDING);
+    if (this.#pause.has(TOO_MANY_PENDING) && orderer.pendingReplies <= this.#o.maxPendingReplies >> 1) this.#unpauseClient(TOO_MANY_PENDING);
     if (this.#held !== undefined && orderer.idle) this.#unpauseClient(HELD);
     if (this.#clientEnded && orderer.pendingReplies === 0 && this.#held === undefined) this.#finish(false);
   }
@@ -884,17 +803,7 @@ export class SessionRelay {
   }
 
   #writeClient(bufs: readonly Buffer[]): void {
-    const client = this.#client;
-    if (client.destroyed || client.writableEnded) return;
-    if (!writeBatch(client, bufs) && !this.#upstreamPaused) {
-      this.#upstreamPaused = true;
-      this.#upstream.pause();
-      this.#o.counters.upstreamPauses++;
-      client.once('drain', () => {
-        this.#upstreamPaused = false;
-        if (!this.#finished) this.#upstream.resume();
-      });
-    }
+    this.#writer.write(bufs);
   }
 
   // ─── Lifecycle ─────────────────────────────────────────────────────────────────────────────
@@ -962,15 +871,7 @@ export class SessionRelay {
     this.#upstream.destroy();
     const client = this.#client;
     client.off('data', this.#onClientData);
-    if (hard || client.destroyed) {
-      client.destroy();
-    } else {
-      client.end();
-      // A client that never reads would keep end() from completing; do not wait for it forever.
-      const t = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
-      t.unref?.();
-      client.once('close', () => clearTimeout(t));
-    }
+    endClient(client, hard);
     if (client.destroyed) this.#resolve?.();
   }
 }

@@ -10,10 +10,11 @@
  *  - every argument that selects a database is checked against the roles' db_names, read the
  *    way Redis reads it (`COPY … DB 0 DB 5` copies to db 5: the last option wins).
  *
- * Pure: imports db/session types and redis/commands only.
+ * Pure: imports db/session types, redis/commands and redis/display only.
  */
 import type { SessionChecker } from '../db/session.js';
 import { cstrEqualsIgnoreCase, keyPositions, parseRedisInteger, type CommandTable, type ResolvedCommand } from './commands.js';
+import { displayArg, displayName } from './display.js';
 
 /** Verdict is the answer for one request. */
 export interface Verdict {
@@ -28,18 +29,6 @@ export interface Verdict {
 
 /** Shared by every command that selects no db, so the common case allocates nothing. */
 const NO_DB: readonly Buffer[] = Object.freeze([]);
-
-/** displayName renders a resolved command name for an error line: name characters only, at most 64. */
-export function displayName(name: string): string {
-  const clean = name.replace(/[^a-z0-9._|:-]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
-}
-
-/** displayArg renders a client-supplied argument (a db number, a user name) for an error line. */
-export function displayArg(arg: Buffer): string {
-  const s = arg.toString('utf8', 0, Math.min(arg.length, 64)).replace(/[\x00-\x1f\x7f]/g, '?');
-  return arg.length > 64 ? `${s}...` : s;
-}
 
 /**
  * judgeCommand resolves and judges one request. name is the parser's lower-case name, args the

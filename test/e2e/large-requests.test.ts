@@ -11,40 +11,23 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessChecker } from '../../src/auth/rbac.js';
-import type { Role, RoleConditions } from '../../src/auth/types.js';
+import type { Role } from '../../src/auth/types.js';
 import type { CredentialProvider, UpstreamCredentials } from '../../src/db/credentials.js';
 import type { DatabaseSpec } from '../../src/db/database.js';
-import type { Session, SessionAuditEvent, SessionChecker } from '../../src/db/session.js';
+import type { Session, SessionAuditEvent } from '../../src/db/session.js';
 import { RedisEngine, type RedisEngineLimits } from '../../src/redis/engine.js';
 import { ReplyScanner } from '../../src/redis/resp/index.js';
 import { nullLogger } from '../../src/util/log.js';
+import { ANY_DB, enc, role, sessionChecker } from '../helpers/engine-front.js';
 import { hasRedis } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 
 const ACL = ['user alice on >alice-pw ~* &* +@all', 'user default off'];
 const MiB = 1024 * 1024;
 
-const role = (name: string, allow: RoleConditions, deny?: RoleConditions): Role => ({
-  kind: 'role',
-  version: 'v1',
-  metadata: { name },
-  spec: { allow, deny },
-});
-const ANY = { '*': '*' };
+const ANY = ANY_DB;
 const FULL = role('full', { db_labels: ANY, db_users: ['alice'], db_names: ['0'] });
 const READER = role('reader', { db_labels: ANY, db_users: ['alice'], db_names: ['0'], redis_commands: ['+@read'] });
-
-function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
-  const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels };
-  const scoped = ac.scopeTo(ref, dbUser);
-  return {
-    checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),
-    checkDbName: (n) => ac.checkDatabaseAccess(ref, dbUser, n),
-    commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
-  };
-}
 
 /** Credentials: a db_client certificate (CN alice) and alice's password, as the agent would get them. */
 class Credentials implements CredentialProvider {
@@ -62,15 +45,6 @@ class Credentials implements CredentialProvider {
     return this.#cached;
   }
 }
-
-const enc = (...args: (string | Buffer)[]) =>
-  Buffer.concat([
-    Buffer.from(`*${args.length}\r\n`),
-    ...args.flatMap((a) => {
-      const body = typeof a === 'string' ? Buffer.from(a) : a;
-      return [Buffer.from(`$${body.length}\r\n`), body, Buffer.from('\r\n')];
-    }),
-  ]);
 
 /** Conn is a client socket that keeps every byte received and parses reply frames. */
 class Conn {

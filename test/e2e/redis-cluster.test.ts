@@ -6,40 +6,27 @@
  * compared with direct access (ioredis Cluster over TLS). Destructive steps (slot migration, a
  * killed master) come last.
  */
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessChecker } from '../../src/auth/rbac.js';
-import type { Role, RoleConditions } from '../../src/auth/types.js';
+import type { Role } from '../../src/auth/types.js';
 import type { CredentialProvider, UpstreamCredentials } from '../../src/db/credentials.js';
 import type { DatabaseSpec } from '../../src/db/database.js';
-import type { Session, SessionAuditEvent, SessionChecker } from '../../src/db/session.js';
+import type { Session, SessionAuditEvent } from '../../src/db/session.js';
 import { UNSUPPORTED_IN_CLUSTER } from '../../src/redis/cluster/rules.js';
 import { keySlot } from '../../src/redis/cluster/slots.js';
 import { RedisEngine, type RedisEngineConfig } from '../../src/redis/engine.js';
-import { ReplyScanner } from '../../src/redis/resp/index.js';
 import { nullLogger } from '../../src/util/log.js';
 import { runProcess } from '../helpers/cli.js';
+import { ANY_DB, enc, rawConnect, role, sessionChecker } from '../helpers/engine-front.js';
 import { CLUSTER_PASSWORDS, startRedisCluster, type RedisClusterFixture } from '../helpers/redis-cluster.js';
 import { requireRedis } from '../helpers/redis-server.js';
 
 // ─── Roles and sessions ─────────────────────────────────────────────────────────────────────
 
-const role = (name: string, allow: RoleConditions, deny?: RoleConditions): Role => ({ kind: 'role', version: 'v1', metadata: { name }, spec: { allow, deny } });
-const ANY = { '*': '*' };
+const ANY = ANY_DB;
 const FULL = role('full', { db_labels: ANY, db_users: ['alice', 'bob', 'default'], db_names: ['0'] });
 const READER = role('reader', { db_labels: ANY, db_users: ['alice'], db_names: ['0'], redis_commands: ['+@read', '+@connection'] });
-
-function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
-  const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels, mode: db.mode };
-  const scoped = ac.scopeTo(ref, dbUser);
-  return {
-    checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),
-    checkDbName: (n) => ac.checkDatabaseAccess(ref, dbUser, n),
-    commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
-  };
-}
 
 /** ClusterCredentials issues db_client certificates (CN = db user) and, when told, injects the password. */
 class ClusterCredentials implements CredentialProvider {
@@ -74,57 +61,9 @@ interface Front {
 
 // ─── Raw RESP helpers ───────────────────────────────────────────────────────────────────────
 
-const enc = (...args: (string | Buffer)[]) =>
-  Buffer.concat([
-    Buffer.from(`*${args.length}\r\n`),
-    ...args.flatMap((a) => {
-      const body = typeof a === 'string' ? Buffer.from(a) : a;
-      return [Buffer.from(`$${body.length}\r\n`), body, Buffer.from('\r\n')];
-    }),
-  ]);
-
 const bulkText = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 
-/** Raw is a socket that collects complete reply frames. */
-class Raw {
-  readonly frames: string[] = [];
-  readonly #scanner = new ReplyScanner();
-  readonly closed: Promise<void>;
-  constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.#scanner.push(d);
-      for (let f = this.#scanner.next(); f; f = this.#scanner.next()) this.frames.push(f.raw.toString('latin1'));
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((r) => socket.once('close', () => r()));
-  }
-  send(...cmds: Buffer[]): void {
-    this.socket.write(Buffer.concat(cmds));
-  }
-  /** take waits until n frames have arrived and removes and returns the first n. */
-  async take(n: number, timeoutMs = 10_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < n) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} frames; got ${JSON.stringify(this.frames)}`);
-      await sleep(10);
-    }
-    return this.frames.splice(0, n);
-  }
-  /** cmd sends one command and returns its reply. */
-  async cmd(...args: (string | Buffer)[]): Promise<string> {
-    this.send(enc(...args));
-    return (await this.take(1))[0]!;
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-async function rawFront(port: number): Promise<Raw> {
-  const s = netConnect(port, '127.0.0.1');
-  await new Promise((r, j) => s.once('connect', r).once('error', j));
-  return new Raw(s);
-}
+const rawFront = rawConnect;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -301,7 +240,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const via = await rawFront(front.port);
     const r = ioredis(front.port);
     await r.connect();
-    expect(await via.cmd('FLUSHALL')).toBe('+OK\r\n');
+    expect(await via.call('FLUSHALL')).toBe('+OK\r\n');
     const masters = direct.nodes('master');
     expect((await Promise.all(masters.map((m) => m.dbsize()))).every((n) => n === 0)).toBe(true);
     const keys = keysPerShard(shardRanges, 'fan', 3).flat();
@@ -311,7 +250,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     expect(sizes.filter((n) => n > 0)).toHaveLength(3);
     const total = sizes.reduce((a, b) => a + b, 0);
     expect(total).toBe(keys.length + 1);
-    expect(await via.cmd('DBSIZE')).toBe(`:${total}\r\n`);
+    expect(await via.call('DBSIZE')).toBe(`:${total}\r\n`);
     expect((await r.keys('fan:*')).sort()).toEqual([...keys, 'fan:ttl'].sort());
     expect(await r.keys('nothing:*')).toEqual([]);
     const keyspace = await r.info('keyspace');
@@ -323,12 +262,12 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const clients = Number(/connected_clients:(\d+)/.exec(info)![1]);
     expect(clients).toBeGreaterThanOrEqual(3); // at least this session's connection to each master
     for (let i = 0; i < 5; i++) expect([...keys, 'fan:ttl']).toContain(await r.randomkey());
-    expect(await via.cmd('FLUSHDB')).toBe('+OK\r\n');
-    expect(await via.cmd('DBSIZE')).toBe(':0\r\n');
-    expect(await via.cmd('RANDOMKEY')).toBe('$-1\r\n');
+    expect(await via.call('FLUSHDB')).toBe('+OK\r\n');
+    expect(await via.call('DBSIZE')).toBe(':0\r\n');
+    expect(await via.call('RANDOMKEY')).toBe('$-1\r\n');
     expect((await Promise.all(masters.map((m) => m.dbsize()))).every((n) => n === 0)).toBe(true);
-    expect(await via.cmd('PING')).toBe('+PONG\r\n');
-    expect(await via.cmd('ECHO', 'hi')).toBe('$2\r\nhi\r\n');
+    expect(await via.call('PING')).toBe('+PONG\r\n');
+    expect(await via.call('ECHO', 'hi')).toBe('$2\r\nhi\r\n');
     via.close();
     await r.quit();
     // One audited event per client command, fan-outs included.
@@ -363,24 +302,24 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const perShard = keysPerShard(shardRanges, 'multi', 3);
     // Interleave shards so that neighbours in the client's order live on different masters.
     const keys = [0, 1, 2].flatMap((i) => perShard.map((ks) => ks[i]!));
-    expect(await via.cmd('MSET', ...keys.flatMap((k) => [k, `v:${k}`]))).toBe('+OK\r\n');
+    expect(await via.call('MSET', ...keys.flatMap((k) => [k, `v:${k}`]))).toBe('+OK\r\n');
     for (const k of keys) expect(await direct.get(k)).toBe(`v:${k}`);
     const asked = [keys[4]!, 'multi:missing', keys[0]!, keys[8]!, keys[4]!, keys[3]!];
-    expect(await via.cmd('MGET', ...asked)).toBe(
+    expect(await via.call('MGET', ...asked)).toBe(
       `*${asked.length}\r\n` + asked.map((k) => (k === 'multi:missing' ? '$-1\r\n' : bulkText(`v:${k}`))).join(''),
     );
-    expect(await via.cmd('EXISTS', keys[0]!, keys[0]!, keys[1]!, 'multi:missing')).toBe(':3\r\n');
-    expect(await via.cmd('TOUCH', ...keys, 'multi:missing')).toBe(`:${keys.length}\r\n`);
-    expect(await via.cmd('DEL', keys[0]!, keys[1]!, 'multi:missing')).toBe(':2\r\n');
-    expect(await via.cmd('UNLINK', keys[2]!, keys[3]!, keys[2]!)).toBe(':2\r\n');
-    expect(await via.cmd('EXISTS', ...keys)).toBe(`:${keys.length - 4}\r\n`);
+    expect(await via.call('EXISTS', keys[0]!, keys[0]!, keys[1]!, 'multi:missing')).toBe(':3\r\n');
+    expect(await via.call('TOUCH', ...keys, 'multi:missing')).toBe(`:${keys.length}\r\n`);
+    expect(await via.call('DEL', keys[0]!, keys[1]!, 'multi:missing')).toBe(':2\r\n');
+    expect(await via.call('UNLINK', keys[2]!, keys[3]!, keys[2]!)).toBe(':2\r\n');
+    expect(await via.call('EXISTS', ...keys)).toBe(`:${keys.length - 4}\r\n`);
     // RESP3: nulls inside the merged array stay RESP3 nulls.
     via.send(enc('HELLO', '3'));
     await via.take(1);
-    expect(await via.cmd('MGET', keys[0]!, keys[5]!)).toBe(`*2\r\n_\r\n${bulkText(`v:${keys[5]}`)}`);
+    expect(await via.call('MGET', keys[0]!, keys[5]!)).toBe(`*2\r\n_\r\n${bulkText(`v:${keys[5]}`)}`);
     // Malformed calls get Redis's own errors.
-    expect(await via.cmd('MSET', keys[0]!)).toBe("-ERR wrong number of arguments for 'mset' command\r\n");
-    expect(await via.cmd('MGET')).toBe("-ERR wrong number of arguments for 'mget' command\r\n");
+    expect(await via.call('MSET', keys[0]!)).toBe("-ERR wrong number of arguments for 'mset' command\r\n");
+    expect(await via.call('MGET')).toBe("-ERR wrong number of arguments for 'mget' command\r\n");
     via.close();
     const mget = front.events.filter((e) => e.command === 'mget');
     expect(mget[0]).toMatchObject({ success: true, keys: asked });
@@ -432,16 +371,16 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
   it('presents a single virtual node for the read-only CLUSTER commands and computes KEYSLOT', async () => {
     const front = await startFront();
     const via = await rawFront(front.port);
-    expect(await via.cmd('CLUSTER', 'KEYSLOT', '{user1000}.following')).toBe(`:${keySlot('user1000')}\r\n`);
-    expect(await via.cmd('CLUSTER', 'KEYSLOT', 'foo')).toBe(':12182\r\n');
-    const info = await via.cmd('CLUSTER', 'INFO');
+    expect(await via.call('CLUSTER', 'KEYSLOT', '{user1000}.following')).toBe(`:${keySlot('user1000')}\r\n`);
+    expect(await via.call('CLUSTER', 'KEYSLOT', 'foo')).toBe(':12182\r\n');
+    const info = await via.call('CLUSTER', 'INFO');
     expect(info).toContain('cluster_state:ok');
     expect(info).toContain('cluster_known_nodes:1');
-    const id = (await via.cmd('CLUSTER', 'MYID')).split('\r\n')[1]!;
+    const id = (await via.call('CLUSTER', 'MYID')).split('\r\n')[1]!;
     expect(id).toMatch(/^[0-9a-f]{40}$/);
-    expect(await via.cmd('CLUSTER', 'SLOTS')).toBe(`*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$1\r\n?\r\n:0\r\n$40\r\n${id}\r\n*0\r\n`);
-    expect(await via.cmd('CLUSTER', 'NODES')).toBe(bulkText(`${id} :0@0 myself,master - 0 0 1 connected 0-16383\n`));
-    const shards = await via.cmd('CLUSTER', 'SHARDS');
+    expect(await via.call('CLUSTER', 'SLOTS')).toBe(`*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$1\r\n?\r\n:0\r\n$40\r\n${id}\r\n*0\r\n`);
+    expect(await via.call('CLUSTER', 'NODES')).toBe(bulkText(`${id} :0@0 myself,master - 0 0 1 connected 0-16383\n`));
+    const shards = await via.call('CLUSTER', 'SHARDS');
     expect(shards).toContain(`$8\r\nendpoint\r\n$1\r\n?\r\n`);
     // No real node address leaks through any of them.
     for (const n of fx.nodes) {
@@ -482,7 +421,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
       '+PONG\r\n',
     ]);
     for (const name of UNSUPPORTED_IN_CLUSTER.filter((n) => !n.includes('|'))) {
-      expect(await via.cmd(name.toUpperCase())).toBe(`-ERR xport: command not supported in cluster mode: ${name}\r\n`);
+      expect(await via.call(name.toUpperCase())).toBe(`-ERR xport: command not supported in cluster mode: ${name}\r\n`);
     }
     via.close();
     expect(front.events.find((e) => e.command === 'monitor')).toMatchObject({ success: false, error: 'command not supported in cluster mode: monitor' });
@@ -504,13 +443,13 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
       '-EXECABORT Transaction discarded because of previous errors.\r\n',
       '$-1\r\n',
     ]);
-    expect(await via.cmd('SUNIONSTORE', a!, a!, b!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
-    expect(await via.cmd('RENAME', a!, b!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await via.call('SUNIONSTORE', a!, a!, b!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await via.call('RENAME', a!, b!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
     // WATCH pins the transaction; a write from another client makes EXEC return nil.
     via.send(enc('WATCH', '{tx}a'), enc('MULTI'), enc('INCR', '{tx}a'));
     expect(await via.take(3)).toEqual(['+OK\r\n', '+OK\r\n', '+QUEUED\r\n']);
     await direct.set('{tx}a', '100');
-    expect(await via.cmd('EXEC')).toBe('*-1\r\n');
+    expect(await via.call('EXEC')).toBe('*-1\r\n');
     via.send(enc('WATCH', '{tx}a'), enc('MULTI'), enc('INCR', '{tx}a'), enc('EXEC'));
     expect(await via.take(4)).toEqual(['+OK\r\n', '+OK\r\n', '+QUEUED\r\n', '*1\r\n:101\r\n']);
     via.send(enc('MULTI'), enc('DBSIZE'), enc('DISCARD'), enc('EXEC'));
@@ -571,11 +510,11 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const [, conf1, conf2] = await s.take(3);
     expect(conf1).toBe(`>3\r\n$10\r\nssubscribe\r\n${bulkText(c1!)}:1\r\n`);
     expect(conf2).toBe(`>3\r\n$10\r\nssubscribe\r\n${bulkText(c2!)}:2\r\n`);
-    expect(await s.cmd('SSUBSCRIBE', c1!, c2!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await s.call('SSUBSCRIBE', c1!, c2!)).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
     const p = await rawFront(front.port);
-    expect(await p.cmd('SPUBLISH', c2!, 'hello')).toBe(':1\r\n');
+    expect(await p.call('SPUBLISH', c2!, 'hello')).toBe(':1\r\n');
     expect(await s.take(1)).toEqual([`>3\r\n$8\r\nsmessage\r\n${bulkText(c2!)}$5\r\nhello\r\n`]);
-    expect(await s.cmd('GET', 'shard-ch:none')).toBe('_\r\n');
+    expect(await s.call('GET', 'shard-ch:none')).toBe('_\r\n');
     s.send(enc('SUNSUBSCRIBE'));
     const drops = await s.take(2);
     expect(drops.map((d) => d.slice(-4)).sort()).toEqual([':0\r\n', ':1\r\n']);
@@ -587,8 +526,8 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const front = await startFront({}, { inject: false });
     const via = await rawFront(front.port);
     const keys = keysPerShard(shardRanges, 'auth', 1).map((k) => k[0]!);
-    expect(await via.cmd('GET', keys[0]!)).toBe('-NOAUTH Authentication required.\r\n');
-    expect(await via.cmd('AUTH', 'bob', 'bob-pw')).toBe(
+    expect(await via.call('GET', keys[0]!)).toBe('-NOAUTH Authentication required.\r\n');
+    expect(await via.call('AUTH', 'bob', 'bob-pw')).toBe(
       '-ERR xport: failed to authenticate as bob user. Please provide a correct db username when connecting to Redis: this session is routed to db user "alice"; reconnect with xsh db connect cluster-cache --db-user=bob\r\n',
     );
     via.send(enc('AUTH', 'alice', 'alice-pw'), ...keys.map((k) => enc('SET', k, 'v')), enc('HELLO', '3'), ...keys.map((k) => enc('GET', `${k}:none`)));
@@ -598,12 +537,12 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     expect(replies[1 + keys.length]).toMatch(/^%7\r\n/);
     expect(replies[1 + keys.length]).toContain('$4\r\nmode\r\n$10\r\nstandalone\r\n');
     expect(replies.slice(2 + keys.length)).toEqual(keys.map(() => '_\r\n'));
-    expect(await via.cmd('DBSIZE')).toMatch(/^:\d+\r\n$/);
-    expect(await via.cmd('CLIENT', 'SETNAME', 'app1')).toBe('+OK\r\n');
-    expect(await via.cmd('CLIENT', 'GETNAME')).toBe('$4\r\napp1\r\n');
+    expect(await via.call('DBSIZE')).toMatch(/^:\d+\r\n$/);
+    expect(await via.call('CLIENT', 'SETNAME', 'app1')).toBe('+OK\r\n');
+    expect(await via.call('CLIENT', 'GETNAME')).toBe('$4\r\napp1\r\n');
     // RESET: back to the injected credentials only (none here), RESP2.
-    expect(await via.cmd('RESET')).toBe('+RESET\r\n');
-    expect(await via.cmd('GET', keys[1]!)).toBe('-NOAUTH Authentication required.\r\n');
+    expect(await via.call('RESET')).toBe('+RESET\r\n');
+    expect(await via.call('GET', keys[1]!)).toBe('-NOAUTH Authentication required.\r\n');
     via.close();
     expect(JSON.stringify(front.events)).not.toContain('alice-pw');
     // The server's command table was read on the connection the client authenticated (not the built-in one).
@@ -629,7 +568,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     );
     const replies = await via.take(3);
     expect(replies).toEqual(['+OK\r\n', `*${keys.length}\r\n${keys.map(() => '$-1\r\n').join('')}`, '+PONG\r\n']);
-    expect(await via.cmd('ECHO', 'in step')).toBe('$7\r\nin step\r\n');
+    expect(await via.call('ECHO', 'in step')).toBe('$7\r\nin step\r\n');
     via.close();
     expect(front.events.filter((e) => e.success === false).map((e) => e.command)).toEqual(['flushall', 'set']);
   });
@@ -638,7 +577,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const front = await startFront();
     for (let i = 0; i < 3; i++) {
       const via = await rawFront(front.port);
-      expect(await via.cmd('PING')).toBe('+PONG\r\n');
+      expect(await via.call('PING')).toBe('+PONG\r\n');
       via.close();
     }
     const table = front.engine.cluster.commandTable(db.name);
@@ -705,7 +644,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
   it('holds at most the session buffer of a request (cluster routes requests whole): a larger one ends the session with a clear error', async () => {
     const front = await startFront({}, { limits: { sessionBufferBytes: 64 * 1024 } });
     const ok = await rawFront(front.port);
-    expect(await ok.cmd('SET', 'cluster:fits', 'v'.repeat(60 * 1024))).toBe('+OK\r\n');
+    expect(await ok.call('SET', 'cluster:fits', 'v'.repeat(60 * 1024))).toBe('+OK\r\n');
     ok.close();
     const big = await rawFront(front.port);
     big.send(enc('PING'));
@@ -745,7 +684,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     await b.closed;
     a.socket.write(Buffer.concat([Buffer.alloc(100 * 1024, 0x61), Buffer.from('\r\n')]));
     expect(await a.take(1, 30_000)).toEqual(['+OK\r\n']);
-    expect(await a.cmd('STRLEN', 'budget:a')).toBe(`:${size}\r\n`);
+    expect(await a.call('STRLEN', 'budget:a')).toBe(`:${size}\r\n`);
     expect(front.engine.stats().inputBytesPeak).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024);
     a.close();
   });
@@ -769,7 +708,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     const bad: string[] = [];
     const writing = (async () => {
       while (!stop) {
-        const r = await writer.cmd('INCR', '{mig}:counter');
+        const r = await writer.call('INCR', '{mig}:counter');
         if (/^:\d+\r\n$/.test(r)) incrs++;
         else bad.push(r);
       }
@@ -781,10 +720,10 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     // Half the keys are on the target now: the source answers ASK for them, and for new keys.
     reader.send(...keys.map((k) => enc('GET', k)));
     expect(await reader.take(keys.length)).toEqual(keys.map((k) => bulkText(`v:${k}`)));
-    expect(await reader.cmd('SET', '{mig}:new', 'fresh')).toBe('+OK\r\n');
-    expect(await reader.cmd('GET', '{mig}:new')).toBe(bulkText('fresh'));
-    expect(await reader.cmd('SET', moved[0]!, 'rewritten')).toBe('+OK\r\n');
-    expect(await reader.cmd('GET', moved[0]!)).toBe(bulkText('rewritten'));
+    expect(await reader.call('SET', '{mig}:new', 'fresh')).toBe('+OK\r\n');
+    expect(await reader.call('GET', '{mig}:new')).toBe(bulkText('fresh'));
+    expect(await reader.call('SET', moved[0]!, 'rewritten')).toBe('+OK\r\n');
+    expect(await reader.call('GET', moved[0]!)).toBe(bulkText('rewritten'));
     expect(front.engine.cluster.stats().ask).toBeGreaterThanOrEqual(asksBefore + moved.length + 4);
 
     // Finish: move the rest, then hand the slot over on every master.
@@ -801,7 +740,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     stop = true;
     await writing;
     expect(bad).toEqual([]);
-    expect(await reader.cmd('GET', '{mig}:counter')).toBe(bulkText(String(incrs)));
+    expect(await reader.call('GET', '{mig}:counter')).toBe(bulkText(String(incrs)));
     reader.send(...keys.slice(1).map((k) => enc('GET', k)));
     expect(await reader.take(keys.length - 1)).toEqual(keys.slice(1).map((k) => bulkText(`v:${k}`)));
     // The engine learnt the new owner from MOVED (and its refresh).
@@ -827,7 +766,7 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     })!;
     await fx.kill(victim.port);
     // In flight: a clean agent error, Redis's CLUSTERDOWN, or (after retries) the value — never a redirect.
-    const during = await a.cmd('GET', victimKey);
+    const during = await a.call('GET', victimKey);
     expect(during).toMatch(/^(\$|-ERR xport: |-CLUSTERDOWN )/);
     await fx.waitHealthy(40_000);
     // A new session (the URI's node is dead: the engine starts from another known node).
@@ -843,8 +782,8 @@ describe('redis engine, cluster mode, 6-node TLS Redis Cluster', () => {
     }
     expect(ok).toBe(true);
     // The old session recovers too.
-    await waitFor(async () => (await a.cmd('GET', victimKey)) === bulkText(`v:${victimKey}`), 20_000, 'the old session to read the failed-over shard');
-    expect(await a.cmd('DBSIZE')).toMatch(/^:\d+\r\n$/);
+    await waitFor(async () => (await a.call('GET', victimKey)) === bulkText(`v:${victimKey}`), 20_000, 'the old session to read the failed-over shard');
+    expect(await a.call('DBSIZE')).toMatch(/^:\d+\r\n$/);
     a.close();
   });
 });

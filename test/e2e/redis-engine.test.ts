@@ -3,20 +3,19 @@
  * a plain-TCP front on 127.0.0.1 hands each connection to engine.handle() with a session built
  * from real roles, and real clients (ioredis, redis-cli, raw sockets) talk through it.
  */
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { createServer, type Server } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessChecker } from '../../src/auth/rbac.js';
-import type { Role, RoleConditions } from '../../src/auth/types.js';
+import type { Role } from '../../src/auth/types.js';
 import type { CredentialProvider, UpstreamCredentials } from '../../src/db/credentials.js';
 import type { DatabaseSpec } from '../../src/db/database.js';
-import type { Session, SessionAuditEvent, SessionChecker } from '../../src/db/session.js';
+import type { Session, SessionAuditEvent } from '../../src/db/session.js';
 import { RedisEngine, type RedisEngineConfig } from '../../src/redis/engine.js';
-import { ReplyScanner } from '../../src/redis/resp/index.js';
 import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
 import { nullLogger } from '../../src/util/log.js';
 import { runProcess } from '../helpers/cli.js';
+import { ANY_DB, enc, Raw, rawConnect, role, sessionChecker } from '../helpers/engine-front.js';
 import { freePort, requireRedis } from '../helpers/redis-server.js';
 import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.js';
 
@@ -29,28 +28,10 @@ const PASSWORDS: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' };
 
 // ─── Roles and sessions ─────────────────────────────────────────────────────────────────────
 
-const role = (name: string, allow: RoleConditions, deny?: RoleConditions): Role => ({
-  kind: 'role',
-  version: 'v1',
-  metadata: { name },
-  spec: { allow, deny },
-});
-const ANY = { '*': '*' };
+const ANY = ANY_DB;
 const FULL = role('full', { db_labels: ANY, db_users: ['alice', 'bob', 'default'], db_names: ['0', '1'] });
 const READER = role('reader', { db_labels: ANY, db_users: ['alice'], db_names: ['0'], redis_commands: ['+@read'] });
 const GUARDED = role('guarded', { db_labels: ANY, db_users: ['alice'], db_names: ['0'] }, { redis_commands: ['flushall', 'config|set', 'publish'] });
-
-/** sessionChecker adapts the real AccessChecker to the engine's SessionChecker contract. */
-function sessionChecker(roles: Role[], db: DatabaseSpec, dbUser: string): SessionChecker {
-  const ac = AccessChecker.fromRoles(roles, { db_users: [], db_names: [] });
-  const ref = { name: db.name, labels: db.labels };
-  const scoped = ac.scopeTo(ref, dbUser);
-  return {
-    checkDbUser: (u) => ac.checkDatabaseAccess(ref, u),
-    checkDbName: (n) => ac.checkDatabaseAccess(ref, dbUser, n),
-    commandAllowed: (c, cats) => scoped.commandAllowed(c, cats),
-  };
-}
 
 interface SessionPlan {
   roles?: Role[];
@@ -107,58 +88,7 @@ interface Front {
   close(): Promise<void>;
 }
 
-// ─── Raw RESP helpers ───────────────────────────────────────────────────────────────────────
-
-const enc = (...args: (string | Buffer)[]) =>
-  Buffer.concat([
-    Buffer.from(`*${args.length}\r\n`),
-    ...args.flatMap((a) => {
-      const body = typeof a === 'string' ? Buffer.from(a) : a;
-      return [Buffer.from(`$${body.length}\r\n`), body, Buffer.from('\r\n')];
-    }),
-  ]);
-
-/** Raw is a socket that collects complete reply frames. */
-class Raw {
-  readonly frames: string[] = [];
-  readonly #scanner = new ReplyScanner();
-  readonly closed: Promise<void>;
-  #waiters: Array<() => void> = [];
-  constructor(readonly socket: Socket | TLSSocket) {
-    socket.on('data', (d: Buffer) => {
-      this.#scanner.push(d);
-      for (let f = this.#scanner.next(); f; f = this.#scanner.next()) this.frames.push(f.raw.toString('latin1'));
-      for (const w of this.#waiters) w();
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((r) => socket.once('close', () => r()));
-  }
-  send(...cmds: Buffer[]): void {
-    this.socket.write(Buffer.concat(cmds));
-  }
-  /** take waits until n frames have arrived and removes and returns the first n. */
-  async take(n: number, timeoutMs = 5000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < n) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} frames; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.#waiters.push(() => (clearTimeout(t), r()));
-      });
-      this.#waiters = [];
-    }
-    return this.frames.splice(0, n);
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-async function rawFront(port: number): Promise<Raw> {
-  const s = netConnect(port, '127.0.0.1');
-  await new Promise((r, j) => s.once('connect', r).once('error', j));
-  return new Raw(s);
-}
+const rawFront = rawConnect;
 
 // ─── Suite ──────────────────────────────────────────────────────────────────────────────────
 

@@ -163,6 +163,8 @@ export interface Front {
   port: number;
   engine: RedisEngine;
   events: SessionAuditEvent[];
+  /** Set to make every session's audit flush fail (an audit log that cannot be written). */
+  failAudit: boolean;
   close(): Promise<void>;
 }
 
@@ -190,21 +192,68 @@ export async function startFront(plan: FrontPlan): Promise<Front> {
       dbName: plan.dbName,
       expires,
       checker: sessionChecker(plan.roles, plan.db, dbUser),
-      audit: { emit: (e) => events.push({ ...e, session: id }) },
+      audit: {
+        emit: (e) => events.push({ ...e, session: id }),
+        flush: () => {
+          if (front.failAudit) throw new Error('disk full');
+        },
+      },
     };
     const ctl = new AbortController();
     controllers.push(ctl);
     void engine.handle(sock, session, ctl.signal);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
+  const front: Front = {
     port: (server.address() as { port: number }).port,
     engine,
     events,
+    failAudit: false,
     close: async () => {
       for (const c of controllers) c.abort();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+  return front;
+}
+
+/** plainDatabase describes a fake (plaintext, loopback) Redis as a database spec; cluster mode when asked. */
+export function plainDatabase(port: number, mode: 'standalone' | 'cluster' = 'standalone', name = 'fake'): DatabaseSpec {
+  return {
+    name,
+    protocol: 'redis',
+    uri: `redis://127.0.0.1:${port}${mode === 'cluster' ? '?mode=cluster' : ''}`,
+    host: '127.0.0.1',
+    port,
+    mode,
+    labels: { env: 'dev' },
+    type: 'self-hosted',
+    tls: { mode: 'disabled' },
+  };
+}
+
+/**
+ * StaticCredentials hands every session the same AUTH (or none), with no TLS material (for
+ * plaintext fake servers). `calls` counts requests; `invalidated` counts cache drops after WRONGPASS.
+ */
+export class StaticCredentials implements CredentialProvider {
+  calls = 0;
+  invalidated = 0;
+  constructor(
+    public username?: string,
+    public password?: string,
+    readonly localAuth = false,
+  ) {}
+  async credentials(): Promise<UpstreamCredentials> {
+    this.calls++;
+    return {
+      ...(this.password !== undefined ? { username: this.username, password: this.password } : {}),
+      tls: { rejectUnauthorized: true, checkServerName: false },
+      ...(this.localAuth ? { localAuth: true } : {}),
+    };
+  }
+  invalidate(): void {
+    this.invalidated++;
+  }
 }

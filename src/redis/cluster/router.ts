@@ -19,6 +19,7 @@
  * Must not import auth/ or cloud/.
  */
 import type { Logger } from '../../util/log.js';
+import { replyLine } from '../display.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner } from '../resp/index.js';
 import { decodeValue } from '../resp/value.js';
 import type { NodeReply } from './merge.js';
@@ -60,6 +61,12 @@ export function newClusterCounters(): ClusterCounters {
 
 /** CallDone receives a call's final reply and the node that gave it. */
 export type CallDone = (reply: NodeReply, address: string) => void;
+
+/** ReplySlot is where {@link ClusterRouter.callInto} puts a call's final reply (a relay's owed reply). */
+export interface ReplySlot {
+  out: Buffer | Buffer[] | undefined;
+  done: boolean;
+}
 
 /** CallOptions tune one call. */
 export interface CallOptions {
@@ -105,11 +112,6 @@ function localError(message: string): NodeReply {
   return { raw: errorReply(`ERR xport: ${message}`), isError: true };
 }
 
-/** replyLine is the text of an error reply without its type byte and CRLF. */
-export function replyLine(raw: Buffer): string {
-  return raw.toString('utf8', 1, Math.min(raw.length, 512)).replace(/\r\n$/, '').replace(/[\r\n]+/g, ' ');
-}
-
 /** One routed command and its progress through redirects and retries. */
 class Call implements LinkWaiter {
   redirects = 0;
@@ -126,8 +128,18 @@ class Call implements LinkWaiter {
     readonly bytes: Buffer,
     readonly target: Target,
     readonly retry: boolean,
-    readonly done: CallDone,
+    readonly done: CallDone | undefined,
+    readonly slot: ReplySlot | undefined,
   ) {}
+
+  /** finish hands over the final reply: into the slot (no callback needed), else to done. */
+  finish(reply: NodeReply, from: string): void {
+    const slot = this.slot;
+    if (slot !== undefined) {
+      slot.out = reply.raw;
+      slot.done = true;
+    } else this.done!(reply, from);
+  }
 
   onFrame(frame: ReplyFrame, link: NodeLink): boolean {
     if (this.skip > 0) {
@@ -141,7 +153,7 @@ class Call implements LinkWaiter {
         return true;
       }
     }
-    this.done(frame, link.address);
+    this.finish(frame, link.address);
     return true;
   }
 
@@ -226,7 +238,15 @@ export class ClusterRouter {
 
   /** call routes one encoded command; done gets the final reply. */
   call(bytes: Buffer, target: Target, done: CallDone, opts?: CallOptions): void {
-    this.#dispatch(new Call(this, bytes, target, opts?.retry ?? true, done));
+    this.#dispatch(new Call(this, bytes, target, opts?.retry ?? true, done, undefined));
+  }
+
+  /**
+   * callInto routes one encoded command and puts its final reply's bytes into slot (marking it
+   * done): the relay's forwarding path, with no callback made per command.
+   */
+  callInto(bytes: Buffer, target: Target, slot: ReplySlot, retry = true): void {
+    this.#dispatch(new Call(this, bytes, target, retry, undefined, slot));
   }
 
   /**
@@ -406,7 +426,7 @@ export class ClusterRouter {
     if (!('slot' in err)) {
       const ce = err;
       if (!this.#mayRetry(call)) {
-        call.done(frame, from);
+        call.finish(frame, from);
         return;
       }
       this.#retryLater(call, ce.kind === 'clusterdown');
@@ -417,11 +437,11 @@ export class ClusterRouter {
       // Fixed-node calls (fan-out, transactions) are never moved: say so instead of leaking the redirect.
       if (ce.kind === 'moved') this.#o.topology.moved(ce.slot, this.#redirectAddress(ce.host, ce.port, from));
       void this.refresh();
-      call.done(localError(`slot ${ce.slot} ${ce.kind === 'moved' ? 'moved to another node' : 'is being migrated'} during the command; retry it`), from);
+      call.finish(localError(`slot ${ce.slot} ${ce.kind === 'moved' ? 'moved to another node' : 'is being migrated'} during the command; retry it`), from);
       return;
     }
     if (++call.redirects > MAX_REDIRECTS) {
-      call.done(localError(`too many cluster redirects for one command (more than ${MAX_REDIRECTS})`), from);
+      call.finish(localError(`too many cluster redirects for one command (more than ${MAX_REDIRECTS})`), from);
       return;
     }
     const addr = this.#redirectAddress(ce.host, ce.port, from);
@@ -453,7 +473,7 @@ export class ClusterRouter {
       else {
         this.#counters.refused++;
         this.#o.log.warn('refused a cluster redirect to a node outside the topology', { session: this.#o.sessionId, node: from, target: addr });
-        call.done(localError(`redirect to unknown node ${addr} refused`), from);
+        call.finish(localError(`redirect to unknown node ${addr} refused`), from);
       }
       this.#o.onActivity();
     });
@@ -466,7 +486,7 @@ export class ClusterRouter {
       this.#retryLater(call, true);
       return;
     }
-    call.done(localError(err.message), addr);
+    call.finish(localError(err.message), addr);
     this.#o.onActivity();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanReply } from '../../../../src/redis/cluster/relay.js';
+import { scanReply } from '../../../../src/redis/cluster/fan-out.js';
 import { decodeScanCursor, encodeScanCursor, MAX_SCAN_SHARDS } from '../../../../src/redis/cluster/scan-cursor.js';
 
 describe('the cluster-wide SCAN cursor', () => {
