@@ -248,7 +248,9 @@ export async function startFixture(group, root, work, log = () => {}) {
   mkdirSync(redisDir, { recursive: true });
 
   log('starting xctl start (all-in-one) …');
-  await fx.startService();
+  // BENCH_XCTL_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles xctl start through a
+  // whole scenario, such as the cluster one, which the profile group does not cover.
+  await fx.startService((process.env.BENCH_XCTL_NODE_ARGS ?? '').split(' ').filter(Boolean));
 
   // Redis server certificate (db CA) and the db_client CA, exactly as an admin would get them.
   const prefix = join(redisDir, 'server');

@@ -4,6 +4,7 @@
  * session built from real roles (the real AccessChecker), and `Raw` sockets read whole reply
  * frames. Used by the RBAC/verdict suites and `npm run fuzz`-style tests.
  */
+import type { AuditFileWriter } from '../../src/audit/file-log.js';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { AccessChecker } from '../../src/auth/rbac.js';
@@ -156,6 +157,11 @@ export interface FrontPlan {
   engine?: Partial<RedisEngineConfig>;
   /** Reuse an engine (its command-table cache) across fronts. */
   shared?: RedisEngine;
+  /**
+   * A real write-ahead log for the sessions' events, with the group commit (hold) xctl start
+   * uses; without it events are only kept in `events` and flush fails while `failAudit` is set.
+   */
+  auditWriter?: AuditFileWriter;
 }
 
 /** Front is a listening engine front. */
@@ -192,12 +198,21 @@ export async function startFront(plan: FrontPlan): Promise<Front> {
       dbName: plan.dbName,
       expires,
       checker: sessionChecker(plan.roles, plan.db, dbUser),
-      audit: {
-        emit: (e) => events.push({ ...e, session: id }),
-        flush: () => {
-          if (front.failAudit) throw new Error('disk full');
-        },
-      },
+      audit: plan.auditWriter
+        ? {
+            emit: (e) => {
+              events.push({ ...e, session: id });
+              plan.auditWriter!.append({ ...e, sid: id });
+            },
+            flush: () => plan.auditWriter!.commit(),
+            hold: (out, onRefused) => plan.auditWriter!.hold(out, onRefused),
+          }
+        : {
+            emit: (e) => events.push({ ...e, session: id }),
+            flush: () => {
+              if (front.failAudit) throw new Error('disk full');
+            },
+          },
     };
     const ctl = new AbortController();
     controllers.push(ctl);

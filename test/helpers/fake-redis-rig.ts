@@ -3,6 +3,7 @@
  * Redis (resp-server.ts), what the unit suites of redis/engine.ts, redis/relay.ts and
  * redis/cluster/* share: a change to the core is checked in seconds, no process spawned.
  */
+import type { AuditFileWriter } from '../../src/audit/file-log.js';
 import type { Role } from '../../src/auth/types.js';
 import type { CredentialProvider } from '../../src/db/credentials.js';
 import type { RedisEngineConfig } from '../../src/redis/engine.js';
@@ -31,6 +32,8 @@ export interface RigPlan {
   dbName?: string;
   dbUser?: string;
   engine?: Partial<RedisEngineConfig>;
+  /** A real write-ahead log with group commit for the sessions' events (see FrontPlan). */
+  auditWriter?: AuditFileWriter;
 }
 
 /** rig starts a fake Redis and the engine in front of it; connect() opens a client session. */
@@ -44,6 +47,7 @@ export async function rig(plan: RigPlan = {}): Promise<Rig> {
     dbUser: plan.dbUser ?? 'alice',
     ...(plan.dbName !== undefined ? { dbName: plan.dbName } : {}),
     ...(plan.engine !== undefined ? { engine: plan.engine } : {}),
+    ...(plan.auditWriter !== undefined ? { auditWriter: plan.auditWriter } : {}),
   });
   const clients: Raw[] = [];
   return {
@@ -95,6 +99,7 @@ export async function clusterRig(plan: Omit<RigPlan, 'handler'> & { nodes?: numb
     dbUser: plan.dbUser ?? 'alice',
     ...(plan.dbName !== undefined ? { dbName: plan.dbName } : {}),
     ...(plan.engine !== undefined ? { engine: plan.engine } : {}),
+    ...(plan.auditWriter !== undefined ? { auditWriter: plan.auditWriter } : {}),
   });
   const clients: Raw[] = [];
   return {

@@ -1,0 +1,152 @@
+/**
+ * The audit group commit (SessionAudit.hold) in both relays, against fake Redis servers and a
+ * real write-ahead log: no command reaches Redis before its event is in the log file, a log that
+ * cannot be written forwards nothing, and a client that leaves right after sending still gets its
+ * logged commands to Redis (the log never holds a command that was not forwarded).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditFileWriter } from '../../../src/audit/file-log.js';
+import { readFrom } from '../../../src/audit/tail.js';
+import type { Session } from '../../../src/db/session.js';
+import { duplexPair } from '../../../src/util/duplex-pair.js';
+import { enc, plainDatabase, sessionChecker } from '../../helpers/engine-front.js';
+import { ALICE, clusterRig, rig, waitFor, type ClusterRig, type Rig } from '../../helpers/fake-redis-rig.js';
+import { memoryRedis } from '../../helpers/resp-server.js';
+
+let dir: string;
+let writer: AuditFileWriter;
+let r: Rig | ClusterRig | undefined;
+
+/** logged lists the commands of the query events in the log file now, as `name:success`. */
+const logged = () =>
+  readFrom(dir, { file: '', pos: 0 }, 1_000_000)
+    .events.filter((e) => e.type === 'db.session.query')
+    .map((e) => `${String(e.command)}:${String(e.success)}`);
+
+/** rotatingEveryWrite opens a new file at each write, so removing the dir makes the next write fail. */
+function rotatingEveryWrite(): AuditFileWriter {
+  writer.close();
+  return new AuditFileWriter({ dir, fsyncIntervalMs: 1000, maxFileBytes: 1 });
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'xport-group-commit-'));
+  writer = new AuditFileWriter({ dir, fsyncIntervalMs: 1000 });
+});
+afterEach(async () => {
+  await r?.close();
+  r = undefined;
+  writer.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('audit group commit, standalone relay', () => {
+  it('lets a command reach Redis only once its event is in the log file', async () => {
+    const inner = memoryRedis();
+    const seenAt: string[][] = [];
+    r = await rig({
+      auditWriter: writer,
+      handler: (args, conn) => {
+        // What the log holds at the moment Redis receives the command.
+        if (args[0]!.toString().toLowerCase() === 'set') seenAt.push(logged());
+        return inner(args, conn);
+      },
+    });
+    const c = await r.connect();
+    expect(await c.call('SET', 'k1', 'v1')).toBe('+OK\r\n');
+    c.send(enc('SET', 'k2', 'v2'), enc('SET', 'k3', 'v3'));
+    await c.take(2);
+    expect(seenAt.length).toBe(3);
+    expect(seenAt[0]).toContain('set:true');
+    // The pipelined pair was logged by one write before either reached Redis.
+    expect(seenAt[1]!.filter((x) => x === 'set:true').length).toBe(3);
+    expect(seenAt[2]!.filter((x) => x === 'set:true').length).toBe(3);
+  });
+
+  it('forwards nothing and ends the session with the reason when the log cannot be written', async () => {
+    writer = rotatingEveryWrite();
+    r = await rig({ auditWriter: writer });
+    const c = await r.connect();
+    expect(await c.call('SET', 'before', '1')).toBe('+OK\r\n');
+    // The log dir becomes a file: the next write must open a new log file and cannot.
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    c.send(enc('SET', 'after', '2'));
+    const [reply] = await c.take(1);
+    expect(reply).toMatch(/^-ERR xport: audit log unavailable: /);
+    await c.closed;
+    const srv = (r as Rig).server;
+    expect(srv.conns.flatMap((x) => x.received).map((a) => a.join(' '))).not.toContain('SET after 2');
+    rmSync(dir);
+  });
+
+  it('still forwards a logged command when the client stream is torn down in the same turn it delivered it', async () => {
+    // As when a tunnel dies: its mux delivers the last DATA and destroys the stream in one turn.
+    r = await rig({ auditWriter: writer });
+    const srv = (r as Rig).server;
+    const [user, agentEnd] = duplexPair();
+    const session: Session = {
+      id: 'torn',
+      user: 'tester',
+      roles: [ALICE.metadata.name],
+      database: plainDatabase(srv.port),
+      dbUser: 'alice',
+      expires: new Date(Date.now() + 3600_000),
+      checker: sessionChecker([ALICE], plainDatabase(srv.port), 'alice'),
+      audit: { emit: (e) => writer.append({ ...e, sid: 'torn' }), flush: () => writer.commit(), hold: (out, f) => writer.hold(out, f) },
+    };
+    const done = r.front.engine.handle(agentEnd, session, new AbortController().signal);
+    const replies: Buffer[] = [];
+    user.on('data', (b: Buffer) => replies.push(b));
+    user.write(Buffer.concat([enc('PING')]));
+    await waitFor(() => Buffer.concat(replies).toString().includes('+PONG'), 'the PONG');
+    user.write(enc('SET', 'last-words', 'x'));
+    user.destroy();
+    await done;
+    await waitFor(() => srv.conns.some((x) => x.received.some((a) => a.join(' ') === 'SET last-words x')), 'the SET at Redis');
+    expect(logged()).toContain('set:true');
+  });
+});
+
+describe('audit group commit, cluster relay', () => {
+  it('lets commands reach each master only once their events are in the log file', async () => {
+    const seen: { node: number; logged: number }[] = [];
+    r = await clusterRig({ auditWriter: writer });
+    const cr = r as ClusterRig;
+    cr.cluster.nodes.forEach((n, i) => {
+      const h = n.handler;
+      n.handler = (args, conn) => {
+        if (args[0]!.toString().toLowerCase() === 'set') seen.push({ node: i, logged: logged().filter((x) => x === 'set:true').length });
+        return h(args, conn);
+      };
+    });
+    const c = await r.connect();
+    const keys = [cr.cluster.keysOn(0, 1, 'a')[0]!, cr.cluster.keysOn(1, 1, 'b')[0]!, cr.cluster.keysOn(2, 1, 'c')[0]!];
+    c.send(...keys.map((k) => enc('SET', k, 'v')));
+    expect(await c.take(3)).toEqual(['+OK\r\n', '+OK\r\n', '+OK\r\n']);
+    expect(seen.map((s) => s.node).sort()).toEqual([0, 1, 2]);
+    // All three were logged (one write) before any master got its SET.
+    for (const s of seen) expect(s.logged).toBe(3);
+  });
+
+  it('sends nothing to any master when the log cannot be written', async () => {
+    writer = rotatingEveryWrite();
+    r = await clusterRig({ auditWriter: writer });
+    const cr = r as ClusterRig;
+    const c = await r.connect();
+    const [k0] = cr.cluster.keysOn(0, 1, 'x');
+    expect(await c.call('SET', k0!, '1')).toBe('+OK\r\n');
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    const keys = [cr.cluster.keysOn(0, 1, 'y')[0]!, cr.cluster.keysOn(1, 1, 'z')[0]!];
+    c.send(...keys.map((k) => enc('SET', k, '2')));
+    const [reply] = await c.take(1);
+    expect(reply).toMatch(/^-ERR xport: audit log unavailable: /);
+    await c.closed;
+    for (const k of keys) expect(cr.cluster.nodes.flatMap((n) => n.conns.flatMap((x) => x.received)).map((a) => a.join(' '))).not.toContain(`SET ${k} 2`);
+    rmSync(dir);
+  });
+});
