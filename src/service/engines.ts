@@ -8,11 +8,17 @@ import type { Logger } from '../util/log.js';
 import { RedisEngine, type RedisEngineLimits } from '../redis/engine.js';
 
 /** createEngines builds the registry for an agent. */
-export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits }): EngineRegistry {
+export function createEngines(deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits; connectTimeoutMs?: number }): EngineRegistry {
   const registry = new EngineRegistry();
   registry.register(
     'redis',
-    new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues, ...(deps.limits ? { limits: deps.limits } : {}) }),
+    new RedisEngine({
+      credentials: deps.credentials,
+      log: deps.log.child('redis'),
+      redactValues: deps.redactValues,
+      ...(deps.limits ? { limits: deps.limits } : {}),
+      ...(deps.connectTimeoutMs ? { connectTimeoutMs: deps.connectTimeoutMs } : {}),
+    }),
   );
   return registry;
 }

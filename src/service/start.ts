@@ -287,6 +287,7 @@ async function launchAgent(
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
+    ...(config.db.connectTimeoutMs ? { connectTimeoutMs: config.db.connectTimeoutMs } : {}),
   });
   return startAgent({
     clusterName: config.clusterName,
