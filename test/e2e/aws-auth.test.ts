@@ -19,6 +19,8 @@ import { agentEnv, createIamUsers, createRole, frontAcl, requireMoto, startAwsEm
 const FRONT_PW = 'front-redis-password-0001';
 /** Managed-user rotation period: two rotations within seconds (jitter adds up to a sixth). */
 const ROTATE_MS = 2_000;
+/** The agent's bound on reaching a database (db_service.connect_timeout; 15 s by default), ample on loopback. */
+const CONNECT_TIMEOUT_S = 5;
 
 requireMoto();
 requireRedis();
@@ -58,8 +60,21 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
     );
 
     await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
-    svc = await startXport({ env: agentEnv(emu, { XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) }) });
     const dir = await tmpDir('xport-aws-e2e-');
+    svc = await startXport({
+      config: [
+        'version: v1',
+        `data_dir: ${join(dir, 'data')}`,
+        'proxy_service: { listen_addr: 127.0.0.1:0 }',
+        'db_service:',
+        '  enabled: true',
+        "  resources: [{ labels: { '*': '*' } }]",
+        // A plaintext endpoint never answers a ClientHello: the agent gives up after this long.
+        `  connect_timeout: ${CONNECT_TIMEOUT_S}s`,
+        '',
+      ].join('\n'),
+      env: agentEnv(emu, { XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) }),
+    });
     const ca = emu.caPem.trim().split('\n').map((l) => `      ${l}`).join('\n');
     const dbYaml = (name: string, uri: string, aws: string[], tls = `  tls:\n    ca_cert: |\n${ca}\n`) =>
       [`kind: db`, 'version: v1', `metadata: { name: ${name}, labels: { env: aws } }`, 'spec:', '  protocol: redis', `  uri: ${uri}`, ...aws.map((l) => `  ${l}`), tls].join('\n');
@@ -129,7 +144,7 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
 
   it('says a non-TLS endpoint needs tls mode disabled, and serves it in plaintext once it says so', async () => {
     const r = await alice.xsh(['db', 'connect', 'ec-plain', '--db-user=iam-user', '--', 'PING']);
-    expect(r.stdout + r.stderr).toMatch(/no TLS handshake with 127\.0\.0\.1:\d+ .*set tls: \{ mode: disabled \} on the database/);
+    expect(r.stdout + r.stderr).toMatch(new RegExp(`no TLS handshake with 127\\.0\\.0\\.1:\\d+ within ${CONNECT_TIMEOUT_S * 1000} ms .*set tls: \\{ mode: disabled \\} on the database`));
     const ok = await alice.xsh(['db', 'connect', 'ec-cleartext', '--db-user=default', '--', 'PING']);
     expect(ok.stdout.trim()).toBe('PONG');
   }, 60_000);
