@@ -44,7 +44,7 @@ export interface FrontSpec {
   upstream: string;
   /** The password every ACL user has on that redis-server (the front swaps it in after a good AUTH). */
   redisPassword: string;
-  /** Close connections whose last good AUTH is older than this many seconds. */
+  /** Close connections whose last good AUTH was an IAM token older than this many seconds (as ElastiCache does after 12 h). */
   maxAuthAge?: number;
 }
 
