@@ -636,15 +636,15 @@ export class PostgresBackend implements Backend {
     const problem = (p: string) => (problems.length < MAX_CHECK_PROBLEMS ? problems.push(p) : more++);
     const schemaVersion = await this.schemaVersion();
     if (schemaVersion !== SCHEMA_VERSION) problem(`schema version is ${schemaVersion}; this xport expects ${SCHEMA_VERSION}`);
-    const counter = await this.q<{ value: string }>(`SELECT value FROM xport_meta WHERE name = 'revision'`, []);
+    const counter = await this.q<{ value: string }>(`SELECT value FROM xport_meta WHERE name = 'revision'`, [], 'safe');
     const revision = counter[0] ? Number(counter[0].value) : 0;
     if (!counter[0]) problem('the revision counter (xport_meta.revision) is missing');
-    const dup = await this.q<{ revision: string; n: string }>('SELECT revision, count(*) AS n FROM xport_kv GROUP BY revision HAVING count(*) > 1 LIMIT 10', []);
+    const dup = await this.q<{ revision: string; n: string }>('SELECT revision, count(*) AS n FROM xport_kv GROUP BY revision HAVING count(*) > 1 LIMIT 10', [], 'safe');
     for (const d of dup) problem(`${d.n} keys share revision ${d.revision}`);
     let keys = 0;
     let after = '';
     for (;;) {
-      const page = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key > $1 ORDER BY key LIMIT 1000', [after]);
+      const page = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key > $1 ORDER BY key LIMIT 1000', [after], 'safe');
       if (page.length === 0) break;
       for (const r of page) {
         keys++;
@@ -662,7 +662,7 @@ export class PostgresBackend implements Backend {
     let events = 0;
     let afterId = '';
     for (;;) {
-      const page = await this.q<{ id: string; data: string }>('SELECT id, data FROM xport_events WHERE id > $1 ORDER BY id LIMIT 5000', [afterId]);
+      const page = await this.q<{ id: string; data: string }>('SELECT id, data FROM xport_events WHERE id > $1 ORDER BY id LIMIT 5000', [afterId], 'safe');
       if (page.length === 0) break;
       for (const r of page) {
         events++;
