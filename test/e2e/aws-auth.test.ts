@@ -50,18 +50,20 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
     });
     ec = new ElastiCacheClient(emu.clientConfig);
     sm = new SecretsManagerClient(emu.clientConfig);
-    await createIamUsers(ec, ['iam-user', 'lonely-iam', 'role-user']);
-    await ec.send(
-      new CreateUserCommand({ UserId: 'managed-user', UserName: 'managed-user', Engine: 'redis', AccessString: 'on ~* +@all', Passwords: ['initial-password-not-used'], Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }),
-    );
-    await ec.send(new CreateUserGroupCommand({ UserGroupId: 'ug-1', Engine: 'redis', UserIds: ['default', 'iam-user', 'managed-user', 'role-user'] }));
-    await ec.send(
-      new CreateReplicationGroupCommand({ ReplicationGroupId: 'rg-standalone', ReplicationGroupDescription: 'test', Engine: 'redis', EngineVersion: '7.1', TransitEncryptionEnabled: true, UserGroupIds: ['ug-1'] }),
-    );
-
-    await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
+    const createResources = async () => {
+      await createIamUsers(ec, ['iam-user', 'lonely-iam', 'role-user']);
+      await ec.send(
+        new CreateUserCommand({ UserId: 'managed-user', UserName: 'managed-user', Engine: 'redis', AccessString: 'on ~* +@all', Passwords: ['initial-password-not-used'], Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }),
+      );
+      await ec.send(new CreateUserGroupCommand({ UserGroupId: 'ug-1', Engine: 'redis', UserIds: ['default', 'iam-user', 'managed-user', 'role-user'] }));
+      await ec.send(
+        new CreateReplicationGroupCommand({ ReplicationGroupId: 'rg-standalone', ReplicationGroupDescription: 'test', Engine: 'redis', EngineVersion: '7.1', TransitEncryptionEnabled: true, UserGroupIds: ['ug-1'] }),
+      );
+      await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
+    };
     const dir = await tmpDir('xport-aws-e2e-');
-    svc = await startXport({
+    // The agent asks AWS nothing until a database is created below: it starts while moto gets its resources.
+    const started = startXport({
       config: [
         'version: v1',
         `data_dir: ${join(dir, 'data')}`,
@@ -74,7 +76,8 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
         '',
       ].join('\n'),
       env: agentEnv(emu, { XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) }),
-    });
+    }).then((x) => (svc = x));
+    await Promise.all([createResources(), started]);
     const ca = emu.caPem.trim().split('\n').map((l) => `      ${l}`).join('\n');
     const dbYaml = (name: string, uri: string, aws: string[], tls = `  tls:\n    ca_cert: |\n${ca}\n`) =>
       [`kind: db`, 'version: v1', `metadata: { name: ${name}, labels: { env: aws } }`, 'spec:', '  protocol: redis', `  uri: ${uri}`, ...aws.map((l) => `  ${l}`), tls].join('\n');
@@ -90,9 +93,8 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
       ].join('---\n'),
     );
     await createRole(svc, dir, 'aws-users', ['db_labels: { env: aws }', 'db_users: [iam-user, managed-user, lonely-iam, role-user, default]']);
-    const dbs = await svc.xctl(['create', '-f', join(dir, 'dbs.yaml')]);
+    const [dbs] = await Promise.all([svc.xctl(['create', '-f', join(dir, 'dbs.yaml')]), addUser(svc, 'alice', ['--roles=aws-users'], 'alice-long-password').then((u) => (alice = u))]);
     if (dbs.code !== 0) throw new Error(dbs.stderr);
-    alice = await addUser(svc, 'alice', ['--roles=aws-users'], 'alice-long-password');
     await waitFor('aws databases online', async () => {
       const r = await svc.xctl(['db', 'ls', '--format=json']);
       return r.code === 0 && (JSON.parse(r.stdout) as { name: string; status: string }[]).filter((d) => d.status === 'online').length >= 5;
