@@ -267,7 +267,7 @@ describe('database access end to end', () => {
   it('refuses a session once the user certificate has expired (exit 4)', async () => {
     const r = await c.alice.xsh(['login', `--proxy=${c.svc.addr}`, '--user=alice', '--password-stdin', '--ttl=3s'], { input: 'alice-long-password\n' });
     expect(r.code).toBe(0);
-    await new Promise((res) => setTimeout(res, 3500));
+    await waitFor('the 3 s login to expire', async () => (await c.alice.xsh(['status'])).code === 4);
     const x = await c.alice.xsh(['db', 'connect', 'cache', '--db-user=alice', '--', 'PING']);
     expect(x.code).toBe(4);
     expect(x.stderr).toContain('Run: xsh login');
