@@ -1,6 +1,7 @@
 /**
  * agent/db-health: the agent's own check of each database it serves — a TLS dial that verifies
- * the server's certificate as a session would, then one PING — every {@link HEALTH_INTERVAL_MS}.
+ * the server's certificate as a session would, then one PING — every {@link HEALTH_INTERVAL_MS},
+ * and a database added in between (created, discovered) within {@link NEW_DATABASE_CHECK_MS}.
  * The latest result travels in the heartbeat advert, so `xctl db ls` can say `unhealthy:
  * certificate verify failed` instead of `online` for a database no session can reach.
  *
@@ -23,6 +24,11 @@ import type { Logger } from '../util/log.js';
 
 /** HEALTH_INTERVAL_MS is how often each database is checked. */
 export const HEALTH_INTERVAL_MS = 15_000;
+/**
+ * NEW_DATABASE_CHECK_MS is how often the agent looks for databases it has not checked yet: one
+ * created with `xctl create` shows its health at the next heartbeat, not up to a round later.
+ */
+export const NEW_DATABASE_CHECK_MS = 1_000;
 /** HEALTH_TIMEOUT_MS bounds one check (dial, handshake and the PING reply). */
 export const HEALTH_TIMEOUT_MS = 5_000;
 const PARALLEL = 8;
@@ -44,6 +50,8 @@ export interface DatabaseHealthOptions {
   clock: Clock;
   log: Logger;
   intervalMs?: number;
+  /** How often to look for databases not checked yet (default {@link NEW_DATABASE_CHECK_MS}). */
+  newDatabaseMs?: number;
   timeoutMs?: number;
   /** Runs after a good PING for databases with `users: managed`; a throw makes the database unhealthy. */
   managedCheck?: (db: DatabaseSpec) => Promise<void>;
@@ -55,7 +63,9 @@ export class DatabaseHealthChecker {
   readonly #results = new Map<string, DatabaseHealth>();
   readonly #contexts = new SecureContextCache();
   #timer: NodeJS.Timeout | undefined;
+  #newTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #checkingNew: Promise<void> | undefined;
   #stopped = false;
 
   constructor(o: DatabaseHealthOptions) {
@@ -72,6 +82,15 @@ export class DatabaseHealthChecker {
       });
     };
     tick();
+    // Between rounds, a database without a result yet (just created or discovered) is checked on
+    // its own; the full round, when one is running, covers it anyway.
+    this.#newTimer = setInterval(() => {
+      if (this.#stopped || this.#running || this.#checkingNew) return;
+      const unchecked = databases().filter((d) => d.type === 'self-hosted' && !this.#results.has(d.name));
+      if (unchecked.length === 0) return;
+      this.#checkingNew = this.#checkEach(unchecked).finally(() => (this.#checkingNew = undefined));
+    }, this.#o.newDatabaseMs ?? NEW_DATABASE_CHECK_MS);
+    this.#newTimer.unref();
   }
 
   /** health returns the last result for a database, if it was checked. */
@@ -83,7 +102,11 @@ export class DatabaseHealthChecker {
   async checkAll(dbs: readonly DatabaseSpec[]): Promise<void> {
     const names = new Set(dbs.map((d) => d.name));
     for (const name of this.#results.keys()) if (!names.has(name)) this.#results.delete(name);
-    const todo = dbs.filter((d) => d.type === 'self-hosted');
+    await this.#checkEach(dbs.filter((d) => d.type === 'self-hosted'));
+  }
+
+  /** #checkEach checks dbs, a few at a time. */
+  async #checkEach(todo: readonly DatabaseSpec[]): Promise<void> {
     for (let i = 0; i < todo.length && !this.#stopped; i += PARALLEL) {
       await Promise.all(todo.slice(i, i + PARALLEL).map((d) => this.#check(d)));
     }
@@ -110,7 +133,8 @@ export class DatabaseHealthChecker {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    if (this.#newTimer) clearInterval(this.#newTimer);
+    await Promise.all([this.#running, this.#checkingNew]);
   }
 }
 

@@ -163,6 +163,7 @@ const schema = z.strictObject({
         .optional(),
       discovery_interval: duration.optional(),
       health_check_interval: duration.optional(),
+      connect_timeout: duration.optional(),
       limits: z
         .strictObject({
           max_bulk_length: z.number().int().positive().optional(),
@@ -247,6 +248,11 @@ export interface ServiceConfig {
     discoveryIntervalMs: number;
     /** How often the agent checks its databases' reachability (and managed-mode rights); default 15 s. */
     healthCheckIntervalMs?: number;
+    /**
+     * How long a session waits to dial its database, finish the TLS handshake and get the set-up
+     * replies (`db_service.connect_timeout`; absent: the engine's default, 15 s).
+     */
+    connectTimeoutMs?: number;
     /** RESP input bounds per client connection (defaults: Redis's own limits). */
     limits: {
       maxBulkLength?: number;
@@ -427,6 +433,7 @@ export function withDefaults(c: FileConfig, source = '(defaults)'): ServiceConfi
       azureCloud: azureCloudOf(c.db_service?.azure_cloud),
       discoveryIntervalMs: c.db_service?.discovery_interval ? parseDuration(c.db_service.discovery_interval) : DEFAULT_DISCOVERY_INTERVAL_MS,
       ...(c.db_service?.health_check_interval ? { healthCheckIntervalMs: Math.max(1000, parseDuration(c.db_service.health_check_interval)) } : {}),
+      ...(c.db_service?.connect_timeout ? { connectTimeoutMs: parseDuration(c.db_service.connect_timeout, 'db_service.connect_timeout', 's') } : {}),
       limits: {
         ...(c.db_service?.limits?.max_bulk_length ? { maxBulkLength: c.db_service.limits.max_bulk_length } : {}),
         ...(c.db_service?.limits?.max_args ? { maxArgs: c.db_service.limits.max_args } : {}),

@@ -14,13 +14,19 @@ import { RedisEngine, type RedisEngineLimits } from '../redis/engine.js';
  * `protocols` is that list ({@link DATABASE_PROTOCOLS}); tests pass another to see the check fail.
  */
 export function createEngines(
-  deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits },
+  deps: { credentials: CredentialProvider; log: Logger; redactValues: boolean; limits?: RedisEngineLimits; connectTimeoutMs?: number },
   protocols: readonly string[] = DATABASE_PROTOCOLS,
 ): EngineRegistry {
   const registry = new EngineRegistry();
   registry.register(
     'redis',
-    new RedisEngine({ credentials: deps.credentials, log: deps.log.child('redis'), redactValues: deps.redactValues, ...(deps.limits ? { limits: deps.limits } : {}) }),
+    new RedisEngine({
+      credentials: deps.credentials,
+      log: deps.log.child('redis'),
+      redactValues: deps.redactValues,
+      ...(deps.limits ? { limits: deps.limits } : {}),
+      ...(deps.connectTimeoutMs ? { connectTimeoutMs: deps.connectTimeoutMs } : {}),
+    }),
   );
   registry.check(protocols);
   return registry;

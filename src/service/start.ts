@@ -305,6 +305,7 @@ async function launchAgent(
     log: o.log,
     redactValues: config.audit.redisValues === 'redact',
     limits: config.db.limits,
+    ...(config.db.connectTimeoutMs ? { connectTimeoutMs: config.db.connectTimeoutMs } : {}),
   });
   const discovery = startDiscovery(await createDiscoveries(config, o.log.child('discovery'), process.env), { intervalMs: config.db.discoveryIntervalMs, log: o.log.child('discovery') });
   await discovery.refresh();

@@ -37,6 +37,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * vanished without closing the connection (a dead host, a partition) must not hang a request.
  */
 const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 5000;
+/** How long a pooled connection may sit unused before it is closed (pg-pool's default). */
+const IDLE_TIMEOUT_MS = 10_000;
 /** How often the LISTEN connection is probed, so a silently dead one is replaced (and watchers resync). */
 const LISTEN_PROBE_MS = 15_000;
 
@@ -59,9 +61,10 @@ export interface PostgresBackendOptions extends PostgresConnection {
   maxConnections?: number;
   /**
    * Timeouts, defaults in brackets: the server cancels a statement after statementMs [30 s]; the
-   * client gives up after queryMs [35 s]; the LISTEN connection is probed every listenProbeMs [15 s].
+   * client gives up after queryMs [35 s]; the LISTEN connection is probed every listenProbeMs [15 s];
+   * a pooled connection unused for idleMs [10 s] is closed.
    */
-  timeouts?: { statementMs?: number; queryMs?: number; listenProbeMs?: number };
+  timeouts?: { statementMs?: number; queryMs?: number; listenProbeMs?: number; idleMs?: number };
   /** Told about lost and regained notification connections (no secrets). */
   onWarning?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -132,6 +135,22 @@ export async function postgresClientConfig(c: PostgresConnection, timeouts: Post
 }
 
 /**
+ * isConnectionError tells whether err says that the connection failed, not the statement: pg's
+ * `Connection terminated unexpectedly` and `… is not queryable` (a client whose connection had
+ * already failed), a reset or broken socket, SQLSTATE class 08 (connection exception), and 57P01 /
+ * 57P02 (the server ended the session: a fast shutdown or restart, a crash of another backend).
+ * A pooled connection that PostgreSQL closed while it sat idle fails its next query this way.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^(08...|57P01|57P02|ECONNRESET|EPIPE)$/.test(code)) return true;
+  const msg = messageOf(err);
+  // Not `Connection terminated due to connection timeout`: a server too slow to accept would only
+  // make a retry wait as long again.
+  return code === undefined && /Connection terminated|is not queryable/i.test(msg) && !/timeout/i.test(msg);
+}
+
+/**
  * pgError converts a pg or socket error into an XError naming the database (never the password):
  * a refused conditional write is `conflict`, an unreachable or refusing server `connection-problem`.
  */
@@ -145,10 +164,22 @@ export function pgError(where: string, err: unknown): XError {
     return badParameter(`${where}: ${msg}`, { hint: 'Make the role own the database (createdb -O ROLE DB) or grant it CREATE on the schema; xport creates its tables at start.', cause: err });
   }
   if (code === '28P01' || code === '28000') return badParameter(`${where}: ${msg}`, { hint: 'Check the user, password and pg_hba.conf for this client.', cause: err });
+  // Class 55, object not in prerequisite state (55000; 55006 object in use; 55P03 lock not
+  // available): the server cannot do it now, not a bug in xport. Reported as temporary, so the web
+  // API answers 502 and the CLI says to retry instead of "this looks like a bug".
+  if (typeof code === 'string' && code.startsWith('55')) {
+    return connectionProblem(`PostgreSQL at ${where} cannot serve this request now (SQLSTATE ${code}): ${msg}`, {
+      hint: 'Retry in a moment; if it persists, look for the cause in the PostgreSQL log (a restart, recovery or a maintenance command holding the object).',
+      cause: err,
+    });
+  }
   if (typeof code === 'string' && /^(E[A-Z]+|08...|57P0[1-3])$/.test(code)) {
     return connectionProblem(`cannot reach PostgreSQL at ${where}: ${msg}`, { hint: 'Check that PostgreSQL is running and reachable; xport retries on the next request.', cause: err });
   }
-  if (/certificate|self.signed|SSL|TLS|does not support SSL|timeout|Connection terminated/i.test(msg)) {
+  if (isConnectionError(err)) {
+    return connectionProblem(`lost the connection to PostgreSQL at ${where}: ${msg}`, { hint: 'Check that PostgreSQL is running and reachable; xport retries on the next request.', cause: err });
+  }
+  if (/certificate|self.signed|SSL|TLS|does not support SSL|timeout/i.test(msg)) {
     return connectionProblem(`cannot reach PostgreSQL at ${where}: ${msg}`, { hint: 'Check ca_file, the server certificate (its names must match the host) and sslmode.', cause: err });
   }
   return internal(`PostgreSQL failed at ${where}: ${msg}`, { cause: err });
@@ -172,7 +203,7 @@ export async function openPostgresBackend(opts: PostgresBackendOptions): Promise
   const config = await postgresClientConfig(opts, opts.timeouts);
   const pg = (await import('pg')).default;
   const where = describe(opts.connString);
-  const pool = new pg.Pool({ ...config, max: opts.maxConnections ?? 10 });
+  const pool = new pg.Pool({ ...config, max: opts.maxConnections ?? 10, idleTimeoutMillis: opts.timeouts?.idleMs ?? IDLE_TIMEOUT_MS });
   // An idle client that loses its server emits on the pool; without a listener that kills the process.
   pool.on('error', (err) => opts.onWarning?.('a PostgreSQL connection failed', { where, err: messageOf(err) }));
   try {
@@ -290,21 +321,64 @@ export class PostgresBackend implements Backend {
     this.purgeTimer.unref();
   }
 
-  private async q<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+  /**
+   * q runs one statement on a pooled connection. With `retry` ('safe', for statements that may run
+   * twice, see below), a statement whose connection failed ({@link isConnectionError}: typically a
+   * pooled connection PostgreSQL closed while it sat idle, say across a restart) runs once more on a
+   * new connection of its own, so the first request after a restart does not fail for nothing. A
+   * second failure, or any other error, is reported.
+   *
+   * What is safe to run twice, given that a connection error leaves unknown whether the first
+   * attempt committed:
+   * - reads: they change nothing.
+   * - conditional writes (`expectRevision` given): xport_put / xport_delete check the revision and
+   *   write in one statement under the revision-counter lock. If the first attempt did not commit
+   *   (the connection was dead before the statement reached a live server, or the server ended the
+   *   session mid-statement, which rolls it back), the retry is simply the write. If it did commit
+   *   and only the reply was lost, the key's revision has moved on, so the retry is refused with
+   *   `conflict`: the write is never applied twice and never lands on a change it did not see, and
+   *   the caller takes the path it has for any conflict (read again, decide again).
+   * - not unconditional puts and deletes: nothing checks them, so a retry after a lost reply would
+   *   write again over whatever another replica wrote in between. They report the error.
+   */
+  private async q<R extends object>(sql: string, params: unknown[], retry: 'safe' | 'never' = 'never'): Promise<R[]> {
     if (this.closed) throw internal(`the PostgreSQL backend for ${this.where} is already closed`);
     try {
       return (await this.pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      if (retry !== 'safe' || this.closed || !isConnectionError(err)) throw pgError(this.where, err);
+      this.opts.onWarning?.('a PostgreSQL connection failed under a request; retrying it on a new connection', { where: this.where, err: messageOf(err) });
+    }
+    try {
+      return await this.onFreshConnection<R>(sql, params);
     } catch (err) {
       throw pgError(this.where, err);
     }
   }
 
+  /**
+   * onFreshConnection runs one statement on a connection opened for it (not from the pool, whose
+   * other idle connections may be just as stale) and closes it.
+   */
+  private async onFreshConnection<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+    const c = this.newClient();
+    // Errors reach the query's promise; an 'error' event without a listener would crash the process.
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      return (await c.query<R>(sql, params)).rows;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
   /** get returns the item under key, or undefined when absent or expired. */
   async get<T = unknown>(key: string): Promise<Item<T> | undefined> {
-    const rows = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key = $1 AND (expires IS NULL OR expires > $2)', [
-      key,
-      this.clock.now().getTime(),
-    ]);
+    const rows = await this.q<KvRow>(
+      'SELECT key, value, revision, expires FROM xport_kv WHERE key = $1 AND (expires IS NULL OR expires > $2)',
+      [key, this.clock.now().getTime()],
+      'safe',
+    );
     return rows[0] ? toItem<T>(rows[0]) : undefined;
   }
 
@@ -313,7 +387,12 @@ export class PostgresBackend implements Backend {
     checkKey(key);
     const json = serialise(key, value);
     const expires = opts.expires ? opts.expires.getTime() : null;
-    const rows = await this.q<{ r: string }>('SELECT xport_put($1, $2, $3, $4, $5) AS r', [key, json, opts.expectRevision ?? null, expires, this.clock.now().getTime()]);
+    // Only a conditional write is retried after a lost connection (see q).
+    const rows = await this.q<{ r: string }>(
+      'SELECT xport_put($1, $2, $3, $4, $5) AS r',
+      [key, json, opts.expectRevision ?? null, expires, this.clock.now().getTime()],
+      opts.expectRevision !== undefined ? 'safe' : 'never',
+    );
     const item: Item<T> = { key, value, revision: Number(rows[0]!.r) };
     if (opts.expires) item.expires = new Date(expires!);
     return item;
@@ -321,7 +400,11 @@ export class PostgresBackend implements Backend {
 
   /** delete removes key and tells whether a live item was there; a revision mismatch throws `conflict`. */
   async delete(key: string, opts: { expectRevision?: number } = {}): Promise<boolean> {
-    const rows = await this.q<{ d: boolean }>('SELECT xport_delete($1, $2, $3) AS d', [key, opts.expectRevision ?? null, this.clock.now().getTime()]);
+    const rows = await this.q<{ d: boolean }>(
+      'SELECT xport_delete($1, $2, $3) AS d',
+      [key, opts.expectRevision ?? null, this.clock.now().getTime()],
+      opts.expectRevision !== undefined ? 'safe' : 'never',
+    );
     return rows[0]!.d;
   }
 
@@ -330,6 +413,7 @@ export class PostgresBackend implements Backend {
     const rows = await this.q<KvRow>(
       `SELECT key, value, revision, expires FROM xport_kv WHERE key LIKE $1 ESCAPE '\\' AND (expires IS NULL OR expires > $2) ORDER BY key`,
       [escapeLike(prefix) + '%', this.clock.now().getTime()],
+      'safe',
     );
     return rows.map((r) => toItem<T>(r));
   }
@@ -392,14 +476,14 @@ export class PostgresBackend implements Backend {
     const { where, params } = eventFilter(q, true);
     params.push(Math.max(0, Math.floor(q.limit ?? DEFAULT_EVENT_LIMIT)));
     const sql = `SELECT id, data FROM xport_events${where} ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`;
-    const rows = await this.q<{ id: string; data: string }>(sql, params);
+    const rows = await this.q<{ id: string; data: string }>(sql, params, 'safe');
     return rows.map((r) => ({ ...(JSON.parse(r.data) as AuditEvent), id: r.id }));
   }
 
   /** countEvents counts what searchEvents would find without a limit or cursor. */
   async countEvents(q: EventQuery): Promise<number> {
     const { where, params } = eventFilter(q, false);
-    const rows = await this.q<{ n: string }>(`SELECT COUNT(*) AS n FROM xport_events${where}`, params);
+    const rows = await this.q<{ n: string }>(`SELECT COUNT(*) AS n FROM xport_events${where}`, params, 'safe');
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -510,7 +594,7 @@ export class PostgresBackend implements Backend {
 
   /** schemaVersion returns the newest applied schema step. */
   async schemaVersion(): Promise<number> {
-    const rows = await this.q<{ v: number | null }>('SELECT max(version) AS v FROM xport_schema', []);
+    const rows = await this.q<{ v: number | null }>('SELECT max(version) AS v FROM xport_schema', [], 'safe');
     return rows[0]?.v ?? 0;
   }
 
@@ -537,7 +621,7 @@ export class PostgresBackend implements Backend {
 
   /** countEventIds returns how many of ids are stored. */
   async countEventIds(ids: string[]): Promise<number> {
-    const rows = await this.q<{ n: string }>('SELECT count(*) AS n FROM xport_events WHERE id = ANY($1::text[])', [ids]);
+    const rows = await this.q<{ n: string }>('SELECT count(*) AS n FROM xport_events WHERE id = ANY($1::text[])', [ids], 'safe');
     return Number(rows[0]!.n);
   }
 
@@ -552,15 +636,15 @@ export class PostgresBackend implements Backend {
     const problem = (p: string) => (problems.length < MAX_CHECK_PROBLEMS ? problems.push(p) : more++);
     const schemaVersion = await this.schemaVersion();
     if (schemaVersion !== SCHEMA_VERSION) problem(`schema version is ${schemaVersion}; this xport expects ${SCHEMA_VERSION}`);
-    const counter = await this.q<{ value: string }>(`SELECT value FROM xport_meta WHERE name = 'revision'`, []);
+    const counter = await this.q<{ value: string }>(`SELECT value FROM xport_meta WHERE name = 'revision'`, [], 'safe');
     const revision = counter[0] ? Number(counter[0].value) : 0;
     if (!counter[0]) problem('the revision counter (xport_meta.revision) is missing');
-    const dup = await this.q<{ revision: string; n: string }>('SELECT revision, count(*) AS n FROM xport_kv GROUP BY revision HAVING count(*) > 1 LIMIT 10', []);
+    const dup = await this.q<{ revision: string; n: string }>('SELECT revision, count(*) AS n FROM xport_kv GROUP BY revision HAVING count(*) > 1 LIMIT 10', [], 'safe');
     for (const d of dup) problem(`${d.n} keys share revision ${d.revision}`);
     let keys = 0;
     let after = '';
     for (;;) {
-      const page = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key > $1 ORDER BY key LIMIT 1000', [after]);
+      const page = await this.q<KvRow>('SELECT key, value, revision, expires FROM xport_kv WHERE key > $1 ORDER BY key LIMIT 1000', [after], 'safe');
       if (page.length === 0) break;
       for (const r of page) {
         keys++;
@@ -578,7 +662,7 @@ export class PostgresBackend implements Backend {
     let events = 0;
     let afterId = '';
     for (;;) {
-      const page = await this.q<{ id: string; data: string }>('SELECT id, data FROM xport_events WHERE id > $1 ORDER BY id LIMIT 5000', [afterId]);
+      const page = await this.q<{ id: string; data: string }>('SELECT id, data FROM xport_events WHERE id > $1 ORDER BY id LIMIT 5000', [afterId], 'safe');
       if (page.length === 0) break;
       for (const r of page) {
         events++;

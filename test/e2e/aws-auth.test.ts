@@ -14,15 +14,15 @@ import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from
 import { addUser, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
-import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
+import { agentEnv, createIamUsers, createRole, frontAcl, requireMoto, startAwsEmulator, TEST_IAM_TOKEN_TTL_S, waitForReauths, type AwsEmulator } from '../helpers/aws.js';
 
 const FRONT_PW = 'front-redis-password-0001';
-const TOKEN_TTL_S = 20;
-const ROTATE_MS = 4_000;
+/** Managed-user rotation period: two rotations within seconds (jitter adds up to a sixth). */
+const ROTATE_MS = 2_000;
+/** The agent's bound on reaching a database (db_service.connect_timeout; 15 s by default), ample on loopback. */
+const CONNECT_TIMEOUT_S = 5;
 
 requireMoto();
-
-
 requireRedis();
 
 describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-server)', () => {
@@ -36,35 +36,48 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
   let sm: SecretsManagerClient;
 
   beforeAll(async () => {
-    const acl = ['user iam-user', 'user managed-user', 'user lonely-iam', 'user role-user'].map((u) => `${u} on >${FRONT_PW} ~* &* +@all`);
-    redis = await startRedis([...acl, 'user default off']);
-    plain = await startRedis([]);
-    legacy = await startRedis(['user default on >legacy-auth-token-000001 ~* &* +@all']);
+    [redis, plain, legacy] = await Promise.all([
+      startRedis(frontAcl(['iam-user', 'managed-user', 'lonely-iam', 'role-user'], FRONT_PW)),
+      startRedis([]),
+      startRedis(['user default on >legacy-auth-token-000001 ~* &* +@all']),
+    ]);
     emu = await startAwsEmulator({
       fronts: [
-        { name: 'rg', target: 'rg-standalone', service: 'elasticache', upstream: `127.0.0.1:${redis.port}`, redisPassword: FRONT_PW, maxAuthAge: TOKEN_TTL_S },
+        { name: 'rg', target: 'rg-standalone', service: 'elasticache', upstream: `127.0.0.1:${redis.port}`, redisPassword: FRONT_PW, maxAuthAge: TEST_IAM_TOKEN_TTL_S },
         { name: 'legacy', target: 'rg-legacy', service: 'elasticache', upstream: `127.0.0.1:${legacy.port}`, redisPassword: FRONT_PW },
       ],
       endpoints: { 'rg-standalone': ['rg', 'rg'] },
     });
-    const clientConfig = { region: TEST_REGION, endpoint: emu.endpoint, credentials: { accessKeyId: emu.env.AWS_ACCESS_KEY_ID!, secretAccessKey: emu.env.AWS_SECRET_ACCESS_KEY! } };
-    ec = new ElastiCacheClient(clientConfig);
-    sm = new SecretsManagerClient(clientConfig);
-    const access = 'on ~* +@all';
-    await ec.send(new CreateUserCommand({ UserId: 'iam-user', UserName: 'iam-user', Engine: 'redis', AccessString: access, AuthenticationMode: { Type: 'iam' } }));
-    await ec.send(new CreateUserCommand({ UserId: 'lonely-iam', UserName: 'lonely-iam', Engine: 'redis', AccessString: access, AuthenticationMode: { Type: 'iam' } }));
-    await ec.send(new CreateUserCommand({ UserId: 'role-user', UserName: 'role-user', Engine: 'redis', AccessString: access, AuthenticationMode: { Type: 'iam' } }));
-    await ec.send(
-      new CreateUserCommand({ UserId: 'managed-user', UserName: 'managed-user', Engine: 'redis', AccessString: access, Passwords: ['initial-password-not-used'], Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }),
-    );
-    await ec.send(new CreateUserGroupCommand({ UserGroupId: 'ug-1', Engine: 'redis', UserIds: ['default', 'iam-user', 'managed-user', 'role-user'] }));
-    await ec.send(
-      new CreateReplicationGroupCommand({ ReplicationGroupId: 'rg-standalone', ReplicationGroupDescription: 'test', Engine: 'redis', EngineVersion: '7.1', TransitEncryptionEnabled: true, UserGroupIds: ['ug-1'] }),
-    );
-
-    await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
-    svc = await startXport({ env: { ...emu.env, XPORT_AWS_IAM_TOKEN_TTL: String(TOKEN_TTL_S), XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) } });
+    ec = new ElastiCacheClient(emu.clientConfig);
+    sm = new SecretsManagerClient(emu.clientConfig);
+    const createResources = async () => {
+      await createIamUsers(ec, ['iam-user', 'lonely-iam', 'role-user']);
+      await ec.send(
+        new CreateUserCommand({ UserId: 'managed-user', UserName: 'managed-user', Engine: 'redis', AccessString: 'on ~* +@all', Passwords: ['initial-password-not-used'], Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }),
+      );
+      await ec.send(new CreateUserGroupCommand({ UserGroupId: 'ug-1', Engine: 'redis', UserIds: ['default', 'iam-user', 'managed-user', 'role-user'] }));
+      await ec.send(
+        new CreateReplicationGroupCommand({ ReplicationGroupId: 'rg-standalone', ReplicationGroupDescription: 'test', Engine: 'redis', EngineVersion: '7.1', TransitEncryptionEnabled: true, UserGroupIds: ['ug-1'] }),
+      );
+      await sm.send(new CreateSecretCommand({ Name: 'legacy-auth-token', SecretString: 'legacy-auth-token-000001' }));
+    };
     const dir = await tmpDir('xport-aws-e2e-');
+    // The agent asks AWS nothing until a database is created below: it starts while moto gets its resources.
+    const started = startXport({
+      config: [
+        'version: v1',
+        `data_dir: ${join(dir, 'data')}`,
+        'proxy_service: { listen_addr: 127.0.0.1:0 }',
+        'db_service:',
+        '  enabled: true',
+        "  resources: [{ labels: { '*': '*' } }]",
+        // A plaintext endpoint never answers a ClientHello: the agent gives up after this long.
+        `  connect_timeout: ${CONNECT_TIMEOUT_S}s`,
+        '',
+      ].join('\n'),
+      env: agentEnv(emu, { XPORT_AWS_ROTATION_INTERVAL_MS: String(ROTATE_MS) }),
+    }).then((x) => (svc = x));
+    await Promise.all([createResources(), started]);
     const ca = emu.caPem.trim().split('\n').map((l) => `      ${l}`).join('\n');
     const dbYaml = (name: string, uri: string, aws: string[], tls = `  tls:\n    ca_cert: |\n${ca}\n`) =>
       [`kind: db`, 'version: v1', `metadata: { name: ${name}, labels: { env: aws } }`, 'spec:', '  protocol: redis', `  uri: ${uri}`, ...aws.map((l) => `  ${l}`), tls].join('\n');
@@ -79,15 +92,9 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
         dbYaml('ec-cleartext', `redis://127.0.0.1:${plain.port}`, ['aws: { region: us-east-1, elasticache: { replication_group_id: rg-standalone } }'], '  tls: { mode: disabled }\n'),
       ].join('---\n'),
     );
-    await writeFile(
-      join(dir, 'role.yaml'),
-      ['kind: role', 'version: v1', 'metadata: { name: aws-users }', 'spec:', '  allow:', "    db_labels: { env: aws }", '    db_users: [iam-user, managed-user, lonely-iam, role-user, default]', ''].join('\n'),
-    );
-    for (const f of ['role.yaml', 'dbs.yaml']) {
-      const r = await svc.xctl(['create', '-f', join(dir, f)]);
-      if (r.code !== 0) throw new Error(r.stderr);
-    }
-    alice = await addUser(svc, 'alice', ['--roles=aws-users'], 'alice-long-password');
+    await createRole(svc, dir, 'aws-users', ['db_labels: { env: aws }', 'db_users: [iam-user, managed-user, lonely-iam, role-user, default]']);
+    const [dbs] = await Promise.all([svc.xctl(['create', '-f', join(dir, 'dbs.yaml')]), addUser(svc, 'alice', ['--roles=aws-users'], 'alice-long-password').then((u) => (alice = u))]);
+    if (dbs.code !== 0) throw new Error(dbs.stderr);
     await waitFor('aws databases online', async () => {
       const r = await svc.xctl(['db', 'ls', '--format=json']);
       return r.code === 0 && (JSON.parse(r.stdout) as { name: string; status: string }[]).filter((d) => d.status === 'online').length >= 5;
@@ -97,9 +104,7 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
   afterAll(async () => {
     await svc?.stop();
     await emu?.stop();
-    await redis?.stop();
-    await plain?.stop();
-    await legacy?.stop();
+    await Promise.all([redis?.stop(), plain?.stop(), legacy?.stop()]);
   });
 
   it('connects an IAM-enabled user with a SigV4 token that verifies independently, and answers its own AUTH locally', async () => {
@@ -141,7 +146,7 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
 
   it('says a non-TLS endpoint needs tls mode disabled, and serves it in plaintext once it says so', async () => {
     const r = await alice.xsh(['db', 'connect', 'ec-plain', '--db-user=iam-user', '--', 'PING']);
-    expect(r.stdout + r.stderr).toMatch(/no TLS handshake with 127\.0\.0\.1:\d+ .*set tls: \{ mode: disabled \} on the database/);
+    expect(r.stdout + r.stderr).toMatch(new RegExp(`no TLS handshake with 127\\.0\\.0\\.1:\\d+ within ${CONNECT_TIMEOUT_S * 1000} ms .*set tls: \\{ mode: disabled \\} on the database`));
     const ok = await alice.xsh(['db', 'connect', 'ec-cleartext', '--db-user=default', '--', 'PING']);
     expect(ok.stdout.trim()).toBe('PONG');
   }, 60_000);
@@ -183,10 +188,12 @@ describe('AWS ElastiCache authentication end to end (moto + TLS front + redis-se
       await client.connect();
       expect(await client.set('reauth', '0')).toBe('OK');
       // Stay connected past two token lifetimes; the front closes connections not re-AUTHed within one.
-      await waitFor('two re-authentications', async () => {
-        expect(await client.incr('reauth')).toBeGreaterThan(0);
-        return emu.events.slice(since).filter((e) => e.event === 'auth' && e.user === 'iam-user' && e.ok).length >= 3;
-      }, 4 * TOKEN_TTL_S * 1000);
+      await waitForReauths(emu, {
+        since,
+        user: 'iam-user',
+        count: 3,
+        between: async () => void expect(await client.incr('reauth')).toBeGreaterThan(0),
+      });
       expect(await client.incr('reauth')).toBeGreaterThan(1);
       expect(emu.events.slice(since).filter((e) => e.event === 'dropped')).toEqual([]);
     } finally {

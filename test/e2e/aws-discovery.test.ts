@@ -7,28 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import {
-  CreateReplicationGroupCommand,
-  CreateServerlessCacheCommand,
-  CreateUserCommand,
-  CreateUserGroupCommand,
-  DeleteReplicationGroupCommand,
-  ElastiCacheClient,
-} from '@aws-sdk/client-elasticache';
+import { CreateReplicationGroupCommand, CreateServerlessCacheCommand, CreateUserGroupCommand, DeleteReplicationGroupCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CreateACLCommand, CreateClusterCommand, CreateUserCommand as MdbCreateUserCommand, MemoryDBClient } from '@aws-sdk/client-memorydb';
 import { Redis } from 'ioredis';
 import { addUser, runProcess, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/db-cluster.js';
-import { requireMoto, startAwsEmulator, TEST_REGION, type AwsEmulator } from '../helpers/aws.js';
-import { writeFile } from 'node:fs/promises';
+import { agentEnv, createIamUsers, createRole, frontAcl, requireMoto, startAwsEmulator, TEST_IAM_TOKEN_TTL_S, waitForReauths, type AwsEmulator } from '../helpers/aws.js';
 
 const FRONT_PW = 'front-redis-password-0002';
-const TOKEN_TTL_S = 20;
-const ACL = ['iam-user', 'mdb-iam', 'mdb-managed', 'admin'].map((u) => `user ${u} on >${FRONT_PW} ~* &* +@all`).concat(['user default off']);
+const ACL = frontAcl(['iam-user', 'mdb-iam', 'mdb-managed', 'admin'], FRONT_PW);
 
 requireMoto();
-
 
 interface Listed {
   name: string;
@@ -52,76 +42,89 @@ describe('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', 
   const cli = (port: number, args: string[]) => runProcess('redis-cli', ['-p', String(port), '--user', 'admin', '--pass', FRONT_PW, '--no-auth-warning', ...args]);
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) {
-      const dir = await tmpDir('xport-aws-cluster-');
-      // The bus port gets a free port of its own: the default (port + 10000) may be taken on a busy machine.
-      const bus = await freePort();
-      nodes.push(await startRedis([...ACL, 'cluster-enabled yes', `cluster-port ${bus}`, `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 5000']));
-    }
-    standalone = await startRedis(ACL);
-    const create = await runProcess('redis-cli', ['--user', 'admin', '--pass', FRONT_PW, '--no-auth-warning', '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 });
+    // The four redis-servers start together; so do moto and the cluster's creation.
+    const started = await Promise.all([
+      ...[0, 1, 2].map(async () => {
+        const dir = await tmpDir('xport-aws-cluster-');
+        // The bus port gets a free port of its own: the default (port + 10000) may be taken on a busy machine.
+        const bus = await freePort();
+        return startRedis([...ACL, 'cluster-enabled yes', `cluster-port ${bus}`, `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 5000']);
+      }),
+      startRedis(ACL),
+    ]);
+    standalone = started.pop()!;
+    nodes.push(...started);
+    const [create] = await Promise.all([
+      runProcess('redis-cli', ['--user', 'admin', '--pass', FRONT_PW, '--no-auth-warning', '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 }),
+      startAwsEmulator({
+        fronts: [
+          ...nodes.map((n, i) => ({
+            name: `node${i}`,
+            target: 'rg-cluster',
+            service: 'elasticache' as const,
+            alsoTargets: [{ target: 'mdb-1', service: 'memorydb' as const }],
+            upstream: `127.0.0.1:${n.port}`,
+            redisPassword: FRONT_PW,
+            // Connections not re-AUTHed within a token lifetime are dropped (ElastiCache's 12 h, scaled down).
+            maxAuthAge: TEST_IAM_TOKEN_TTL_S,
+          })),
+          { name: 'plain', target: 'rg-plain', service: 'elasticache', upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
+          { name: 'serverless', target: 'sl-1', service: 'elasticache', serverless: true, upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
+        ],
+        endpoints: { 'rg-cluster': 'node0', 'mdb-1': 'node0', 'rg-plain': ['plain', 'plain'], 'sl-1': 'serverless' },
+      }).then((e) => (emu = e)),
+    ]);
     if (create.code !== 0) throw new Error(`cluster create failed: ${create.stdout}\n${create.stderr}`);
-    emu = await startAwsEmulator({
-      fronts: [
-        ...nodes.map((n, i) => ({
-          name: `node${i}`,
-          target: 'rg-cluster',
-          service: 'elasticache' as const,
-          alsoTargets: [{ target: 'mdb-1', service: 'memorydb' as const }],
-          upstream: `127.0.0.1:${n.port}`,
-          redisPassword: FRONT_PW,
-          // Connections not re-AUTHed within a token lifetime are dropped (ElastiCache's 12 h, scaled down).
-          maxAuthAge: TOKEN_TTL_S,
-        })),
-        { name: 'plain', target: 'rg-plain', service: 'elasticache', upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
-        { name: 'serverless', target: 'sl-1', service: 'elasticache', serverless: true, upstream: `127.0.0.1:${standalone.port}`, redisPassword: FRONT_PW },
-      ],
-      endpoints: { 'rg-cluster': 'node0', 'mdb-1': 'node0', 'rg-plain': ['plain', 'plain'], 'sl-1': 'serverless' },
-    });
-    // Each node announces its front's port, so CLUSTER SHARDS and MOVED name addresses that speak TLS.
-    for (let i = 0; i < nodes.length; i++) {
-      const r = await cli(nodes[i]!.port, ['CONFIG', 'SET', 'cluster-announce-port', String(emu.fronts[`node${i}`])]);
-      if (r.stdout.trim() !== 'OK') throw new Error(r.stdout + r.stderr);
-    }
-    const frontPorts = nodes.map((_, i) => String(emu.fronts[`node${i}`]));
-    await waitFor('every node announcing its front port', async () => {
-      for (const n of nodes) {
-        const r = await cli(n.port, ['CLUSTER', 'SLOTS']);
-        if (!frontPorts.every((p) => r.stdout.includes(p))) return false;
-        if ((await cli(n.port, ['CLUSTER', 'INFO'])).stdout.includes('cluster_state:ok') === false) return false;
-      }
-      return true;
-    }, 30_000);
 
-    const clientConfig = { region: TEST_REGION, endpoint: emu.endpoint, credentials: { accessKeyId: emu.env.AWS_ACCESS_KEY_ID!, secretAccessKey: emu.env.AWS_SECRET_ACCESS_KEY! } };
-    ec = new ElastiCacheClient(clientConfig);
-    const mdb = new MemoryDBClient(clientConfig);
-    await ec.send(new CreateUserCommand({ UserId: 'iam-user', UserName: 'iam-user', Engine: 'redis', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'iam' } }));
-    for (const g of ['ug-c', 'ug-p', 'ug-s']) await ec.send(new CreateUserGroupCommand({ UserGroupId: g, Engine: 'redis', UserIds: ['default', 'iam-user'] }));
-    const tags = (extra: Record<string, string> = {}) => Object.entries({ env: 'test', ...extra }).map(([Key, Value]) => ({ Key, Value }));
-    const group = (id: string, o: { cluster?: boolean; tls?: boolean; tags?: { Key: string; Value: string }[]; ug?: string }) =>
-      ec.send(
-        new CreateReplicationGroupCommand({
-          ReplicationGroupId: id,
-          ReplicationGroupDescription: id,
-          Engine: 'redis',
-          EngineVersion: '7.1',
-          TransitEncryptionEnabled: o.tls ?? true,
-          ...(o.cluster ? { ClusterMode: 'enabled', NumNodeGroups: 3 } : { NumCacheClusters: 2 }),
-          ...(o.ug ? { UserGroupIds: [o.ug] } : {}),
-          Tags: o.tags ?? tags(),
-        }),
-      );
-    await group('rg-cluster', { cluster: true, ug: 'ug-c' });
-    await group('rg-plain', { ug: 'ug-p', tags: tags({ XportDatabaseName: 'renamed-cache' }) });
-    await group('rg-notls', { tls: false });
-    await group('rg-other', { tags: [{ Key: 'env', Value: 'other' }] });
-    await ec.send(new CreateServerlessCacheCommand({ ServerlessCacheName: 'sl-1', Engine: 'valkey', MajorEngineVersion: '8', UserGroupId: 'ug-s', Tags: tags() }));
-    await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-iam', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'iam' } }));
-    await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-managed', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'password', Passwords: ['initial-password-not-used'] }, Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }));
-    await mdb.send(new CreateACLCommand({ ACLName: 'acl-1', UserNames: ['mdb-iam', 'mdb-managed'] }));
-    await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-1', NodeType: 'db.t4g.small', ACLName: 'acl-1', TLSEnabled: true, EngineVersion: '7.1', Tags: tags() }));
-    await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-notls', NodeType: 'db.t4g.small', ACLName: 'open-access', TLSEnabled: false, Tags: tags() }));
+    const announceFronts = async () => {
+      // Each node announces its front's port, so CLUSTER SHARDS and MOVED name addresses that speak TLS.
+      for (let i = 0; i < nodes.length; i++) {
+        const r = await cli(nodes[i]!.port, ['CONFIG', 'SET', 'cluster-announce-port', String(emu.fronts[`node${i}`])]);
+        if (r.stdout.trim() !== 'OK') throw new Error(r.stdout + r.stderr);
+      }
+      const frontPorts = nodes.map((_, i) => String(emu.fronts[`node${i}`]));
+      await waitFor('every node announcing its front port', async () => {
+        for (const n of nodes) {
+          const r = await cli(n.port, ['CLUSTER', 'SLOTS']);
+          if (!frontPorts.every((p) => r.stdout.includes(p))) return false;
+          if ((await cli(n.port, ['CLUSTER', 'INFO'])).stdout.includes('cluster_state:ok') === false) return false;
+        }
+        return true;
+      }, 30_000);
+    };
+
+    ec = new ElastiCacheClient(emu.clientConfig);
+    const mdb = new MemoryDBClient(emu.clientConfig);
+    const createResources = async () => {
+      await createIamUsers(ec, ['iam-user']);
+      for (const g of ['ug-c', 'ug-p', 'ug-s']) await ec.send(new CreateUserGroupCommand({ UserGroupId: g, Engine: 'redis', UserIds: ['default', 'iam-user'] }));
+      const tags = (extra: Record<string, string> = {}) => Object.entries({ env: 'test', ...extra }).map(([Key, Value]) => ({ Key, Value }));
+      const group = (id: string, o: { cluster?: boolean; tls?: boolean; tags?: { Key: string; Value: string }[]; ug?: string }) =>
+        ec.send(
+          new CreateReplicationGroupCommand({
+            ReplicationGroupId: id,
+            ReplicationGroupDescription: id,
+            Engine: 'redis',
+            EngineVersion: '7.1',
+            TransitEncryptionEnabled: o.tls ?? true,
+            ...(o.cluster ? { ClusterMode: 'enabled', NumNodeGroups: 3 } : { NumCacheClusters: 2 }),
+            ...(o.ug ? { UserGroupIds: [o.ug] } : {}),
+            Tags: o.tags ?? tags(),
+          }),
+        );
+      await group('rg-cluster', { cluster: true, ug: 'ug-c' });
+      await group('rg-plain', { ug: 'ug-p', tags: tags({ XportDatabaseName: 'renamed-cache' }) });
+      await group('rg-notls', { tls: false });
+      await group('rg-other', { tags: [{ Key: 'env', Value: 'other' }] });
+      await ec.send(new CreateServerlessCacheCommand({ ServerlessCacheName: 'sl-1', Engine: 'valkey', MajorEngineVersion: '8', UserGroupId: 'ug-s', Tags: tags() }));
+      await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-iam', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'iam' } }));
+      await mdb.send(new MdbCreateUserCommand({ UserName: 'mdb-managed', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'password', Passwords: ['initial-password-not-used'] }, Tags: [{ Key: 'xport.dev/managed', Value: 'true' }] }));
+      await mdb.send(new CreateACLCommand({ ACLName: 'acl-1', UserNames: ['mdb-iam', 'mdb-managed'] }));
+      await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-1', NodeType: 'db.t4g.small', ACLName: 'acl-1', TLSEnabled: true, EngineVersion: '7.1', Tags: tags() }));
+      await mdb.send(new CreateClusterCommand({ ClusterName: 'mdb-notls', NodeType: 'db.t4g.small', ACLName: 'open-access', TLSEnabled: false, Tags: tags() }));
+    };
+    // The cluster settles while moto gets its resources.
+    await Promise.all([announceFronts(), createResources()]);
 
     const dir = await tmpDir('xport-aws-disc-');
     svc = await startXport({
@@ -140,14 +143,9 @@ describe('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', 
         '      tags: { env: test }',
         '',
       ].join('\n'),
-      env: { ...emu.env, NODE_EXTRA_CA_CERTS: emu.caFile, XPORT_AWS_IAM_TOKEN_TTL: String(TOKEN_TTL_S) },
+      env: agentEnv(emu, { NODE_EXTRA_CA_CERTS: emu.caFile }),
     });
-    await writeFile(
-      join(dir, 'role.yaml'),
-      ['kind: role', 'version: v1', 'metadata: { name: aws-all }', 'spec:', '  allow:', "    db_labels: { 'xport.dev/cloud': AWS }", '    db_users: [iam-user, mdb-iam, mdb-managed]', ''].join('\n'),
-    );
-    const r = await svc.xctl(['create', '-f', join(dir, 'role.yaml')]);
-    if (r.code !== 0) throw new Error(r.stderr);
+    await createRole(svc, dir, 'aws-all', ["db_labels: { 'xport.dev/cloud': AWS }", 'db_users: [iam-user, mdb-iam, mdb-managed]']);
     alice = await addUser(svc, 'alice', ['--roles=aws-all'], 'alice-long-password');
   }, 180_000);
 
@@ -155,8 +153,7 @@ describe('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', 
     if (process.env.XPORT_TEST_DEBUG) console.log(svc?.output());
     await svc?.stop();
     await emu?.stop();
-    for (const n of nodes) await n.stop();
-    await standalone?.stop();
+    await Promise.all([...nodes.map((n) => n.stop()), standalone?.stop()]);
   });
 
   const listed = async (): Promise<Listed[]> => JSON.parse((await svc.xctl(['db', 'ls', '--format=json'])).stdout) as Listed[];
@@ -222,11 +219,14 @@ describe('AWS discovery end to end (moto + TLS fronts + a real Redis Cluster)', 
     try {
       await client.connect();
       expect(await client.mset(...keys.flatMap((k) => [k, '0']))).toBe('OK');
-      await waitFor('two re-authentications on every node', async () => {
-        expect(await client.mget(...keys)).toHaveLength(keys.length);
-        const auths = emu.events.slice(since).filter((e) => e.event === 'auth' && e.user === 'iam-user' && e.ok);
-        return [0, 1, 2].every((i) => auths.filter((e) => e.front === `node${i}`).length >= 3);
-      }, 4 * TOKEN_TTL_S * 1000);
+      // Two re-authentications on every node.
+      await waitForReauths(emu, {
+        since,
+        user: 'iam-user',
+        count: 3,
+        fronts: ['node0', 'node1', 'node2'],
+        between: async () => void expect(await client.mget(...keys)).toHaveLength(keys.length),
+      });
       expect(await client.mget(...keys)).toEqual(keys.map(() => '0'));
       expect(emu.events.slice(since).filter((e) => e.event === 'dropped')).toEqual([]);
     } finally {

@@ -1,10 +1,4 @@
 /**
- * PENDING — not run by vitest (outside test/e2e/): it needs the engine's WRONGPASS retry and live
- * re-authentication (src/redis/reauth.ts, commit 0ce7394 on the aws branch), which this branch does
- * not have. Verified green against that engine in a scratch copy (2 passed, 105 s; and once with
- * 900 s tokens: re-AUTH 323 s before expiry with the identity library's cached token, then 194 s
- * before with a fresh one). Move it to test/e2e/ once both branches are merged.
- *
  * e2e: Azure credentials that change under a live session — an access key regenerated while a
  * session is open, and Entra ID tokens that expire during a long session — with the real SDKs in
  * `xctl start`, the local Azure fakes, and a Redis that, like Azure, drops a connection whose token
@@ -19,8 +13,12 @@ import { startAzureEndpoints, type AzureEndpoints, type Cache, type Principal } 
 import { startAzureRedis, type AzureRedis, type TokenExpiryEnforcer } from '../helpers/azure-redis.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000r1';
-/** Short enough that a 100 s session sees three tokens; the agent re-AUTHs at least a fifth of it early. */
-const TOKEN_LIFETIME_S = 20;
+/**
+ * Short, so that a session outlives three tokens within seconds: the agent replaces an Entra ID
+ * token at half its life at the latest (src/cloud/azure/entra.ts replaceTime) and re-AUTHs a fifth
+ * of that early, so a 10 s token is replaced about every 4 s, some 6 s before it expires.
+ */
+const TOKEN_LIFETIME_S = 10;
 
 
 requireRedis();
@@ -126,14 +124,24 @@ describe('Azure credentials changing under live sessions', () => {
       const staleClosed = new Promise<void>((r) => stale.once('close', () => r()));
       await stale.connect();
       const staleAddr = `127.0.0.1:${(stale as unknown as { stream: { localPort: number } }).stream.localPort}`;
-      const end = Date.now() + 3.3 * TOKEN_LIFETIME_S * 1000;
+      let staleGone = false;
+      void staleClosed.then(() => (staleGone = true));
+      const sessionAuths = () => [...enforcer.auths.entries()].filter(([addr]) => addr !== staleAddr && enforcer.users.has(addr));
+      // Keep both sessions busy until the control connection was dropped (it used the reader
+      // session's first token, so that token has expired) and each session's connection sent three
+      // AUTHs after its first (three tokens replaced); polled, with a generous bound.
+      const deadline = Date.now() + 12 * TOKEN_LIFETIME_S * 1000;
       let n = 0;
-      while (Date.now() < end) {
+      for (;;) {
         for (const c of clients) expect(await c.set('tick', String(n))).toBe('OK');
         n++;
-        await new Promise((r) => setTimeout(r, 2_000));
+        const sessions = sessionAuths();
+        if (staleGone && sessions.length >= 2 && sessions.every(([, times]) => times.length >= 4)) break;
+        if (Date.now() > deadline) {
+          throw new Error(`timed out waiting for the control connection to be dropped (${staleGone}) and three re-AUTHs per session: ${JSON.stringify(sessions.map(([a, t]) => [a, t.length]))}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
       }
-      await staleClosed;
       expect(enforcer.killed).toEqual([`${staleAddr} ${reader.objectId}`]);
       // Same upstream connections as at the start: Redis never dropped them.
       expect(await Promise.all(clients.map((c) => c.client('ID')))).toEqual(ids);

@@ -40,14 +40,17 @@ function rawExchange(port: number, bytes: string, idleMs = 700): Promise<string>
 
 requireRedis();
 
+// One xport + Redis for the whole file: the second agent's tests run after the access-path tests
+// and only add agents and restart the proxy on the same data dir and port.
+let c: DbCluster;
+beforeAll(async () => {
+  c = await startDbCluster();
+}, 90_000);
+afterAll(async () => {
+  await c?.stop();
+});
+
 describe('database access end to end', () => {
-  let c: DbCluster;
-  beforeAll(async () => {
-    c = await startDbCluster();
-  }, 90_000);
-  afterAll(async () => {
-    await c?.stop();
-  });
 
   it('lists only the databases a user may see, with the allowed db users', async () => {
     const a = await c.alice.xsh(['db', 'ls']);
@@ -264,7 +267,7 @@ describe('database access end to end', () => {
   it('refuses a session once the user certificate has expired (exit 4)', async () => {
     const r = await c.alice.xsh(['login', `--proxy=${c.svc.addr}`, '--user=alice', '--password-stdin', '--ttl=3s'], { input: 'alice-long-password\n' });
     expect(r.code).toBe(0);
-    await new Promise((res) => setTimeout(res, 3500));
+    await waitFor('the 3 s login to expire', async () => (await c.alice.xsh(['status'])).code === 4);
     const x = await c.alice.xsh(['db', 'connect', 'cache', '--db-user=alice', '--', 'PING']);
     expect(x.code).toBe(4);
     expect(x.stderr).toContain('Run: xsh login');
@@ -295,18 +298,13 @@ describe('database access end to end', () => {
 });
 
 describe('a second agent that joins with a token', () => {
-  let c: DbCluster;
   let agent: ChildProcess | undefined;
   let agentOut = '';
-  beforeAll(async () => {
-    c = await startDbCluster();
-  }, 90_000);
   afterAll(async () => {
     if (agent?.exitCode === null) {
       process.kill(agent.pid!, 'SIGTERM');
       await new Promise((r) => agent!.once('exit', r));
     }
-    await c?.stop();
   });
 
   it('joins through xctl db configure create, serves its database, and comes back after a proxy restart', async () => {

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, inviteToken, runCli, runProcess, startXport, tmpDir, type RunOptions, type XshUser } from '../helpers/cli.js';
+import { ROOT, inviteToken, runCli, runProcess, tmpDir, type RunOptions, type XshUser } from '../helpers/cli.js';
 import { hasRedis, startRedis } from '../helpers/redis-server.js';
 import { startDbCluster, waitFor, type DbCluster } from '../helpers/db-cluster.js';
+import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
 
 const redisCli = ['--', '--user', 'alice', '--pass', 'alice-pw', '--no-auth-warning'];
 
@@ -310,31 +311,39 @@ describe('the newcomer path (issue 11)', () => {
   // ─── item 11: the smaller ones ────────────────────────────────────────────────────────────────
 
   it('xctl db ls shows a database whose TLS fails as unhealthy, with the reason', async () => {
-    // A Redis that does not trust xport's db_client CA: sessions would fail the TLS handshake.
+    // A Redis whose certificate another CA signed, and that trusts only that CA (not xport's
+    // db_client CA): sessions would fail the TLS handshake.
     const dir = await tmpDir();
-    const otherCa = await startXport();
+    const prefix = join(dir, 'foreign');
+    const otherCa = CertificateAuthority.create({ type: 'db', clusterName: 'another-cluster' });
+    const keys = generateKeyPair();
+    const cert = otherCa.issue({
+      publicKey: keys.publicKey,
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3600_000),
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+    });
+    await writeFile(`${prefix}.crt`, cert.certPem);
+    await writeFile(`${prefix}.key`, keys.privateKeyPem, { mode: 0o600 });
+    await writeFile(`${prefix}.cas`, otherCa.certPem);
+    const bad = await startRedis([`tls-cert-file ${prefix}.crt`, `tls-key-file ${prefix}.key`, `tls-ca-cert-file ${prefix}.cas`, 'tls-auth-clients yes'], { tlsPort: true });
     try {
-      const prefix = join(dir, 'foreign');
-      const sign = await otherCa.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${prefix}`]);
-      expect(sign.code).toBe(0);
-      const bad = await startRedis([`tls-cert-file ${prefix}.crt`, `tls-key-file ${prefix}.key`, `tls-ca-cert-file ${prefix}.cas`, 'tls-auth-clients yes'], { tlsPort: true });
-      try {
-        const file = join(dir, 'bad.yaml');
-        await writeFile(file, `kind: db\nversion: v1\nmetadata:\n  name: badtls\n  labels: { env: dev }\nspec:\n  protocol: redis\n  uri: rediss://127.0.0.1:${bad.port}\n`);
-        expect((await c.svc.xctl(['create', '-f', file])).code).toBe(0);
-        await waitFor('badtls unhealthy', async () => {
-          const r = await c.svc.xctl(['db', 'ls', '--format=json']);
-          return (JSON.parse(r.stdout) as { name: string; status: string }[]).some((d) => d.name === 'badtls' && d.status === 'unhealthy');
-        }, 60_000);
-        const text = await c.svc.xctl(['db', 'ls']);
-        expect(text.stdout).toMatch(/badtls .*unhealthy: failed to connect to the target database: .*certificate/);
-        expect(text.stdout).toMatch(/cache .*online/);
-        await c.svc.xctl(['rm', 'db/badtls']);
-      } finally {
-        await bad.stop();
-      }
+      const file = join(dir, 'bad.yaml');
+      await writeFile(file, `kind: db\nversion: v1\nmetadata:\n  name: badtls\n  labels: { env: dev }\nspec:\n  protocol: redis\n  uri: rediss://127.0.0.1:${bad.port}\n`);
+      expect((await c.svc.xctl(['create', '-f', file])).code).toBe(0);
+      await waitFor('badtls unhealthy', async () => {
+        const r = await c.svc.xctl(['db', 'ls', '--format=json']);
+        return (JSON.parse(r.stdout) as { name: string; status: string }[]).some((d) => d.name === 'badtls' && d.status === 'unhealthy');
+      }, 60_000);
+      const text = await c.svc.xctl(['db', 'ls']);
+      expect(text.stdout).toMatch(/badtls .*unhealthy: failed to connect to the target database: .*certificate/);
+      expect(text.stdout).toMatch(/cache .*online/);
+      await c.svc.xctl(['rm', 'db/badtls']);
     } finally {
-      await otherCa.stop();
+      await bad.stop();
     }
   }, 120_000);
 

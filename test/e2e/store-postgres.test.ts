@@ -208,6 +208,28 @@ describe('postgres backend across a PostgreSQL restart', () => {
     w.close();
   });
 
+  it('reports SQLSTATE 55000 from PostgreSQL as a temporary problem to retry, not as a bug in xport', async () => {
+    const url = await own.createDatabase();
+    const b = await openPostgresBackend({ connString: url });
+    opened.push(b);
+    // PostgreSQL's own 55000 (object not in prerequisite state), raised by a trigger on the table.
+    const db = new URL(url).pathname.slice(1);
+    await own.query(
+      `CREATE FUNCTION not_ready() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'not ready for writes' USING ERRCODE = '55000'; END $$`,
+      db,
+    );
+    await own.query('CREATE TRIGGER not_ready BEFORE INSERT ON xport_kv FOR EACH ROW EXECUTE FUNCTION not_ready()', db);
+    const err = await b.put('k', 1).then(
+      () => undefined,
+      (e: unknown) => e as Error & { hint?: string },
+    );
+    expect(isXError(err) && err.kind).toBe('connection-problem');
+    expect(err!.message).toContain('cannot serve this request now (SQLSTATE 55000): not ready for writes');
+    expect(err!.hint).toMatch(/^Retry in a moment/);
+    await own.query('DROP TRIGGER not_ready ON xport_kv', db);
+    expect((await b.put('k', 2)).revision).toBeGreaterThan(0);
+  });
+
   it('refuses to open against a server that is not there, naming it without the password', async () => {
     const err = await openPostgresBackend({ connString: `postgres://xport:hunter2@127.0.0.1:1/x` }).then(
       () => undefined,
@@ -223,9 +245,14 @@ describe('postgres backend across a PostgreSQL restart', () => {
  * startFreezableProxy forwards loopback TCP to target. freeze() stops forwarding without closing
  * anything, like a host that died or a partition: connections stay open, nothing answers. thaw()
  * drops the frozen connections (the host is back and has forgotten them) and forwards again.
+ * forget() is a balancer or NAT that lost its state: it closes the server side of every open
+ * connection but leaves the client side open and silent, and resets a client that sends on one —
+ * so a pooled client learns that its connection is dead only from its next query.
  */
 async function startFreezableProxy(target: number) {
   const live = new Set<Socket>();
+  const forgotten = new WeakSet<Socket>();
+  const pairs = new Map<Socket, Socket>();
   let frozen = false;
   const server = createServer((client) => {
     live.add(client);
@@ -234,12 +261,16 @@ async function startFreezableProxy(target: number) {
     if (frozen) return; // accepted, never answered
     const upstream = connect(target, '127.0.0.1');
     live.add(upstream);
+    pairs.set(client, upstream);
     upstream.on('close', () => live.delete(upstream));
     upstream.on('error', () => client.destroy());
-    client.on('data', (d) => !frozen && upstream.write(d));
-    upstream.on('data', (d) => !frozen && client.write(d));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    client.on('data', (d) => {
+      if (forgotten.has(client)) client.resetAndDestroy();
+      else if (!frozen) upstream.write(d);
+    });
+    upstream.on('data', (d) => !frozen && !forgotten.has(client) && client.write(d));
+    client.on('close', () => (upstream.destroy(), pairs.delete(client)));
+    upstream.on('close', () => !forgotten.has(client) && client.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -249,12 +280,61 @@ async function startFreezableProxy(target: number) {
       for (const s of live) s.destroy();
       frozen = false;
     },
+    forget: () => {
+      for (const [client, upstream] of pairs) {
+        forgotten.add(client);
+        upstream.destroy();
+      }
+      pairs.clear();
+    },
     close: async () => {
       for (const s of live) s.destroy();
       await new Promise((r) => server.close(r));
     },
   };
 }
+
+describe('postgres backend behind a balancer that forgot its connections, across a PostgreSQL restart', () => {
+  let own: PostgresServer;
+  beforeAll(async () => {
+    own = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('serves the next read and conditional write on a new connection, and reports an unconditional write it cannot know landed', async () => {
+    const url = new URL(await own.createDatabase());
+    const proxy = await startFreezableProxy(own.port);
+    try {
+      url.port = String(proxy.port);
+      const warnings: string[] = [];
+      // Idle connections are kept however long the restart takes on a busy machine.
+      const b = await openPostgresBackend({ connString: url.toString(), onWarning: (m) => warnings.push(m), timeouts: { idleMs: 300_000 } });
+      opened.push(b);
+      const first = await b.put('k', 'before');
+      // Three requests at once leave three connections idle in the pool.
+      await Promise.all([b.get('k'), b.list(''), b.get('k')]);
+      proxy.forget();
+      await own.restart();
+      // Every pooled connection is now dead, and nothing told the pool.
+      expect((await b.get('k'))?.value).toBe('before');
+      const second = await b.put('k', 'after', { expectRevision: first.revision });
+      expect(second.revision).toBeGreaterThan(first.revision);
+      expect(warnings.filter((m) => m.includes('retrying it on a new connection'))).toHaveLength(2);
+      // Nothing checks an unconditional write: a retry could land over a newer one, so it fails instead.
+      const err = await b.put('k', 'blind').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(isXError(err) && err.kind).toBe('connection-problem');
+      expect(err!.message).toContain(`PostgreSQL at ${url.hostname}:${proxy.port}/`);
+      expect((await b.get('k'))?.value).toBe('after');
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
+});
 
 describe('postgres backend when the server stops answering without closing connections', () => {
   it('times requests out as connection problems, and replaces the LISTEN connection once the server answers again', async () => {

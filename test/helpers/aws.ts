@@ -10,14 +10,25 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CreateUserCommand, type ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CertificateAuthority, generateKeyPair } from '../../src/pki/index.js';
-import { ROOT, tmpDir } from './cli.js';
+import { ROOT, tmpDir, type XportService } from './cli.js';
+import { waitFor } from './db-cluster.js';
 
 /** The static test identity the SDK clients sign with (moto accepts any; the fronts know this one). */
 export const TEST_AKID = 'AKIAXPORTTEST0000001';
 export const TEST_SECRET = 'xport-test-secret-key-0000000000000000000';
 export const TEST_ACCOUNT = '123456789012';
 export const TEST_REGION = 'us-east-1';
+
+/**
+ * TEST_IAM_TOKEN_TTL_S is the IAM token lifetime the agents in these tests sign with
+ * (XPORT_AWS_IAM_TOKEN_TTL, see {@link agentEnv}) and the fronts' `max_auth_age`: short, so a live
+ * session is re-authenticated within seconds. The agent re-AUTHs a fifth of a token's remaining
+ * life before it expires, so a connection is refreshed about every 8 s, at least 2 s before the
+ * front would drop it.
+ */
+export const TEST_IAM_TOKEN_TTL_S = 10;
 
 /** FrontSpec is one TLS front: what it stands for and where its redis-server is. */
 export interface FrontSpec {
@@ -33,7 +44,7 @@ export interface FrontSpec {
   upstream: string;
   /** The password every ACL user has on that redis-server (the front swaps it in after a good AUTH). */
   redisPassword: string;
-  /** Close connections whose last good AUTH is older than this many seconds. */
+  /** Close connections whose last good AUTH was an IAM token older than this many seconds (as ElastiCache does after 12 h). */
   maxAuthAge?: number;
 }
 
@@ -60,6 +71,8 @@ export interface AwsEmulator {
   events: AuthEvent[];
   /** env for processes that talk to this emulator (the agent, xctl bootstrap). */
   env: Record<string, string>;
+  /** clientConfig is what the SDK clients in a test are built with: moto's endpoint and the static test identity. */
+  clientConfig: { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** enforceIam turns on moto's SigV4 and IAM policy checks for every request from now on. */
   enforceIam(): Promise<void>;
   /** waitEvent resolves with the first event (from now on, or already seen when since=0) that matches. */
@@ -162,6 +175,7 @@ export async function startAwsEmulator(o: { fronts?: FrontSpec[]; endpoints?: Re
     caPem: ca.certPem,
     caFile,
     events,
+    clientConfig: { region: TEST_REGION, endpoint, credentials: { accessKeyId: TEST_AKID, secretAccessKey: TEST_SECRET } },
     env: {
       AWS_ENDPOINT_URL: endpoint,
       AWS_ACCESS_KEY_ID: TEST_AKID,
@@ -193,4 +207,53 @@ export async function startAwsEmulator(o: { fronts?: FrontSpec[]; endpoints?: Re
       }
     },
   };
+}
+
+/**
+ * frontAcl is the ACL of a redis-server behind fronts: each user gets the front's password (the
+ * front swaps it in after a good AUTH) and every key, channel and command; `default` is off.
+ */
+export function frontAcl(users: string[], password: string): string[] {
+  return [...users.map((u) => `user ${u} on >${password} ~* &* +@all`), 'user default off'];
+}
+
+/** agentEnv is the environment of an `xctl start` whose agent reaches the emulator and signs {@link TEST_IAM_TOKEN_TTL_S} tokens. */
+export function agentEnv(emu: AwsEmulator, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...emu.env, XPORT_AWS_IAM_TOKEN_TTL: String(TEST_IAM_TOKEN_TTL_S), ...extra };
+}
+
+/** createIamUsers creates ElastiCache users with IAM authentication and full access in moto. */
+export async function createIamUsers(ec: ElastiCacheClient, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await ec.send(new CreateUserCommand({ UserId: id, UserName: id, Engine: 'redis', AccessString: 'on ~* +@all', AuthenticationMode: { Type: 'iam' } }));
+  }
+}
+
+/** createRole writes a role whose `allow` holds allowLines (YAML, two-space indented) and creates it with xctl. */
+export async function createRole(svc: XportService, dir: string, name: string, allowLines: string[]): Promise<void> {
+  const file = join(dir, `role-${name}.yaml`);
+  await writeFile(file, ['kind: role', 'version: v1', `metadata: { name: ${name} }`, 'spec:', '  allow:', ...allowLines.map((l) => `    ${l}`), ''].join('\n'));
+  const r = await svc.xctl(['create', '-f', file]);
+  if (r.code !== 0) throw new Error(`xctl create -f ${file} failed: ${r.stderr}`);
+}
+
+/**
+ * waitForReauths polls until the fronts saw `count` good AUTHs of user (on each front named in
+ * `fronts`, or in all when none is named) since event index `since`, running `between` (the
+ * session's traffic and its checks) before each look.
+ */
+export async function waitForReauths(
+  emu: AwsEmulator,
+  o: { since: number; user: string; count: number; fronts?: string[]; between: () => Promise<void>; timeoutMs?: number },
+): Promise<void> {
+  const good = () => emu.events.slice(o.since).filter((e) => e.event === 'auth' && e.user === o.user && e.ok);
+  await waitFor(
+    `${o.count} good AUTHs of ${o.user}${o.fronts ? ` on each of ${o.fronts.join(', ')}` : ''}`,
+    async () => {
+      await o.between();
+      const auths = good();
+      return o.fronts ? o.fronts.every((f) => auths.filter((e) => e.front === f).length >= o.count) : auths.length >= o.count;
+    },
+    o.timeoutMs ?? 4 * TEST_IAM_TOKEN_TTL_S * 1000,
+  );
 }

@@ -20,8 +20,8 @@ MemoryDB nodes at AUTH time.
      - a password user: the password must be one of the user's passwords in moto *now*;
    then AUTH is forwarded as `AUTH <user> <redis password>`; otherwise as a wrong password, so
    redis itself answers WRONGPASS in order. With `max_auth_age` a connection whose last good AUTH
-   is older than that is closed (ElastiCache drops IAM connections 12 h after AUTH without a
-   re-AUTH; the tests scale that down).
+   was an IAM token older than that is closed (ElastiCache drops IAM connections 12 h after AUTH
+   without a re-AUTH; the tests scale that down); a password user's connection is never dropped.
 
 Input: a JSON config on stdin:
   {"static_credentials": {"AKID": "secret"}, "fronts": [{"name", "target", "service",
@@ -667,7 +667,8 @@ def serve_conn(front, conn):
                         akid = dict(urllib.parse.parse_qsl(args[2].decode("utf-8", "replace").partition("/?")[2])).get("X-Amz-Credential", "").split("/")[0]
                         emit({"event": "auth", "front": front["name"], "user": user, "kind": kind, "ok": ok, **({"why": why} if why else {}), **({"akid": akid} if akid else {})})
                         if ok:
-                            last_auth[0] = time.time()
+                            # Only an IAM-authenticated connection has to re-AUTH in time.
+                            last_auth[0] = time.time() if kind == "iam" else None
                             out += resp_cmd("AUTH", user, front["redis_password"])
                         else:
                             out += resp_cmd("AUTH", user, "wrong-" + os.urandom(8).hex())

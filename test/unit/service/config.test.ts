@@ -100,6 +100,12 @@ describe('service config', () => {
     expect(() => parseConfig(['version: v1', 'db_service:', '  limits: { session_buffer_bytes: 1024 }'].join('\n'))).toThrow(/session_buffer_bytes/);
   });
 
+  it('reads db_service.connect_timeout, leaves the engine default without it, and refuses a bad one', () => {
+    expect(parseConfig('version: v1\ndb_service:\n  connect_timeout: 2s\n').db.connectTimeoutMs).toBe(2000);
+    expect(parseConfig('version: v1\n').db.connectTimeoutMs).toBeUndefined();
+    expect(() => parseConfig('version: v1\ndb_service:\n  connect_timeout: soon\n', 'x.yaml')).toThrow(/x\.yaml:3: db_service\.connect_timeout: must be a duration/);
+  });
+
   it('names the line and path of an unknown key', () => {
     expect(() => parseConfig('version: v1\nproxy_service:\n  listen_adr: 1.2.3.4:5\n', 'x.yaml')).toThrow('x.yaml:3: proxy_service.listen_adr: unknown key');
     expect(() => parseConfig('version: v1\nbogus: 1\n', 'x.yaml')).toThrow('x.yaml:2: bogus: unknown key');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pgError, postgresClientConfig, redactConnString } from '../../../src/store/postgres.js';
+import { isConnectionError, pgError, postgresClientConfig, redactConnString } from '../../../src/store/postgres.js';
 import { isXError } from '../../../src/errors.js';
 
 describe('postgres connection settings', () => {
@@ -52,5 +52,42 @@ describe('postgres connection settings', () => {
     expect(kind(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe('connection-problem');
     expect(kind(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe('connection-problem');
     expect(kind(new Error('self-signed certificate in certificate chain'))).toBe('connection-problem');
+    // pg's own words for a client whose connection had already failed: not a bug in xport.
+    expect(kind(new Error('Client has encountered a connection error and is not queryable'))).toBe('connection-problem');
+    expect(kind(new Error('Connection terminated unexpectedly'))).toBe('connection-problem');
+    // Class 55 (object not in prerequisite state) is the server's momentary state, not a bug: retry.
+    const notReady = pgError('db:5432/x', Object.assign(new Error('object not in prerequisite state'), { code: '55000' }));
+    expect(notReady.kind).toBe('connection-problem');
+    expect(notReady.message).toBe('PostgreSQL at db:5432/x cannot serve this request now (SQLSTATE 55000): object not in prerequisite state');
+    expect(notReady.hint).toMatch(/^Retry in a moment/);
+    expect(kind(Object.assign(new Error('could not obtain lock on row'), { code: '55P03' }))).toBe('connection-problem');
+    expect(kind(Object.assign(new Error('some other failure'), { code: 'XX000' }))).toBe('internal');
+  });
+
+  it('tells a failed connection (worth one retry on a new one) from a failed statement', () => {
+    const pgErr = (code: string | undefined, msg: string) => Object.assign(new Error(msg), code ? { code } : {});
+    for (const e of [
+      pgErr(undefined, 'Connection terminated unexpectedly'),
+      pgErr(undefined, 'Client has encountered a connection error and is not queryable'),
+      pgErr('ECONNRESET', 'read ECONNRESET'),
+      pgErr('EPIPE', 'write EPIPE'),
+      pgErr('08006', 'connection failure'),
+      pgErr('08003', 'connection does not exist'),
+      pgErr('57P01', 'terminating connection due to administrator command'),
+      pgErr('57P02', 'terminating connection because of crash of another server process'),
+    ]) {
+      expect(isConnectionError(e), e.message).toBe(true);
+    }
+    for (const e of [
+      pgErr('XP409', 'k was modified concurrently'),
+      pgErr('23505', 'duplicate key value violates unique constraint'),
+      pgErr('57014', 'canceling statement due to statement timeout'),
+      pgErr('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+      pgErr(undefined, 'Query read timeout'),
+      pgErr(undefined, 'Connection terminated due to connection timeout'),
+      pgErr('42P01', 'relation "xport_kv" does not exist'),
+    ]) {
+      expect(isConnectionError(e), e.message).toBe(false);
+    }
   });
 });
