@@ -6,6 +6,7 @@
 import type { AuditFileWriter } from '../../src/audit/file-log.js';
 import type { Role } from '../../src/auth/types.js';
 import type { CredentialProvider } from '../../src/db/credentials.js';
+import type { DatabaseSpec } from '../../src/db/database.js';
 import type { RedisEngineConfig } from '../../src/redis/engine.js';
 import { ANY_DB, plainDatabase, rawConnect, role, startFront, StaticCredentials, type Front, type Raw } from './engine-front.js';
 import { FakeCluster, memoryRedis, RespServer, type Handler } from './resp-server.js';
@@ -40,10 +41,16 @@ export interface RigPlan {
 export async function rig(plan: RigPlan = {}): Promise<Rig> {
   const server = await RespServer.start(plan.handler ?? memoryRedis());
   const creds = plan.creds ?? new StaticCredentials('alice', 'pw');
+  const r = await frontFor(plainDatabase(server.port), plan, creds, () => server.close());
+  return { server, creds, ...r };
+}
+
+/** frontFor starts the engine for db as plan says; connect() opens client sessions that close() ends with it. */
+async function frontFor(db: DatabaseSpec, plan: Omit<RigPlan, 'handler'>, credentials: CredentialProvider, stopServers: () => Promise<void>) {
   const front = await startFront({
     roles: plan.roles ?? [ALICE],
-    db: plainDatabase(server.port),
-    credentials: creds,
+    db,
+    credentials,
     dbUser: plan.dbUser ?? 'alice',
     ...(plan.dbName !== undefined ? { dbName: plan.dbName } : {}),
     ...(plan.engine !== undefined ? { engine: plan.engine } : {}),
@@ -51,18 +58,16 @@ export async function rig(plan: RigPlan = {}): Promise<Rig> {
   });
   const clients: Raw[] = [];
   return {
-    server,
     front,
-    creds,
-    async connect() {
+    async connect(): Promise<Raw> {
       const c = await rawConnect(front.port);
       clients.push(c);
       return c;
     },
-    async close() {
+    async close(): Promise<void> {
       for (const c of clients) c.close();
       await front.close();
-      await server.close();
+      await stopServers();
     },
   };
 }
@@ -92,28 +97,6 @@ export interface ClusterRig {
 /** clusterRig starts a fake cluster of `nodes` masters and the engine in front of it (URI: node 0). */
 export async function clusterRig(plan: Omit<RigPlan, 'handler'> & { nodes?: number } = {}): Promise<ClusterRig> {
   const cluster = await FakeCluster.start(plan.nodes ?? 3);
-  const front = await startFront({
-    roles: plan.roles ?? [ALICE],
-    db: plainDatabase(cluster.nodes[0]!.port, 'cluster'),
-    credentials: plan.creds ?? new StaticCredentials('alice', 'pw'),
-    dbUser: plan.dbUser ?? 'alice',
-    ...(plan.dbName !== undefined ? { dbName: plan.dbName } : {}),
-    ...(plan.engine !== undefined ? { engine: plan.engine } : {}),
-    ...(plan.auditWriter !== undefined ? { auditWriter: plan.auditWriter } : {}),
-  });
-  const clients: Raw[] = [];
-  return {
-    cluster,
-    front,
-    async connect() {
-      const c = await rawConnect(front.port);
-      clients.push(c);
-      return c;
-    },
-    async close() {
-      for (const c of clients) c.close();
-      await front.close();
-      await cluster.close();
-    },
-  };
+  const r = await frontFor(plainDatabase(cluster.nodes[0]!.port, 'cluster'), plan, plan.creds ?? new StaticCredentials('alice', 'pw'), () => cluster.close());
+  return { cluster, ...r };
 }
