@@ -220,7 +220,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           channelAllowed: (c, p) => scoped.channelAllowed(c, p),
           ...(managed ? { aclRules: () => scoped.redisAclRules() } : {}),
         },
-        audit: { emit, flush: () => o.auth.flush(), hold: (out, onRefused) => o.auth.hold(out, onRefused) },
+        audit: { emit, flush: () => o.auth.flush() },
       };
       // No audit, no access: a log that cannot be written refuses the session before it starts.
       try {

@@ -3,7 +3,6 @@
  * definitions, short-lived db_client certificates and a sink for audit events — either in-process
  * (all-in-one `xctl start`) or over the web API with the agent's host certificate (remote agents).
  */
-import type { Writable } from 'node:stream';
 import { generateKeyPair } from '../pki/index.js';
 import type { AuthService } from '../auth/service.js';
 import type { Role } from '../auth/types.js';
@@ -52,12 +51,6 @@ export interface AgentAuth {
    * cannot be written: the caller must not forward the commands those events describe.
    */
   flush(): void;
-  /**
-   * hold corks `out` until the next write of the log holds the events emitted so far, then
-   * uncorks it; when that write fails it calls `onRefused` instead (group commit, see
-   * AuditFileWriter.hold).
-   */
-  hold(out: Writable, onRefused: (err: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -75,7 +68,6 @@ export function localAgentAuth(auth: AuthService, host: Identity): AgentAuth {
     // The event object is the caller's own fresh one: the auth service rewrites it in place.
     emit: (e, s) => void auth.acceptAgentEvent(host, e, s.proof),
     flush: () => auth.audit.commit(),
-    hold: (out, onRefused) => auth.audit.hold(out, onRefused),
     close: async () => {},
   };
 }
@@ -186,7 +178,6 @@ export function remoteAgentAuth(api: ApiClient, cas: { userCaPem: string; dbCaPe
       writer.append(e);
     },
     flush: () => writer.commit(),
-    hold: (out, onRefused) => writer.hold(out, onRefused),
     close: async () => {
       writer.close();
       // Ship what is left while the auth service answers; the rest goes at the next start.

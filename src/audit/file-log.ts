@@ -17,7 +17,6 @@
  */
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/log.js';
 
@@ -86,8 +85,6 @@ export class AuditFileWriter {
   private readonly log: Logger;
   private readonly onCommit: (() => void) | undefined;
   private pending: string[] = [];
-  /** Streams corked until the next commit (see hold), with what to do when it fails. */
-  private held = new Map<Writable, (err: AuditUnavailableError) => void>();
   private fd = -1;
   private file = '';
   private size = 0;
@@ -152,36 +149,6 @@ export class AuditFileWriter {
     }
   }
 
-  /**
-   * hold corks `out` until the next commit has written every event appended so far, then uncorks
-   * it; when that commit fails, `onRefused` is called instead and the bytes must never leave (the
-   * caller destroys `out`). This is the group commit: the relays of every session that read in one
-   * turn of the event loop hold their upstream sockets, and one write at the end of the turn
-   * (setImmediate) logs all their commands — one write(2) per turn instead of one per socket read
-   * (measured: the per-read writes were 18 % of `xctl start`'s busy time at `-c 50`).
-   */
-  hold(out: Writable, onRefused: (err: AuditUnavailableError) => void): void {
-    if (!this.held.has(out)) {
-      out.cork();
-      this.held.set(out, onRefused);
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.commitSoon);
-    }
-  }
-
-  /** release uncorks the held streams (ok) or refuses them (the commit failed). */
-  private release(err?: AuditUnavailableError): void {
-    if (this.held.size === 0) return;
-    const held = this.held;
-    this.held = new Map();
-    for (const [out, onRefused] of held) {
-      if (err) onRefused(err);
-      else if (!out.destroyed) out.uncork();
-    }
-  }
-
   private readonly commitSoon = (): void => {
     this.scheduled = false;
     try {
@@ -198,18 +165,14 @@ export class AuditFileWriter {
    * cannot be opened, so a new session is refused too.
    */
   commit(): void {
-    if (this.closed) {
-      const closed = new AuditUnavailableError('the audit log is closed');
-      this.release(closed);
-      throw closed;
-    }
+    if (this.closed) throw new AuditUnavailableError('the audit log is closed');
     const lines = this.pending;
-    if (lines.length === 0 && this.broken === undefined) return this.release();
+    if (lines.length === 0 && this.broken === undefined) return;
     this.pending = [];
     try {
       if (this.broken !== undefined || this.fd < 0) this.openNext();
       else if (this.size >= this.maxFileBytes || this.clock.now().getTime() >= this.dayEndsAt) this.rotate();
-      if (lines.length === 0) return this.release();
+      if (lines.length === 0) return;
       // The string goes to write(2) without an intermediate Buffer (the copy showed in profiles);
       // a short write, which files rarely do, finishes from a Buffer of the same bytes.
       const text = lines.length === 1 ? lines[0]! : lines.join('');
@@ -224,12 +187,9 @@ export class AuditFileWriter {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       this.broken = code ? `${code}: ${(err as Error).message}` : (err as Error).message;
-      const unavailable = new AuditUnavailableError(describe(err, this.dir));
-      this.release(unavailable);
-      throw unavailable;
+      throw new AuditUnavailableError(describe(err, this.dir));
     }
     this.broken = undefined;
-    this.release();
     if (this.fsyncIntervalMs === 0) this.syncNow();
     this.onCommit?.();
   }

@@ -5,7 +5,6 @@
  * timer, one write at a time; a failed write is retried with backoff and loses nothing.
  * Imports only errors, util and the store contract; never HTTP, the engine or a concrete backend.
  */
-import type { Writable } from 'node:stream';
 import { messageOf } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/log.js';
@@ -204,13 +203,6 @@ export class AuditLog {
     this.wal?.writer.commit();
   }
 
-  /**
-   * hold corks `out` until the log holds the events emitted so far (AuditFileWriter.hold); without
-   * a log there is nothing to wait for and `out` is left as it is.
-   */
-  hold(out: Writable, onRefused: (err: Error) => void): void {
-    this.wal?.writer.hold(out, onRefused);
-  }
 
   /** stats returns the counters. */
   stats(): AuditStats {

@@ -3,7 +3,6 @@
  * which db user, until when, and the two capabilities the engine needs from above without
  * importing them: an access checker (RBAC, implemented in auth/) and an audit sink.
  */
-import type { Writable } from 'node:stream';
 import type { DatabaseSpec } from './database.js';
 
 /** SessionChecker is the RBAC an engine consults during a session. */
@@ -57,14 +56,6 @@ export interface SessionAudit {
    * Absent: events need no flush (a sink that is not write-ahead, as in some unit tests).
    */
   flush?(): void;
-  /**
-   * hold is the group-commit form of flush: it corks `out` (the upstream socket) until one write
-   * at the end of this turn of the event loop has logged the events emitted so far, for every
-   * session that held in this turn, then uncorks it. When that write fails, `onRefused` is called
-   * and `out` stays corked: the caller destroys it, so nothing reaches Redis unaudited.
-   * Absent: the engine calls flush before each write.
-   */
-  hold?(out: Writable, onRefused: (err: Error) => void): void;
 }
 
 /** Session is one client connection to one database. */

@@ -39,7 +39,7 @@ import type { Duplex } from 'node:stream';
 import type { Session, SessionAuditEvent } from '../db/session.js';
 import type { Logger } from '../util/log.js';
 import { formatAuth, formatHello } from './audit-format.js';
-import { auditRefusal, authEvent, commitAudit, emitAudit, execAbortEvent, EXECABORT_TEXT, queryEvent } from './audit-event.js';
+import { authEvent, commitAudit, emitAudit, execAbortEvent, EXECABORT_TEXT, queryEvent } from './audit-event.js';
 import { authProblem, checkHello } from './auth-guard.js';
 import { BUDGET, CLOSE_GRACE_MS, CLOSING, ClientPause, ClientWriter, endClient, HELD, TOO_MANY_PENDING, UPSTREAM_FULL, writeBatch, type PauseCounters } from './backpressure.js';
 import { ClientReplyMode } from './client-reply.js';
@@ -703,14 +703,12 @@ export class SessionRelay {
     const out = this.#upOut;
     if (out.length === 0 || this.#finished) return;
     this.#upOut = [];
-    const audit = this.#session.audit;
-    if (audit.hold) {
-      // Group commit: the socket is corked until this turn's one log write holds these events.
-      audit.hold(this.#upstream, this.#onAuditRefused);
-    } else {
-      const refused = commitAudit(this.#session);
-      if (refused !== undefined) return this.#onAuditRefused(refused);
-    }
+    // One log write for the commands of this read, right before their bytes go out. Deliberately
+    // not grouped across sessions: one write per turn then a socket write per session widened
+    // the window in which a SIGKILL leaves logged commands unsent from one socket write to all of
+    // them, and the SIGKILL test (audited SETs = Redis's cmdstat_set) failed 3 of 3.
+    const refused = commitAudit(this.#session);
+    if (refused !== undefined) return this.#onAuditRefused(refused);
     // Pipelined requests are views of the same chunk: merged, they go out as one slice.
     const ok = writeBatch(this.#upstream, out.length === 1 ? out : coalesceSlices(out));
     if (!ok && !this.#waitingUpstreamDrain) {
@@ -840,16 +838,11 @@ export class SessionRelay {
     this.#finish(true);
   };
 
-  /**
-   * onAuditRefused ends the session when the log could not hold its commands' events: the corked
-   * upstream is destroyed first, so nothing of them reaches Redis, and the client gets the reason.
-   */
-  readonly #onAuditRefused = (reason: Buffer | Error): void => {
-    if (this.#finished) return;
-    this.#upstream.destroy();
-    this.#client.write(Buffer.isBuffer(reason) ? reason : auditRefusal(reason));
+  /** onAuditRefused ends the session when the log could not hold its commands' events: nothing of them reaches Redis. */
+  #onAuditRefused(reply: Buffer): void {
+    this.#client.write(reply);
     this.#finish(false);
-  };
+  }
 
   /** finish closes both sides once; hard skips the graceful end of the client. */
   #finish(hard: boolean): void {
@@ -861,13 +854,6 @@ export class SessionRelay {
     if (this.#budgetTimer !== undefined) clearTimeout(this.#budgetTimer);
     this.#account();
     this.#upstream.off('data', this.#onUpstreamData);
-    if (this.#upstream.writableCorked > 0 && !this.#upstream.destroyed) {
-      // Commands of this turn are judged and their events appended, waiting for the turn's one
-      // log write: write the log now, so they go out as they came in (as they did when every
-      // read committed at once), and the log never holds a command that was not forwarded. A
-      // failed write leaves them corked, and the destroy below drops them.
-      commitAudit(this.#session);
-    }
     this.#upstream.destroy();
     const client = this.#client;
     client.off('data', this.#onClientData);

@@ -22,7 +22,7 @@ import type { DatabaseAdvert } from '../../src/proxy/tunnel-protocol.js';
 import { nullLogger } from '../../src/util/log.js';
 import { addUser, ROOT, startTunnel, startXport, tmpDir, type XportService, type XshUser } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
+import { startSignedRedis, waitFor } from '../helpers/db-cluster.js';
 import { startFakeRedis5, type FakeRedis5 } from '../helpers/fake-redis5.js';
 
 const ADMIN_PW = 'vault-admin-pw-9f1c2e-only-in-the-backend-encrypted';
@@ -135,12 +135,7 @@ describe('managed users with the admin password as a backend secret, checks at s
       '',
     ].join('\n');
     svc = await startXport({ config });
-    const certPrefix = join(dir, 'server');
-    const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
-    expect(sign.stderr).toBe('');
-    const aclPath = join(dir, 'users.acl');
-    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, `user weak-admin on >${WEAK_PW} ~* &* +@all -@admin`, `user half-admin on >${HALF_PW} ~* &* +@all -acl|setuser`, 'user default off', ''].join('\n'));
-    redis = await startRedis(redisTlsLines(certPrefix, aclPath), { tlsPort: true, port: redisPort });
+    redis = await startSignedRedis(svc, dir, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, `user weak-admin on >${WEAK_PW} ~* &* +@all -@admin`, `user half-admin on >${HALF_PW} ~* &* +@all -acl|setuser`, 'user default off'], { port: redisPort });
     const rolesFile = join(dir, 'role.yaml');
     await writeFile(
       rolesFile,

@@ -11,7 +11,7 @@ import { connect as netConnect } from 'node:net';
 import { Redis } from 'ioredis';
 import { addUser, startXport, tmpDir, type XportService, type XshUser, startTunnel } from '../helpers/cli.js';
 import { freePort, requireRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { redisTlsLines, waitFor } from '../helpers/db-cluster.js';
+import { startSignedRedis, waitFor } from '../helpers/db-cluster.js';
 
 const ADMIN_PW = 'agent-admin-pw-only-on-the-agent';
 
@@ -107,13 +107,11 @@ describe('managed self-hosted ACL users', () => {
       '',
     ].join('\n');
     svc = await startXport({ config });
-    const certPrefix = join(dir, 'server');
-    const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
-    expect(sign.stderr).toBe('');
-    const aclPath = join(dir, 'users.acl');
-    await writeFile(aclPath, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user weak-admin on >weak-pw ~* &* +@all -@admin', 'user legacy on >legacy-pw ~* &* +@all', 'user default off', ''].join('\n'));
     // The plaintext loopback port is the test's own window into Redis's ACL state.
-    redis = await startRedis([...redisTlsLines(certPrefix, aclPath), `port ${plainPort}`], { tlsPort: true, port: redisPort });
+    redis = await startSignedRedis(svc, dir, [`user xport-admin on >${ADMIN_PW} ~* &* +@all`, 'user weak-admin on >weak-pw ~* &* +@all -@admin', 'user legacy on >legacy-pw ~* &* +@all', 'user default off'], {
+      port: redisPort,
+      extra: [`port ${plainPort}`],
+    });
     inspect = new Redis({ host: '127.0.0.1', port: plainPort, username: 'xport-admin', password: ADMIN_PW, lazyConnect: true });
     await inspect.connect();
     const rolesFile = join(dir, 'role.yaml');

@@ -35,6 +35,24 @@ export function redisTlsLines(prefix: string, aclPath: string): string[] {
   ];
 }
 
+/**
+ * startSignedRedis starts a TLS redis-server whose certificate the running xport signed
+ * (`xctl auth sign --format=redis` into dir), with the given ACL file lines and extra config lines.
+ */
+export async function startSignedRedis(
+  svc: { xctl(args: string[]): Promise<{ code: number | null; stderr: string }> },
+  dir: string,
+  acl: readonly string[],
+  opts: { port?: number; extra?: readonly string[] } = {},
+): Promise<RedisServer> {
+  const certPrefix = join(dir, 'server');
+  const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
+  if (sign.code !== 0 || sign.stderr !== '') throw new Error(`xctl auth sign failed: ${sign.stderr}`);
+  const aclPath = join(dir, 'users.acl');
+  await writeFile(aclPath, acl.join('\n') + '\n');
+  return startRedis([...redisTlsLines(certPrefix, aclPath), ...(opts.extra ?? [])], { tlsPort: true, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+}
+
 /** waitFor polls fn until it returns true. */
 export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -52,12 +70,7 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
 export async function startDbCluster(opts: StartXportOptions = {}): Promise<DbCluster> {
   const svc = await startXport(opts);
   const dir = await tmpDir('xport-db-');
-  const certPrefix = join(dir, 'server');
-  const sign = await svc.xctl(['auth', 'sign', '--format=redis', '--host=localhost,127.0.0.1', `--out=${certPrefix}`, '--ttl=24h']);
-  if (sign.code !== 0) throw new Error(sign.stderr);
-  const aclPath = join(dir, 'users.acl');
-  await writeFile(aclPath, ACL.join('\n') + '\n');
-  let redis = await startRedis(redisTlsLines(certPrefix, aclPath), { tlsPort: true });
+  let redis = await startSignedRedis(svc, dir, ACL);
   const port = redis.port;
 
   const roles = join(dir, 'roles.yaml');
@@ -104,12 +117,12 @@ export async function startDbCluster(opts: StartXportOptions = {}): Promise<DbCl
     get redis() {
       return redis;
     },
-    certPrefix,
+    certPrefix: join(dir, 'server'),
     alice,
     bob,
     async restartRedis() {
       await redis.stop();
-      redis = await startRedis([...redisTlsLines(certPrefix, aclPath)], { tlsPort: true, port });
+      redis = await startRedis(redisTlsLines(join(dir, 'server'), join(dir, 'users.acl')), { tlsPort: true, port });
     },
     async stop() {
       await redis.stop();

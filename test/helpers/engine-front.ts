@@ -158,8 +158,8 @@ export interface FrontPlan {
   /** Reuse an engine (its command-table cache) across fronts. */
   shared?: RedisEngine;
   /**
-   * A real write-ahead log for the sessions' events, with the group commit (hold) xctl start
-   * uses; without it events are only kept in `events` and flush fails while `failAudit` is set.
+   * A real write-ahead log for the sessions' events (flushed before each forward, as xctl start
+   * does); without it events are only kept in `events` and flush fails while `failAudit` is set.
    */
   auditWriter?: AuditFileWriter;
 }
@@ -205,7 +205,6 @@ export async function startFront(plan: FrontPlan): Promise<Front> {
               plan.auditWriter!.append({ ...e, sid: id });
             },
             flush: () => plan.auditWriter!.commit(),
-            hold: (out, onRefused) => plan.auditWriter!.hold(out, onRefused),
           }
         : {
             emit: (e) => events.push({ ...e, session: id }),

@@ -33,7 +33,7 @@ export interface RigPlan {
   dbName?: string;
   dbUser?: string;
   engine?: Partial<RedisEngineConfig>;
-  /** A real write-ahead log with group commit for the sessions' events (see FrontPlan). */
+  /** A real write-ahead log for the sessions' events (see FrontPlan). */
   auditWriter?: AuditFileWriter;
 }
 

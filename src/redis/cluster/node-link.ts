@@ -103,11 +103,6 @@ export class NodeLink {
     this.#waiters.push(waiter);
   }
 
-  /** openSocket is the connection while it is open (the audit group commit corks it). */
-  get openSocket(): TLSSocket | undefined {
-    return this.#state === 'open' ? this.#socket : undefined;
-  }
-
   /** flush writes what was queued, in one write; false when the socket's buffer is full. */
   flush(): boolean {
     if (this.#state !== 'open' || this.#out.length === 0) return true;

@@ -19,9 +19,8 @@
  * Must not import auth/ or cloud/.
  */
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Session, SessionAuditEvent } from '../../db/session.js';
-import { auditRefusal, commitAudit, emitAudit, queryEvent } from '../audit-event.js';
+import { commitAudit, emitAudit, queryEvent } from '../audit-event.js';
 import { CLOSE_GRACE_MS, CLOSING, ClientPause, ClientWriter, endClient, HELD, TOO_MANY_PENDING, UPSTREAM_FULL } from '../backpressure.js';
 import type { CommandTable, ResolvedCommand } from '../commands.js';
 import { displayName } from '../display.js';
@@ -125,9 +124,6 @@ export class ClusterRelay {
   #closing = false;
   #finished = false;
   #finishing = false;
-  #auditRefused = false;
-  /** Node connections corked for the audit log write of the current turn (group commit). */
-  readonly #heldSockets = new Set<TLSSocket>();
   #routed = 0;
   #kickScheduled = false;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -491,30 +487,9 @@ export class ClusterRelay {
     return false;
   }
 
-  /** holdSocket corks a node connection until this turn's audit log write (group commit). */
-  readonly #holdSocket = (out: TLSSocket): void => {
-    if (this.#heldSockets.size >= 64) for (const s of this.#heldSockets) if (s.writableCorked === 0) this.#heldSockets.delete(s);
-    this.#heldSockets.add(out);
-    this.#session.audit.hold!(out, this.#onAuditRefused);
-  };
-
-  /**
-   * onAuditRefused ends the session when the log could not hold its commands' events: the corked
-   * node connections are closed first, so nothing of them reaches Redis, and the client gets the reason.
-   */
-  readonly #onAuditRefused = (err: unknown): void => {
-    if (this.#finished || this.#auditRefused) return;
-    this.#auditRefused = true;
-    this.#router.close();
-    this.#client.write(auditRefusal(err));
-    this.#finish(false);
-  };
-
   /** afterEvent writes queued commands and ready replies and acts on what changed. */
   #afterEvent(): void {
-    if (this.#finished || this.#auditRefused) return;
-    if (this.#session.audit.hold) this.#router.holdDirty(this.#holdSocket);
-    else if (!this.#auditCommitted()) return;
+    if (this.#finished || !this.#auditCommitted()) return;
     if (!this.#router.flush()) this.#pauseClient(UPSTREAM_FULL);
     const out = this.#replies.take();
     if (out !== undefined) this.#writer.write(out);
@@ -582,12 +557,6 @@ export class ClusterRelay {
     this.#account();
     if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    if (!this.#auditRefused && [...this.#heldSockets].some((s) => s.writableCorked > 0 && !s.destroyed)) {
-      // Commands of this turn wait corked for the turn's log write: write the log now so they go
-      // out as they came in, and the log never holds a command that was not forwarded.
-      commitAudit(this.#session);
-    }
-    this.#heldSockets.clear();
     this.#router.close();
     this.#subs.closeAll();
     const client = this.#client;

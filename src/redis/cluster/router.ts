@@ -18,7 +18,6 @@
  *
  * Must not import auth/ or cloud/.
  */
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../util/log.js';
 import { replyLine } from '../display.js';
 import { command, error as errorReply, type ReplyFrame, type ReplyScanner } from '../resp/index.js';
@@ -322,18 +321,6 @@ export class ClusterRouter {
       );
     }
     this.flush();
-  }
-
-  /**
-   * holdDirty hands hold every open connection that has commands queued, before flush writes
-   * them: the audit group commit corks them until the turn's log write (see SessionAudit.hold).
-   * A connection still opening writes its queue once open, a later turn, after that write.
-   */
-  holdDirty(hold: (out: TLSSocket) => void): void {
-    for (const link of this.#dirty) {
-      const s = link.openSocket;
-      if (s !== undefined) hold(s);
-    }
   }
 
   /** flush writes every queued command; false when a node's buffer is full ({@link RouterOptions.onDrained} follows). */

@@ -1,6 +1,5 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditFileWriter, AuditUnavailableError, logFiles } from '../../../src/audit/file-log.js';
@@ -100,51 +99,6 @@ describe('AuditFileWriter', () => {
     expect(readAll().map((e) => e.type)).toEqual(['back']);
   });
 
-  it('holds a corked stream until one write at the end of the turn logs every held session, then lets its bytes out', async () => {
-    const w = open();
-    const seen: string[] = [];
-    const sink = () => new Writable({ write: (c: Buffer, _e, cb) => (seen.push(`${c}@${readAll().length}`), cb()), writev: (cs, cb) => (seen.push(`${cs.map((c) => String(c.chunk)).join('')}@${readAll().length}`), cb()) });
-    const a = sink();
-    const b = sink();
-    const refused: Error[] = [];
-    w.append({ type: 'a1' });
-    w.hold(a, (e) => refused.push(e));
-    a.write('A1');
-    w.append({ type: 'b1' });
-    w.hold(b, (e) => refused.push(e));
-    b.write('B1');
-    w.append({ type: 'a2' });
-    w.hold(a, (e) => refused.push(e));
-    a.write('A2');
-    // Nothing has left yet: the events are not in the log.
-    expect(seen).toEqual([]);
-    expect(readAll()).toEqual([]);
-    await new Promise((r) => setImmediate(r));
-    // One commit wrote all three events before either stream let its bytes out, in order.
-    expect(readAll().map((e) => e.type)).toEqual(['a1', 'b1', 'a2']);
-    expect(seen).toEqual(['A1A2@3', 'B1@3']);
-    expect(refused).toEqual([]);
-  });
-
-  it('refuses held streams when the write fails, and keeps their bytes in', () => {
-    const w = open({ maxFileBytes: 10 });
-    w.append({ type: 'first', pad: 'xxxxxxxxxxxx' });
-    w.commit();
-    rmSync(dir, { recursive: true, force: true });
-    writeFileSync(dir, 'not a directory');
-    const out: string[] = [];
-    const s = new Writable({ write: (c: Buffer, _e, cb) => (out.push(String(c)), cb()) });
-    const refused: Error[] = [];
-    w.append({ type: 'refused' });
-    w.hold(s, (e) => refused.push(e));
-    s.write('SET k v');
-    expect(() => w.commit()).toThrow(AuditUnavailableError);
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toBeInstanceOf(AuditUnavailableError);
-    s.destroy();
-    expect(out).toEqual([]);
-    rmSync(dir);
-  });
 });
 
 describe('readFrom', () => {

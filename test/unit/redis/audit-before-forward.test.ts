@@ -1,8 +1,7 @@
 /**
- * The audit group commit (SessionAudit.hold) in both relays, against fake Redis servers and a
- * real write-ahead log: no command reaches Redis before its event is in the log file, a log that
- * cannot be written forwards nothing, and a client that leaves right after sending still gets its
- * logged commands to Redis (the log never holds a command that was not forwarded).
+ * The write-ahead rule in both relays, against fake Redis servers and a real write-ahead log: no
+ * command reaches Redis before its event is in the log file, and a log that cannot be written
+ * forwards nothing and ends the session with the reason.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditFileWriter } from '../../../src/audit/file-log.js';
 import { readFrom } from '../../../src/audit/tail.js';
-import type { Session } from '../../../src/db/session.js';
-import { duplexPair } from '../../../src/util/duplex-pair.js';
-import { enc, plainDatabase, sessionChecker } from '../../helpers/engine-front.js';
-import { ALICE, clusterRig, rig, waitFor, type ClusterRig, type Rig } from '../../helpers/fake-redis-rig.js';
+import { enc } from '../../helpers/engine-front.js';
+import { clusterRig, rig, type ClusterRig, type Rig } from '../../helpers/fake-redis-rig.js';
 import { memoryRedis } from '../../helpers/resp-server.js';
 
 let dir: string;
@@ -33,7 +30,7 @@ function rotatingEveryWrite(): AuditFileWriter {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'xport-group-commit-'));
+  dir = mkdtempSync(join(tmpdir(), 'xport-audit-first-'));
   writer = new AuditFileWriter({ dir, fsyncIntervalMs: 1000 });
 });
 afterEach(async () => {
@@ -43,7 +40,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('audit group commit, standalone relay', () => {
+describe('audit before forward, standalone relay', () => {
   it('lets a command reach Redis only once its event is in the log file', async () => {
     const inner = memoryRedis();
     const seenAt: string[][] = [];
@@ -61,7 +58,7 @@ describe('audit group commit, standalone relay', () => {
     await c.take(2);
     expect(seenAt.length).toBe(3);
     expect(seenAt[0]).toContain('set:true');
-    // The pipelined pair was logged by one write before either reached Redis.
+    // The pipelined pair (one read) was logged by one write before either reached Redis.
     expect(seenAt[1]!.filter((x) => x === 'set:true').length).toBe(3);
     expect(seenAt[2]!.filter((x) => x === 'set:true').length).toBe(3);
   });
@@ -83,35 +80,9 @@ describe('audit group commit, standalone relay', () => {
     rmSync(dir);
   });
 
-  it('still forwards a logged command when the client stream is torn down in the same turn it delivered it', async () => {
-    // As when a tunnel dies: its mux delivers the last DATA and destroys the stream in one turn.
-    r = await rig({ auditWriter: writer });
-    const srv = (r as Rig).server;
-    const [user, agentEnd] = duplexPair();
-    const session: Session = {
-      id: 'torn',
-      user: 'tester',
-      roles: [ALICE.metadata.name],
-      database: plainDatabase(srv.port),
-      dbUser: 'alice',
-      expires: new Date(Date.now() + 3600_000),
-      checker: sessionChecker([ALICE], plainDatabase(srv.port), 'alice'),
-      audit: { emit: (e) => writer.append({ ...e, sid: 'torn' }), flush: () => writer.commit(), hold: (out, f) => writer.hold(out, f) },
-    };
-    const done = r.front.engine.handle(agentEnd, session, new AbortController().signal);
-    const replies: Buffer[] = [];
-    user.on('data', (b: Buffer) => replies.push(b));
-    user.write(Buffer.concat([enc('PING')]));
-    await waitFor(() => Buffer.concat(replies).toString().includes('+PONG'), 'the PONG');
-    user.write(enc('SET', 'last-words', 'x'));
-    user.destroy();
-    await done;
-    await waitFor(() => srv.conns.some((x) => x.received.some((a) => a.join(' ') === 'SET last-words x')), 'the SET at Redis');
-    expect(logged()).toContain('set:true');
-  });
 });
 
-describe('audit group commit, cluster relay', () => {
+describe('audit before forward, cluster relay', () => {
   it('lets commands reach each master only once their events are in the log file', async () => {
     const seen: { node: number; logged: number }[] = [];
     r = await clusterRig({ auditWriter: writer });
@@ -128,7 +99,7 @@ describe('audit group commit, cluster relay', () => {
     c.send(...keys.map((k) => enc('SET', k, 'v')));
     expect(await c.take(3)).toEqual(['+OK\r\n', '+OK\r\n', '+OK\r\n']);
     expect(seen.map((s) => s.node).sort()).toEqual([0, 1, 2]);
-    // All three were logged (one write) before any master got its SET.
+    // All three (one read) were logged by one write before any master got its SET.
     for (const s of seen) expect(s.logged).toBe(3);
   });
 
